@@ -1,0 +1,45 @@
+"""khabar: an engine for collections of Arabic news.
+
+The public API is re-exported here lazily, so `import khabar` is cheap and a
+notebook user finds everything under one name:
+
+    import khabar
+    docs = list(khabar.read(["articles.jsonl"]))
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_API: dict[str, str] = {
+    "Document": "khabar.document",
+    "KhabarError": "khabar.errors",
+    "Problem": "khabar.errors",
+    "read": "khabar.io.readers",
+    "Fields": "khabar.io.readers",
+    "parse_date": "khabar.io.dates",
+    "OffsetMap": "khabar.text.offsets",
+    "Normalizer": "khabar.text.normalize",
+    "NormalizeOptions": "khabar.text.normalize",
+    "normalize": "khabar.text.normalize",
+    "tokenize": "khabar.text.tokenize",
+    "split_sentences": "khabar.text.sentences",
+    "TextView": "khabar.text.view",
+    "repair": "khabar.repair",
+    "Store": "khabar.store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _API.get(name)
+    if module is None:
+        raise AttributeError(f"module 'khabar' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_API])

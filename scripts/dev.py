@@ -1,0 +1,83 @@
+"""Set-up and entry points behind `make demo` and `make test`.
+
+Kept in Python rather than shell so that the same two commands work wherever
+Python 3.11+ is the only thing installed: the script creates `.venv`,
+installs the project into it, and then runs the demo or the test suite.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".installed"
+
+
+def run(*cmd: str | Path, **kw) -> None:
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    subprocess.run([str(c) for c in cmd], check=True, cwd=ROOT, **kw)
+
+
+def ensure_venv(extras: str) -> None:
+    if sys.version_info < (3, 11):
+        sys.exit("khabar needs Python 3.11 or newer")
+    if not PY.exists():
+        run(sys.executable, "-m", "venv", VENV)
+    marker = f"{extras}\n{(ROOT / 'pyproject.toml').stat().st_mtime_ns}"
+    if STAMP.exists() and STAMP.read_text() == marker:
+        return
+    run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    run(PY, "-m", "pip", "install", "--quiet", "-e", f".[{extras}]" if extras else ".")
+    STAMP.write_text(marker)
+
+
+def ensure_chromium() -> None:
+    """Browser tests drive Debian's chromium; install it when we are allowed to."""
+    if shutil.which("chromium") or Path("/usr/bin/chromium").exists():
+        return
+    if os.name != "posix" or os.geteuid() != 0 or not shutil.which("apt-get"):
+        print("chromium not found and cannot be installed here: browser tests will skip")
+        return
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    try:
+        run("apt-get", "update", "-qq", env=env)
+        run("apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium", env=env)
+    except subprocess.CalledProcessError:
+        print("apt-get could not install chromium: browser tests will skip")
+
+
+def main(argv: list[str]) -> int:
+    what = argv[0] if argv else "test"
+    rest = argv[1:]
+    if what == "demo":
+        ensure_venv("")
+        out = ROOT / "demo-report"
+        run(BIN / "khabar", "run", ROOT / "examples" / "demo", "--out", out,
+            "--db", out / "khabar.db", *rest)
+        return 0
+    if what == "test":
+        ensure_venv("test")
+        ensure_chromium()
+        run(PY, "-m", "pytest", "-q", *rest)
+        return 0
+    if what == "bench":
+        ensure_venv("test,bench")
+        for script in sorted((ROOT / "bench").glob("*.py")):
+            run(PY, script, *rest)
+        return 0
+    print(f"unknown target {what!r}: use demo, test or bench", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except subprocess.CalledProcessError as exc:
+        sys.exit(exc.returncode or 1)
