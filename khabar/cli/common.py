@@ -1,0 +1,70 @@
+"""Options and helpers shared by the sub-commands."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from khabar.store import DEFAULT_DB
+
+db_option = click.option(
+    "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB,
+    show_default=True, help="SQLite database to use.",
+)
+quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress, no problem lines.")
+
+
+def field_options(func: Callable) -> Callable:
+    """--id-field … --url-field: names of the input fields (JSONL, JSON, CSV, Parquet)."""
+    for name in reversed(("id", "text", "title", "source", "date", "url")):
+        func = click.option(
+            f"--{name}-field", f"{name}_field", default=name, show_default=True,
+            help=f"Input field holding the article's {name}.",
+        )(func)
+    return func
+
+
+def fields_from(kwargs: dict[str, Any]) -> Any:
+    from khabar.io.readers import Fields
+
+    return Fields(**{k[: -len("_field")]: kwargs.pop(k) for k in list(kwargs)
+                     if k.endswith("_field")})
+
+
+class Progress:
+    """A one-line progress display on stderr, only when it is a terminal."""
+
+    def __init__(self, label: str, total: int | None = None, enabled: bool = True) -> None:
+        self.label = label
+        self.total = total
+        self.enabled = enabled and sys.stderr.isatty()
+        self.started = time.monotonic()
+        self._last = 0.0
+
+    def __call__(self, done: int) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self._last < 0.2 and (self.total is None or done < self.total):
+            return
+        self._last = now
+        rate = done / max(now - self.started, 1e-9)
+        of = f"/{self.total}" if self.total else ""
+        click.echo(f"\r{self.label}: {done}{of} ({rate:,.0f}/s)   ", err=True, nl=False)
+
+    def close(self) -> None:
+        if self.enabled:
+            click.echo("", err=True)
+
+
+def echo_problem(quiet: bool) -> Callable[[Any], None]:
+    def show(problem: Any) -> None:
+        if not quiet:
+            click.echo(f"khabar: skipped {problem}", err=True)
+
+    return show
