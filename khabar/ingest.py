@@ -102,8 +102,6 @@ def ingest(
 
 def _ingest(inputs, db: Store, fields, batch_size, on_problem, progress, repair_options
             ) -> IngestReport:
-    from khabar.io.readers import Fields, read
-
     opts = repair_options or RepairOptions()
     log = ProblemLog()
 
@@ -118,6 +116,8 @@ def _ingest(inputs, db: Store, fields, batch_size, on_problem, progress, repair_
     if inputs and all(isinstance(x, Document) for x in inputs):
         docs: Iterable[Document] = inputs
     else:
+        from khabar.io.readers import Fields, read
+
         docs = read(inputs, fields=fields or Fields(), on_problem=sink)
 
     report = IngestReport()

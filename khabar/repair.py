@@ -228,7 +228,9 @@ def headline_keys(text: str, title: str | None, options: RepairOptions | None = 
 
 # -- the repairs -------------------------------------------------------------------------------
 
-_DOT_COMMA = re.compile(r"[.!?؟؛][\"'”»’)]*([,،][ \t]*)(?=\S|$)")
+# a sentence mark (or an Arabic comma) directly followed by a comma: a list of paragraphs
+# serialized with "," as separator
+_DOT_COMMA = re.compile(r"(?:[.!?؟؛][\"'”»’)]*|،)([,،][ \t]*)(?=\S|$)")
 _SPACES = re.compile(
     r"(?P<trail>[ \t\u00A0]+(?=\r?\n))|(?P<run>[ \t\u00A0]{2,})|(?P<cr>\r\n?)|(?P<blank>\n{3,})"
 )
@@ -318,7 +320,7 @@ def repair(
         n = len(k.split(" ")) if k else 0
         rest = text[first.end():].strip()
         if opts.headline_min_tokens <= n <= opts.headline_max_tokens and not \
-                _END_MARK.search(line) and len(rest) > 2 * len(line):
+                _END_MARK.search(line) and len(rest) > len(line):
             title = line.strip()
             actions.append(RepairAction("headline", first.start(1), first.end(1), title))
 
