@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -68,3 +70,49 @@ def echo_problem(quiet: bool) -> Callable[[Any], None]:
             click.echo(f"khabar: skipped {problem}", err=True)
 
     return show
+
+
+def corpus_options(func: Callable) -> Callable:
+    """INPUT... or --db: the documents a stage command works on, plus field names and --quiet.
+
+    With INPUTs and no --db, the inputs are ingested into a temporary database
+    that disappears afterwards; with --db they are ingested into it first
+    (incrementally); with --db alone the stored documents are used.
+    """
+    func = quiet_option(func)
+    func = field_options(func)
+    func = click.option(
+        "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+        help=f"SQLite database to read and update [default: {DEFAULT_DB} when no INPUT is "
+             "given, else a temporary one].",
+    )(func)
+    return click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))(func)
+
+
+@contextmanager
+def open_corpus(inputs: tuple[Path, ...], db_path: Path | None, kwargs: dict[str, Any],
+                quiet: bool) -> Iterator[Any]:
+    """Yield a `Store` holding the documents named by INPUT... / --db (see `corpus_options`)."""
+    from khabar.errors import KhabarError
+    from khabar.ingest import ingest
+    from khabar.store import Store
+
+    fields = fields_from(kwargs)
+    with tempfile.TemporaryDirectory(prefix="khabar-") as tmp:
+        if db_path is None:
+            db_path = Path(tmp) / "khabar.db" if inputs else Path(DEFAULT_DB)
+        if not inputs and not db_path.exists():
+            raise KhabarError(f"{db_path}: no such database; give INPUT files or --db")
+        with Store(db_path) as store:
+            if inputs:
+                progress = Progress("ingest", enabled=not quiet)
+                try:
+                    report = ingest(list(inputs), store, fields=fields,
+                                    on_problem=echo_problem(quiet), progress=progress)
+                finally:
+                    progress.close()
+                if not quiet:
+                    click.echo(f"ingest: {report.summary()}", err=True)
+                if report.read == 0 and store.count() == 0:
+                    raise KhabarError("no documents could be read from the inputs given")
+            yield store
