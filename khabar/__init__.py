@@ -29,16 +29,25 @@ _API: dict[str, str] = {
     "tokenize": "khabar.text.tokenize",
     "split_sentences": "khabar.text.sentences",
     "TextView": "khabar.text.view",
-    "repair": "khabar.repair",
+    "view": "khabar.text.view",
+    "prepare": "khabar.text.view",
+    "IngestReport": "khabar.ingest",
+    "RepairContext": "khabar.repair",
     "Store": "khabar.store",
 }
 
 
 def __getattr__(name: str) -> Any:
     module = _API.get(name)
-    if module is None:
-        raise AttributeError(f"module 'khabar' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    if module is not None:
+        return getattr(importlib.import_module(module), name)
+    # submodules by name (khabar.repair, khabar.ingest, …) without an explicit import
+    try:
+        return importlib.import_module(f"khabar.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"khabar.{name}":
+            raise
+    raise AttributeError(f"module 'khabar' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:

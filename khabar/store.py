@@ -212,6 +212,12 @@ class Store:
                 (name, version, version),
             )
 
+    def ingest(self, inputs: Any, **options: Any) -> Any:
+        """Read `inputs` into this store; see `khabar.ingest.ingest` for the options."""
+        from khabar.ingest import ingest
+
+        return ingest(inputs, self, **options)
+
     # -- runs and problems ------------------------------------------------------------------
 
     def start_run(self, command: str) -> int:
