@@ -242,8 +242,10 @@ _END_MARK = re.compile(r"[.!?؟؛…][\"'”»’)\]]*\s*$")
 _CONTINUATION_WORDS = frozenset(
     "أن التي الذي الذين اللذين اللتين اللواتي اللاتي والتي والذي وأن لأن بأن".split()
 )
+# the last sentence mark (a "." inside a number such as 3.5 is none) and what follows it
 _TAIL = re.compile(
-    r"(?P<mark>[.!?؟؛][\"'”»’)\]]*)(?P<gap>[ \t]*\n?[ \t]*)(?P<frag>[^.!?؟؛\n]+?)\s*$"
+    r"(?P<mark>(?:[!?؟؛]|\.(?!\d)|(?<!\d)\.)[\"'”»’)\]]*)(?P<gap>[ \t]*\n?[ \t]*)"
+    r"(?P<frag>(?:[^.!?؟؛\n]|(?<=\d)\.(?=\d))+?)\s*$"
 )
 
 

@@ -123,3 +123,12 @@ def test_seed_glued_headline_is_recognised_as_title_of_the_second():
     assert "truncated_lead" in kinds(rep2)
     assert kinds(rep2).count("dot_comma") >= 10
     assert ".," not in rep2.text
+
+
+def test_glued_headline_with_a_decimal_number_in_it():
+    headline = "البنك المركزي يثبت سعر الفائدة عند 3.5% للمرة الثالثة"
+    glued = BODY + headline
+    ctx = RepairContext.build([("a", glued, None, None), ("b", NEXT_BODY, headline, None)])
+    rep = repair(glued, "a", None, ctx)
+    assert [(a.link, a.detail) for a in rep.actions if a.kind == "glued_headline"] == [
+        ("b", headline)]
