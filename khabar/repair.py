@@ -228,24 +228,22 @@ def headline_keys(text: str, title: str | None, options: RepairOptions | None = 
 
 # -- the repairs -------------------------------------------------------------------------------
 
-# a sentence mark (or an Arabic comma) directly followed by a comma: a list of paragraphs
-# serialized with "," as separator
-_DOT_COMMA = re.compile(r"(?:[.!?؟؛][\"'”»’)]*|،)([,،][ \t]*)(?=\S|$)")
-_SPACES = re.compile(
-    r"(?P<trail>[ \t\u00A0]+(?=\r?\n))|(?P<run>[ \t\u00A0]{2,})|(?P<cr>\r\n?)|(?P<blank>\n{3,})"
-)
-_SPACE_REPLACEMENT = {"trail": "", "run": " ", "cr": "\n", "blank": "\n\n"}
+# a comma right after a sentence mark (closing quotes between allowed) or after an Arabic
+# comma: a list of paragraphs serialized with "," as separator. The regex starts at the
+# comma (cheap to reject everywhere else); `_joined_after` checks what precedes it.
+_DOT_COMMA = re.compile(r"(?<=[.!?؟؛\"'”»’)،])[,،][ \t]*(?=\S|$)")
+_CLOSERS = "\"'”»’)]"
+# any run of two or more whitespace characters (or a lone CR): folded in Python below, which
+# is much faster than asking the regex engine to tell the cases apart at every position
+_SPACES = re.compile(r"[ \t\u00A0\r\n]{2,}|\r")
 _HARAKAT = re.compile("[\u064B-\u065F\u0670\u0640]")
+_LEADING_SPACE = re.compile(r"\s*")
+_FIRST_LINE = re.compile(r"([^\n]+)\n")
 _FIRST_SENTENCE = re.compile(r"[^.!?؟؛\n]+")
 _END_MARK = re.compile(r"[.!?؟؛…][\"'”»’)\]]*\s*$")
 # words that can only continue a sentence, never start one
 _CONTINUATION_WORDS = frozenset(
     "أن التي الذي الذين اللذين اللتين اللواتي اللاتي والتي والذي وأن لأن بأن".split()
-)
-# the last sentence mark (a "." inside a number such as 3.5 is none) and what follows it
-_TAIL = re.compile(
-    r"(?P<mark>(?:[!?؟؛]|\.(?!\d)|(?<!\d)\.)[\"'”»’)\]]*)(?P<gap>[ \t]*\n?[ \t]*)"
-    r"(?P<frag>(?:[^.!?؟؛\n]|(?<=\d)\.(?=\d))+?)\s*$"
 )
 
 
@@ -258,12 +256,10 @@ def repair(
 ) -> Repair:
     """Repair one document's text; `context` adds the corpus-level repairs."""
     opts = options or RepairOptions()
-    edits: list[tuple[int, int, str]] = []
     actions: list[RepairAction] = []
-    taken: list[tuple[int, int]] = []  # original ranges already edited
-
-    def free(start: int, end: int) -> bool:
-        return all(end <= a or start >= b for a, b in taken)
+    # candidate edits (start, end, replacement, priority); where two overlap the one with
+    # the lower priority number wins: a glued headline over boilerplate over the rest
+    candidates: list[tuple[int, int, str, int]] = []
 
     # glued headline first: it decides where the body ends
     body_end = len(text)
@@ -274,55 +270,51 @@ def repair(
         gap_start = m.start("gap")
         links = context.titles.lookup(line_key(frag), exclude=doc_id) if context else []
         if links:
-            edits.append((gap_start, len(text), ""))
-            taken.append((gap_start, len(text)))
+            candidates.append((gap_start, len(text), "", 0))
             actions.append(RepairAction("glued_headline", fs, fe, frag.strip(), links[0]))
             body_end = gap_start
-        elif (m.group("gap") == "" and _starts_arabic_word(frag)
-              and not text[m.start() - 1 : m.start()].isdigit()):
+        elif m.group("gap") == "" and _starts_arabic_word(frag):
             # typographically glued but unconfirmed: give it its own line, keep the text
-            edits.append((gap_start, gap_start, "\n"))
-            taken.append((gap_start, gap_start))
+            candidates.append((gap_start, gap_start, "\n", 0))
             actions.append(RepairAction("suspected_glued_headline", fs, fe, frag.strip()))
-
-    for dm in _DOT_COMMA.finditer(text, 0, body_end):
-        s, e = dm.span(1)
-        if free(s, e):
-            edits.append((s, e, "\n"))
-            taken.append((s, e))
-            actions.append(RepairAction("dot_comma", s, s + 1))
 
     if context is not None and source and context.boilerplate.get(source):
         pos = 0
         for line in text[:body_end].split("\n"):
             start, end = pos, pos + len(line)
             pos = end + 1
-            if line.strip() and context.is_boilerplate(source, line) and free(start, end):
-                stop = min(end + 1, body_end)  # take the line break along
-                edits.append((start, stop, ""))
-                taken.append((start, stop))
+            if line.strip() and context.is_boilerplate(source, line):
+                candidates.append((start, min(end + 1, body_end), "", 1))  # with its line break
                 actions.append(RepairAction("boilerplate", start, end, line.strip()))
+
+    for dm in _DOT_COMMA.finditer(text, 0, body_end):
+        s, e = dm.span()
+        if not _joined_after(text, s):
+            continue
+        candidates.append((s, e, "\n", 2))
+        actions.append(RepairAction("dot_comma", s, s + 1))
 
     n_ws = 0
     for wm in _SPACES.finditer(text, 0, body_end):
-        s, e = wm.span()
-        new = _SPACE_REPLACEMENT[wm.lastgroup or "run"]
-        if new != wm.group(0) and free(s, e):
-            edits.append((s, e, new))
-            taken.append((s, e))
+        new = _fold_space(wm.group(0))
+        if new != wm.group(0):
+            candidates.append((wm.start(), wm.end(), new, 3))
             n_ws += 1
     if n_ws:
         actions.append(RepairAction("whitespace", 0, body_end, f"{n_ws} runs folded"))
+    edits = _non_overlapping(candidates)
 
     title = None
-    first = re.match(r"\s*([^\n]+)\n", text)
-    if first:
+    lead_ws = _LEADING_SPACE.match(text).end()
+    first = _FIRST_LINE.match(text, lead_ws, text.find("\n", lead_ws) + 1)
+    # cheap tests first: most first lines are long or end with a sentence mark
+    if first and len(first.group(1)) < 20 * opts.headline_max_tokens \
+            and not _END_MARK.search(first.group(1)):
         line = first.group(1)
         k = line_key(line)
         n = len(k.split(" ")) if k else 0
         rest = text[first.end():].strip()
-        if opts.headline_min_tokens <= n <= opts.headline_max_tokens and not \
-                _END_MARK.search(line) and len(rest) > len(line):
+        if opts.headline_min_tokens <= n <= opts.headline_max_tokens and len(rest) > len(line):
             title = line.strip()
             actions.append(RepairAction("headline", first.start(1), first.end(1), title))
 
@@ -337,10 +329,68 @@ def repair(
     return Repair(new_text, omap, actions, title)
 
 
+def _last_mark(text: str, lo: int) -> int:
+    """Position of the last sentence mark at or after `lo` (a "." inside 3.5 is none), or -1."""
+    hi = len(text)
+    while True:
+        pos = max(text.rfind(c, lo, hi) for c in ".!?؟؛")
+        if pos < 0:
+            return -1
+        if not (text[pos] == "." and 0 < pos < len(text) - 1 and text[pos - 1].isdigit()
+                and text[pos + 1].isdigit()):
+            return pos
+        hi = pos
+
+
+def _joined_after(text: str, comma: int) -> bool:
+    i = comma - 1
+    while i >= 0 and text[i] in _CLOSERS:
+        i -= 1
+    return i >= 0 and text[i] in ".!?؟؛،"
+
+
+def _fold_space(run: str) -> str:
+    """A whitespace run as it should be: one space, one line break, or one blank line."""
+    breaks = run.count("\n") + run.count("\r") - run.count("\r\n")
+    if breaks == 0:
+        return " "
+    return "\n" if breaks == 1 else "\n\n"
+
+
+def _non_overlapping(candidates: list[tuple[int, int, str, int]]) -> list[tuple[int, int, str]]:
+    """Keep the candidate edits that do not overlap a higher-priority one."""
+    starts: list[int] = []
+    kept: list[tuple[int, int, str]] = []
+    for s, e, new, _ in sorted(candidates, key=lambda c: (c[3], c[0], c[1])):
+        i = bisect.bisect_left(starts, e)
+        clash = False
+        # accepted edits do not overlap each other, so their ends grow with their starts
+        while i > 0 and kept[i - 1][1] > s:
+            a, b, _ = kept[i - 1]
+            if s < b and a < e:
+                clash = True
+                break
+            i -= 1
+        if not clash:
+            j = bisect.bisect_right(starts, s)
+            starts.insert(j, s)
+            kept.insert(j, (s, e, new))
+    return kept
+
+
+_FRAGMENT = re.compile(r"(?P<gap>[ \t]*\n?[ \t]*)(?P<frag>[^\n]+?)\s*$")
+
+
 def find_tail(text: str, options: RepairOptions | None = None) -> re.Match | None:
     """The unpunctuated fragment after the last sentence mark, if it could be a headline."""
     opts = options or RepairOptions()
-    m = _TAIL.search(text, max(0, len(text) - 400))
+    mark = _last_mark(text, max(0, len(text) - 400))
+    if mark < 0:
+        return None
+    end = mark + 1
+    while end < len(text) and text[end] in _CLOSERS:
+        end += 1
+    m = _FRAGMENT.match(text, end)
     if not m:
         return None
     frag = m.group("frag")

@@ -186,29 +186,43 @@ def apply_edits(text: str, edits: list[tuple[int, int, str]]) -> tuple[str, Offs
     if not edits:
         return text, OffsetMap.identity(len(text))
     edits = sorted(edits)
+    n = len(text)
     pieces: list[str] = []
-    starts: list[np.ndarray] = []
-    ends: list[np.ndarray] = []
+    # the edited text as segments: kept stretches of the original alternate with replacements
+    seg_src: list[int] = []  # where each segment's characters come from in the original
+    seg_end: list[int] = []  # end of the original range a replacement stands for (-1: kept)
+    seg_len: list[int] = []
     pos = 0
     for start, end, new in edits:
-        if start < pos or end < start or end > len(text):
+        if start < pos or end < start or end > n:
             raise ValueError(f"edit ({start}, {end}) overlaps another or leaves the text")
         if start > pos:
             pieces.append(text[pos:start])
-            seg = np.arange(pos, start, dtype=_I32)
-            starts.append(seg)
-            ends.append(seg + 1)
+            seg_src.append(pos)
+            seg_end.append(-1)
+            seg_len.append(start - pos)
         if new:
             pieces.append(new)
-            starts.append(np.full(len(new), start, dtype=_I32))
-            ends.append(np.full(len(new), end, dtype=_I32))
+            seg_src.append(start)
+            seg_end.append(end)
+            seg_len.append(len(new))
         pos = end
-    if pos < len(text):
+    if pos < n:
         pieces.append(text[pos:])
-        seg = np.arange(pos, len(text), dtype=_I32)
-        starts.append(seg)
-        ends.append(seg + 1)
+        seg_src.append(pos)
+        seg_end.append(-1)
+        seg_len.append(n - pos)
     out = "".join(pieces)
-    if not starts:
-        return out, OffsetMap(np.empty(0, _I32), np.empty(0, _I32), len(text))
-    return out, OffsetMap(np.concatenate(starts), np.concatenate(ends), len(text))
+    lengths = np.asarray(seg_len, dtype=np.int64)
+    total = int(lengths.sum())
+    if total == 0:
+        return out, OffsetMap(np.empty(0, _I32), np.empty(0, _I32), n)
+    src = np.asarray(seg_src, dtype=np.int64)
+    rep_end = np.asarray(seg_end, dtype=np.int64)
+    kept = rep_end < 0
+    # position of each derived character inside its segment
+    first = np.cumsum(lengths) - lengths
+    within = np.arange(total, dtype=np.int64) - np.repeat(first, lengths)
+    starts = np.repeat(src, lengths) + np.where(np.repeat(kept, lengths), within, 0)
+    ends = np.where(np.repeat(kept, lengths), starts + 1, np.repeat(rep_end, lengths))
+    return out, OffsetMap(starts.astype(_I32), ends.astype(_I32), n)
