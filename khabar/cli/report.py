@@ -1,0 +1,41 @@
+"""`khabar report`: the static HTML report from a database built earlier."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from khabar.cli.common import quiet_option
+from khabar.store import DEFAULT_DB
+
+
+@click.command()
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=DEFAULT_DB, show_default=True,
+              help="Database holding the stories (from `khabar stories` or `khabar run`).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              required=True, help="Folder to write the report into (created if needed).")
+@click.option("--min-size", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Leave out stories with fewer articles than this.")
+@quiet_option
+def report(db_path: Path, out_dir: Path, min_size: int, quiet: bool) -> None:
+    """Write the HTML report (an index of stories, a page per story) into --out.
+
+    The pages are static and self-contained: open index.html in a browser,
+    no server or network needed. Prints the path of index.html.
+    """
+    from khabar.errors import KhabarError
+    from khabar.report import build_report_data, write_report
+    from khabar.store import Store
+
+    if not db_path.exists():
+        raise KhabarError(f"{db_path}: no such database; build one with "
+                          "`khabar run INPUT... --out DIR` (or ingest, then `khabar stories`)")
+    with Store(db_path, readonly=True) as store:
+        data = build_report_data(store, min_size=min_size)
+    index = write_report(data, out_dir)
+    if not quiet:
+        articles = sum(len(s.articles) for s in data.stories)
+        click.echo(f"report: {len(data.stories)} stories, {articles} articles", err=True)
+    click.echo(str(index))

@@ -1,0 +1,647 @@
+"""What the report shows, as plain data, and how it is assembled from the stages.
+
+The renderer (`khabar.report.render`) only ever sees the dataclasses defined
+here (`ReportData` → `StoryPage` → `ArticleView`, `SummaryItem`,
+`PassageView`), so it can be tested with hand-built data and does not import
+the stages. `assemble_story` turns the stages' records for one story into a
+`StoryPage`; it accepts any objects with the agreed attribute names (the
+`…Like` protocols below), so it does not import the stages either.
+`build_report_data` is the one place that knows where those records come
+from: the stages' loaders over a `Store`, or values passed in by a caller
+that already has them in memory (`khabar run`).
+
+Every offset here is a half-open range of the ORIGINAL text (`Document.text`).
+"""
+
+from __future__ import annotations
+
+import bisect
+import importlib
+import unicodedata
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from khabar.document import Document
+from khabar.errors import KhabarError
+from khabar.repair import Repair, RepairAction
+
+# -- what the stages hand over (attribute names agreed in issue 6) ----------------------------
+
+
+class StoryLike(Protocol):
+    story: str
+    title: str | None
+    first_seen: Any
+    last_seen: Any
+    members: Sequence[str]
+    sources: Sequence[str]
+
+
+class PassageLike(Protocol):
+    a: str
+    a_start: int
+    a_end: int
+    b: str
+    b_start: int
+    b_end: int
+    score: float
+    source: str | None
+
+
+class NoveltyLike(Protocol):
+    doc: str
+    index: int
+    start: int
+    end: int
+    status: str
+    first_doc: str | None
+    first_start: int | None
+    first_end: int | None
+
+
+class SummaryLike(Protocol):
+    doc: str
+    start: int
+    end: int
+    text: str
+    carriers: Sequence[str]
+    outlets: Sequence[str]
+    exclusive: bool
+
+
+class AttributionLike(Protocol):
+    doc: str
+    kind: str
+    cue: str | None
+    start: int
+    end: int
+    speaker: str | None
+    speaker_start: int | None
+    speaker_end: int | None
+    quote: str | None
+    quote_start: int | None
+    quote_end: int | None
+
+
+class MentionLike(Protocol):
+    doc: str
+    start: int
+    end: int
+    text: str
+    kind: str
+    canonical: str | None
+
+
+# -- the report's own records --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceMark:
+    """One sentence of an article: new in the story, or repeated from an earlier article."""
+
+    index: int
+    start: int
+    end: int
+    status: str
+    """``new`` or ``repeated``."""
+    first_doc: str | None = None
+    """For a repeated sentence: the article where it was seen first."""
+    first_index: int | None = None
+    """…and the index of that article's sentence holding the first occurrence (for links)."""
+    first_start: int | None = None
+    first_end: int | None = None
+    evidence: str | None = None
+    """``reuse`` (aligned passage) or ``paraphrase`` (close rewording)."""
+    similarity: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteMark:
+    """One attribution: a quotation, a reported statement, or an agency credit."""
+
+    kind: str
+    """``quote``, ``report`` or ``credit``."""
+    start: int
+    end: int
+    cue: str | None = None
+    speaker: str | None = None
+    speaker_start: int | None = None
+    speaker_end: int | None = None
+    quote: str | None = None
+    quote_start: int | None = None
+    quote_end: int | None = None
+    canonical: str | None = None
+    """The speaker's canonical name when a mention gives one, else the speaker as written."""
+
+
+@dataclass(frozen=True, slots=True)
+class MentionMark:
+    start: int
+    end: int
+    text: str
+    kind: str
+    """``person``, ``place``, ``organization`` or ``agency``."""
+    canonical: str | None = None
+
+
+@dataclass(slots=True)
+class ArticleView:
+    """One article as the story page shows it."""
+
+    id: str
+    text: str
+    title: str | None = None
+    source: str | None = None
+    date: datetime | None = None
+    url: str | None = None
+    probable_title: str | None = None
+    """A title the repair step found in the text, used when metadata has none."""
+    confidence: float | None = None
+    """How firmly the article belongs to its story (from the stories stage)."""
+    sentences: list[SentenceMark] = field(default_factory=list)
+    attributions: list[QuoteMark] = field(default_factory=list)
+    mentions: list[MentionMark] = field(default_factory=list)
+    repairs: list[RepairAction] = field(default_factory=list)
+
+    @property
+    def direction(self) -> str:
+        return text_direction(self.text)
+
+    @property
+    def display_title(self) -> str:
+        for candidate in (self.title, self.probable_title):
+            if candidate and candidate.strip():
+                return candidate.strip()
+        first_line = next((ln.strip() for ln in self.text.splitlines() if ln.strip()), "")
+        return first_line[:90] + ("…" if len(first_line) > 90 else "") or self.id
+
+    @property
+    def new_count(self) -> int:
+        return sum(1 for s in self.sentences if s.status == "new")
+
+    @property
+    def repeated_count(self) -> int:
+        return sum(1 for s in self.sentences if s.status == "repeated")
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryItem:
+    """One sentence of the story summary and who carries it."""
+
+    doc: str
+    start: int
+    end: int
+    text: str
+    carriers: tuple[str, ...] = ()
+    """Articles carrying this fact, `doc` first."""
+    outlets: tuple[str, ...] = ()
+    exclusive: bool = False
+    """Only one outlet reports it."""
+    index: int | None = None
+    """The sentence of `doc` it comes from (for links), when known."""
+
+
+@dataclass(frozen=True, slots=True)
+class PassageSide:
+    doc: str
+    start: int
+    end: int
+    text: str
+    source: str | None = None
+    """The outlet."""
+    title: str | None = None
+    date: datetime | None = None
+    story: str | None = None
+    """The story holding this document (None if it is in none of the report's stories)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PassageView:
+    """A reused passage: the likely origin beside the copy."""
+
+    origin: PassageSide
+    copy: PassageSide
+    score: float
+    rule: str | None = None
+    """Which rule decided the direction (earlier date, wire credit, containment…)."""
+    directed: bool = True
+    """False when the reuse stage could not tell which side came first."""
+
+
+@dataclass(slots=True)
+class StoryPage:
+    story: str
+    title: str
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    outlets: list[str] = field(default_factory=list)
+    articles: list[ArticleView] = field(default_factory=list)
+    """In time order: the first one reported first."""
+    summary: list[SummaryItem] = field(default_factory=list)
+    passages: list[PassageView] = field(default_factory=list)
+    boilerplate_passages: int = 0
+    """Passages flagged as an outlet's boilerplate, left out of `passages`."""
+
+    @property
+    def dates(self) -> list[datetime]:
+        return [a.date for a in self.articles if a.date is not None]
+
+
+@dataclass(slots=True)
+class ReportData:
+    stories: list[StoryPage]
+    title: str = "خبر — تقرير القصص"
+    documents: int | None = None
+    """How many documents the collection holds (shown on the index), if known."""
+    generated: str | None = None
+    """A caption such as a build time; None by default so that output is reproducible."""
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def text_direction(text: str) -> str:
+    """``rtl`` when right-to-left letters outnumber left-to-right ones, else ``ltr``.
+
+    A majority vote rather than the first strong character (what ``dir=auto``
+    does): an Arabic article that opens with "CNN" or a Latin place name is
+    still an Arabic article.
+    """
+    rtl = ltr = 0
+    for ch in text:
+        bidi = unicodedata.bidirectional(ch)
+        if bidi in ("R", "AL"):
+            rtl += 1
+        elif bidi == "L":
+            ltr += 1
+    return "ltr" if ltr > rtl else "rtl"
+
+
+def as_datetime(value: Any) -> datetime | None:
+    """A datetime (aware, UTC) from a datetime, an ISO 8601 string, a timestamp or None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _time_key(date: datetime | None) -> tuple[int, float]:
+    return (1, 0.0) if date is None else (0, date.timestamp())
+
+
+def _opt_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _member_confidence(story: Any) -> dict[str, float]:
+    """Per-member confidence, whichever shape the stories stage gives it in."""
+    for name in ("confidence", "scores", "confidences"):
+        value = getattr(story, name, None)
+        if value is None:
+            continue
+        if isinstance(value, Mapping):
+            return {str(k): float(v) for k, v in value.items()}
+        if isinstance(value, Sequence) and len(value) == len(story.members):
+            return {str(m): float(v) for m, v in zip(story.members, value, strict=True)}
+    return {}
+
+
+class _SentenceIndex:
+    """For each article: which of its sentences holds a given offset."""
+
+    def __init__(self, marks: Mapping[str, Sequence[SentenceMark]]) -> None:
+        self._starts: dict[str, list[int]] = {}
+        self._marks: dict[str, list[SentenceMark]] = {}
+        for doc, ms in marks.items():
+            ordered = sorted(ms, key=lambda m: (m.start, m.end))
+            self._marks[doc] = ordered
+            self._starts[doc] = [m.start for m in ordered]
+
+    def find(self, doc: str | None, start: int | None, end: int | None = None) -> int | None:
+        if doc is None or start is None or doc not in self._marks:
+            return None
+        marks = self._marks[doc]
+        k = bisect.bisect_right(self._starts[doc], start) - 1
+        if k >= 0 and marks[k].start <= start < marks[k].end:
+            return marks[k].index
+        # the offset falls between sentences: take the one overlapping the span most
+        stop = start + 1 if end is None else max(end, start + 1)
+        best, best_overlap = None, 0
+        for m in marks:
+            overlap = min(m.end, stop) - max(m.start, start)
+            if overlap > best_overlap:
+                best, best_overlap = m.index, overlap
+        return best
+
+
+def _sentence_marks(records: Iterable[NoveltyLike]) -> list[SentenceMark]:
+    out = [
+        SentenceMark(
+            index=int(r.index), start=int(r.start), end=int(r.end), status=str(r.status),
+            first_doc=getattr(r, "first_doc", None),
+            first_start=_opt_int(getattr(r, "first_start", None)),
+            first_end=_opt_int(getattr(r, "first_end", None)),
+            evidence=getattr(r, "evidence", None),
+            similarity=getattr(r, "similarity", None),
+        )
+        for r in records
+    ]
+    return sorted(out, key=lambda m: (m.start, m.end, m.index))
+
+
+def _canonical_speaker(att: AttributionLike, mentions: Sequence[MentionMark]) -> str | None:
+    s, e = getattr(att, "speaker_start", None), getattr(att, "speaker_end", None)
+    if s is not None and e is not None and e > s:
+        for m in mentions:
+            if not m.canonical or m.end <= s or e <= m.start:
+                continue
+            # a person named inside the speaker phrase ("the minister X") is the speaker;
+            # an organization inside "sources in the civil defence" is not: it must
+            # cover most of the phrase to stand for it
+            covered = (min(e, m.end) - max(s, m.start)) / (e - s)
+            if m.kind == "person" or covered >= 0.6:
+                return m.canonical
+    speaker = getattr(att, "speaker", None)
+    return speaker.strip() if speaker else None
+
+
+# -- assembly --------------------------------------------------------------------------------------
+
+
+def assemble_story(
+    story: StoryLike,
+    documents: Mapping[str, tuple[Document, Repair | None]],
+    *,
+    passages: Iterable[PassageLike] = (),
+    novelty: Iterable[NoveltyLike] = (),
+    summary: Iterable[SummaryLike] = (),
+    attributions: Iterable[AttributionLike] = (),
+    mentions: Iterable[MentionLike] = (),
+    doc_story: Mapping[str, str] | None = None,
+) -> StoryPage:
+    """One story's page from the stages' records.
+
+    `documents` must hold every member and the other side of every passage to
+    be shown (passages whose documents are missing are skipped). Records about
+    documents outside the story are ignored, so callers may pass everything.
+    `doc_story` (document id → story id) lets passages link to other stories.
+    """
+    members = [m for m in story.members if m in documents]
+    member_set = set(members)
+    confidence = _member_confidence(story)
+
+    by_doc_novelty: dict[str, list[NoveltyLike]] = defaultdict(list)
+    for r in novelty:
+        if r.doc in member_set:
+            by_doc_novelty[r.doc].append(r)
+    by_doc_mentions: dict[str, list[MentionMark]] = defaultdict(list)
+    for m in mentions:
+        if m.doc in member_set:
+            by_doc_mentions[m.doc].append(MentionMark(
+                int(m.start), int(m.end), m.text, m.kind, getattr(m, "canonical", None)))
+    by_doc_attr: dict[str, list[AttributionLike]] = defaultdict(list)
+    for a in attributions:
+        if a.doc in member_set:
+            by_doc_attr[a.doc].append(a)
+
+    marks = {doc: _sentence_marks(by_doc_novelty.get(doc, ())) for doc in members}
+    index = _SentenceIndex(marks)
+
+    articles: list[ArticleView] = []
+    for doc_id in members:
+        doc, rep = documents[doc_id]
+        doc_mentions = sorted(by_doc_mentions.get(doc_id, ()),
+                              key=lambda m: (m.start, m.end, m.kind, m.text))
+        sentence_marks = [
+            m if m.status != "repeated" else _with_first_index(m, index)
+            for m in marks[doc_id]
+        ]
+        quotes = sorted(
+            (
+                QuoteMark(
+                    kind=a.kind, start=int(a.start), end=int(a.end), cue=a.cue,
+                    speaker=a.speaker, speaker_start=_opt_int(a.speaker_start),
+                    speaker_end=_opt_int(a.speaker_end), quote=a.quote,
+                    quote_start=_opt_int(a.quote_start), quote_end=_opt_int(a.quote_end),
+                    canonical=_canonical_speaker(a, doc_mentions),
+                )
+                for a in by_doc_attr.get(doc_id, ())
+            ),
+            key=lambda q: (q.start, q.end, q.kind, q.speaker or ""),
+        )
+        articles.append(ArticleView(
+            id=doc.id, text=doc.text, title=doc.title, source=doc.source, date=doc.date,
+            url=doc.url, probable_title=rep.title if rep else None,
+            confidence=confidence.get(doc_id), sentences=sentence_marks,
+            attributions=quotes, mentions=doc_mentions,
+            repairs=sorted(rep.actions, key=lambda a: (a.start, a.end, a.kind)) if rep else [],
+        ))
+    # stable: keeps the stories stage's order among equal or missing dates
+    articles.sort(key=lambda a: _time_key(a.date))
+
+    summary_items = [
+        SummaryItem(
+            doc=s.doc, start=int(s.start), end=int(s.end), text=s.text,
+            carriers=tuple(s.carriers), outlets=tuple(s.outlets), exclusive=bool(s.exclusive),
+            index=index.find(s.doc, int(s.start), int(s.end)),
+        )
+        for s in summary
+    ]
+
+    shown, boilerplate = _passage_views(passages, member_set, documents, doc_story or {})
+    dates = [a.date for a in articles if a.date is not None]
+    outlets = list(story.sources) if getattr(story, "sources", None) else sorted(
+        {a.source for a in articles if a.source})
+    title = (getattr(story, "title", None) or "").strip()
+    if not title and articles:
+        title = articles[0].display_title
+    first_seen = as_datetime(getattr(story, "first_seen", None))
+    last_seen = as_datetime(getattr(story, "last_seen", None))
+    return StoryPage(
+        story=str(story.story), title=title or str(story.story),
+        first_seen=first_seen or (min(dates) if dates else None),
+        last_seen=last_seen or (max(dates) if dates else None),
+        outlets=outlets, articles=articles, summary=summary_items,
+        passages=shown, boilerplate_passages=boilerplate,
+    )
+
+
+def _with_first_index(mark: SentenceMark, index: _SentenceIndex) -> SentenceMark:
+    found = index.find(mark.first_doc, mark.first_start, mark.first_end)
+    if found is None:
+        return mark
+    return SentenceMark(
+        index=mark.index, start=mark.start, end=mark.end, status=mark.status,
+        first_doc=mark.first_doc, first_index=found, first_start=mark.first_start,
+        first_end=mark.first_end, evidence=mark.evidence, similarity=mark.similarity,
+    )
+
+
+def _side(doc_id: str, start: int, end: int,
+          documents: Mapping[str, tuple[Document, Repair | None]],
+          doc_story: Mapping[str, str]) -> PassageSide:
+    doc, rep = documents[doc_id]
+    title = doc.title or (rep.title if rep else None)
+    return PassageSide(doc=doc_id, start=start, end=end, text=doc.text[start:end],
+                       source=doc.source, title=title, date=doc.date,
+                       story=doc_story.get(doc_id))
+
+
+def _passage_views(
+    passages: Iterable[PassageLike], members: set[str],
+    documents: Mapping[str, tuple[Document, Repair | None]], doc_story: Mapping[str, str],
+) -> tuple[list[PassageView], int]:
+    views: list[PassageView] = []
+    boilerplate = 0
+    for p in passages:
+        if p.a not in members and p.b not in members:
+            continue
+        if getattr(p, "boilerplate", False):
+            boilerplate += 1
+            continue
+        if p.a not in documents or p.b not in documents:
+            continue
+        a = _side(p.a, int(p.a_start), int(p.a_end), documents, doc_story)
+        b = _side(p.b, int(p.b_start), int(p.b_end), documents, doc_story)
+        source = getattr(p, "source", None)
+        if source == p.b and source != p.a:
+            origin, copy, directed = b, a, True
+        elif source == p.a:
+            origin, copy, directed = a, b, True
+        else:
+            # no verdict: show the earlier side first, but say it is undecided
+            origin, copy = sorted((a, b), key=lambda s: (_time_key(s.date), s.doc, s.start))
+            directed = False
+        views.append(PassageView(origin=origin, copy=copy, score=float(p.score),
+                                 rule=getattr(p, "rule", None), directed=directed))
+    views.sort(key=lambda v: (_time_key(v.origin.date), v.origin.doc, v.origin.start,
+                              _time_key(v.copy.date), v.copy.doc, v.copy.start))
+    return views, boilerplate
+
+
+# -- from a database -------------------------------------------------------------------------------
+
+
+def _optional(module: str, attr: str) -> Callable[..., Any] | None:
+    """A stage's loader, or None while that stage is not part of this installation."""
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and module.startswith(exc.name):
+            return None
+        raise
+    return getattr(mod, attr, None)
+
+
+def load_stories(store: Any) -> list[StoryLike]:
+    """The stories stored by `khabar stories` / `khabar run`, or a one-line error."""
+    loader = _optional("khabar.stories", "load_stories")
+    stories = list(loader(store)) if loader is not None else []
+    if not stories:
+        raise KhabarError(
+            f"{store.path}: no stories in this database; run `khabar stories --db {store.path}` "
+            "or `khabar run INPUT... --out DIR` first"
+        )
+    return stories
+
+
+def build_report_data(
+    store: Any,
+    *,
+    stories: Sequence[StoryLike] | None = None,
+    passages: Sequence[PassageLike] | None = None,
+    novelty: Sequence[NoveltyLike] | None = None,
+    summaries: Mapping[str, Sequence[SummaryLike]] | None = None,
+    attributions: Sequence[AttributionLike] | None = None,
+    mentions: Sequence[MentionLike] | None = None,
+    min_size: int = 1,
+    title: str | None = None,
+) -> ReportData:
+    """Everything the report shows, from a `Store` plus whatever the caller already has.
+
+    Each of `stories`, `passages`, `novelty`, `summaries` (story id → summary
+    sentences), `attributions` and `mentions` is loaded from the database
+    through its stage when not given; a stage that is absent contributes
+    nothing (its section is left out), except stories, which are required.
+    Stories with fewer than `min_size` articles are left out.
+    """
+    if stories is None:
+        stories = load_stories(store)
+    stories = [s for s in stories if len(s.members) >= min_size]
+    stories.sort(key=lambda s: (-len(s.members), _time_key(as_datetime(s.first_seen)),
+                                str(s.story)))
+    doc_story = {m: str(s.story) for s in stories for m in s.members}
+
+    if passages is None:
+        loader = _optional("khabar.reuse", "load_passages")
+        passages = list(loader(store)) if loader is not None else []
+    passages = [p for p in passages if p.a in doc_story or p.b in doc_story]
+    explain = _explanations(store, stories, novelty, summaries, attributions, mentions)
+    novelty, summaries, attributions, mentions = explain
+
+    needed = sorted(set(doc_story) | {p.a for p in passages} | {p.b for p in passages})
+    documents: dict[str, tuple[Document, Repair | None]] = {}
+    for batch in store.documents(ids=needed):
+        for doc, rep in batch:
+            documents[doc.id] = (doc, rep)
+
+    novelty_by = _group(novelty)
+    attributions_by = _group(attributions)
+    mentions_by = _group(mentions)
+    passages_by: dict[str, list[PassageLike]] = defaultdict(list)
+    for p in passages:
+        for sid in {doc_story.get(p.a), doc_story.get(p.b)} - {None}:
+            passages_by[sid].append(p)
+
+    pages = []
+    for s in stories:
+        sid = str(s.story)
+        def pick(grouped: dict[str, list[Any]], members: Sequence[str] = s.members) -> list[Any]:
+            return [r for m in members for r in grouped.get(m, ())]
+        pages.append(assemble_story(
+            s, documents, passages=passages_by.get(sid, ()), novelty=pick(novelty_by),
+            summary=summaries.get(sid, ()), attributions=pick(attributions_by),
+            mentions=pick(mentions_by), doc_story=doc_story,
+        ))
+    return ReportData(stories=pages, title=title or ReportData.title, documents=store.count())
+
+
+def _group(records: Iterable[Any]) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = defaultdict(list)
+    for r in records:
+        out[r.doc].append(r)
+    return out
+
+
+def _explanations(
+    store: Any, stories: Sequence[StoryLike],
+    novelty: Sequence[NoveltyLike] | None,
+    summaries: Mapping[str, Sequence[SummaryLike]] | None,
+    attributions: Sequence[AttributionLike] | None,
+    mentions: Sequence[MentionLike] | None,
+) -> tuple[Sequence[NoveltyLike], Mapping[str, Sequence[SummaryLike]],
+           Sequence[AttributionLike], Sequence[MentionLike]]:
+    """Whatever the explanation stage provides for these stories, when not given."""
+    if novelty is None:
+        loader = _optional("khabar.explain", "load_novelty")
+        novelty = list(loader(store)) if loader is not None else []
+    if summaries is None:
+        loader = _optional("khabar.explain", "load_summaries")
+        summaries = dict(loader(store)) if loader is not None else {}
+    if attributions is None:
+        loader = _optional("khabar.explain", "load_attributions")
+        attributions = list(loader(store)) if loader is not None else []
+    if mentions is None:
+        loader = _optional("khabar.explain", "load_mentions")
+        mentions = list(loader(store)) if loader is not None else []
+    return novelty, summaries, attributions, mentions
