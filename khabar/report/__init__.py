@@ -32,7 +32,7 @@ from khabar.report.model import (
     assemble_story,
     build_report_data,
 )
-from khabar.report.render import STORIES_DIR, render_report, story_filename
+from khabar.report.render import STORIES_DIR, iter_pages, render_report, story_filename
 
 __all__ = [
     "ArticleView",
@@ -46,6 +46,7 @@ __all__ = [
     "SummaryItem",
     "assemble_story",
     "build_report_data",
+    "iter_pages",
     "render_report",
     "story_filename",
     "write_report",
@@ -65,11 +66,12 @@ def write_report(data_or_store: ReportData | Any, out_dir: str | Path, **build: 
     data = (data_or_store if isinstance(data_or_store, ReportData)
             else build_report_data(data_or_store, **build))
     out = Path(out_dir)
-    pages = render_report(data)
     (out / STORIES_DIR).mkdir(parents=True, exist_ok=True)
-    for rel, content in sorted(pages.items()):
+    keep: set[str] = set()
+    for rel, content in iter_pages(data):
         _write_atomic(out / rel, content.encode("utf-8"))
-    keep = {Path(rel).name for rel in pages if rel.startswith(f"{STORIES_DIR}/")}
+        if rel.startswith(f"{STORIES_DIR}/"):
+            keep.add(Path(rel).name)
     for old in sorted((out / STORIES_DIR).glob("*.html")):
         if old.name not in keep:
             old.unlink()

@@ -27,7 +27,7 @@ import html
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from functools import cache
 from importlib import resources
@@ -305,15 +305,21 @@ def render_index(data: ReportData) -> str:
 # -- story page --------------------------------------------------------------------------------
 
 
+def doc_stories(data: ReportData) -> dict[str, str]:
+    """Document id -> the story page showing it (the first, should one be in two)."""
+    out: dict[str, str] = {}
+    for s in data.stories:
+        for a in s.articles:
+            out.setdefault(a.id, s.story)
+    return out
+
+
 class _Links:
     """Where each article and sentence of the report lives, as hrefs from a story page."""
 
-    def __init__(self, data: ReportData, here: str) -> None:
+    def __init__(self, doc_story: dict[str, str], here: str) -> None:
         self.here = here
-        self.doc_story: dict[str, str] = {}
-        for s in data.stories:
-            for a in s.articles:
-                self.doc_story.setdefault(a.id, s.story)
+        self.doc_story = doc_story
 
     def _page_of(self, doc: str, story: str | None = None) -> str | None:
         story = story or self.doc_story.get(doc)
@@ -339,8 +345,10 @@ def _link(href: str | None, inner: str, cls: str = "", title: str = "") -> str:
     return f'<a href="{esc(href)}"{extra}>{inner}</a>'
 
 
-def render_story(data: ReportData, story: StoryPage) -> str:
-    links = _Links(data, story.story)
+def render_story(data: ReportData, story: StoryPage,
+                 doc_story: dict[str, str] | None = None) -> str:
+    """One story's page; pass `doc_story` (from `doc_stories`) when rendering many."""
+    links = _Links(doc_story if doc_story is not None else doc_stories(data), story.story)
     by_id = {a.id: a for a in story.articles}
     sections: list[tuple[str, str, str]] = []  # (anchor, heading, html)
 
@@ -736,14 +744,25 @@ def _mentions(story: StoryPage) -> str:
 # -- the whole report --------------------------------------------------------------------------
 
 
-def render_report(data: ReportData) -> dict[str, str]:
-    """Every page of the report: relative path (POSIX) -> HTML."""
-    pages = {"index.html": render_index(data)}
+def iter_pages(data: ReportData) -> Iterator[tuple[str, str]]:
+    """Every page of the report as (relative POSIX path, HTML), one at a time.
+
+    A generator so that a report of many thousand stories is written page by
+    page, never held whole in memory.
+    """
+    yield "index.html", render_index(data)
+    doc_story = doc_stories(data)
+    seen: set[str] = set()
     for story in data.stories:
         path = f"{STORIES_DIR}/{story_filename(story.story)}"
-        if path in pages:
+        if path in seen:
             # two ids with one hash prefix: vanishingly rare, but never overwrite silently
             raise ValueError(f"story file name collision for {story.story!r}")
-        pages[path] = render_story(data, story)
-    return pages
+        seen.add(path)
+        yield path, render_story(data, story, doc_story)
+
+
+def render_report(data: ReportData) -> dict[str, str]:
+    """Every page of the report: relative path (POSIX) -> HTML."""
+    return dict(iter_pages(data))
 

@@ -152,10 +152,11 @@ def segment(
 def line_breaks(text: str) -> list[int]:
     """Cut points around every line break, so no segment mixes text and newlines."""
     cuts: list[int] = []
-    for i, ch in enumerate(text):
-        if ch == "\n":
-            cuts.append(i)
-            cuts.append(i + 1)
+    i = text.find("\n")
+    while i >= 0:
+        cuts.append(i)
+        cuts.append(i + 1)
+        i = text.find("\n", i + 1)
     return cuts
 
 
