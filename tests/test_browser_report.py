@@ -23,8 +23,14 @@ from khabar.report.sample import HOSTILE_ID, HOSTILE_SCRIPT, sample_report
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -112,6 +118,10 @@ def test_sample_story_page(page: Any, tmp_path: Path, artifacts_dir: Path) -> No
     assert page.problems == []
     _offline(page)
     page.screenshot(path=str(artifacts_dir / "report-sample-story.png"), full_page=True)
+    # on a phone the page reflows instead of scrolling sideways (long tokens wrap,
+    # passages stack)
+    page.set_viewport_size({"width": 420, "height": 900})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 420
 
 
 def test_sample_index_filter_and_sort(page: Any, tmp_path: Path, artifacts_dir: Path) -> None:
@@ -133,6 +143,8 @@ def test_sample_index_filter_and_sort(page: Any, tmp_path: Path, artifacts_dir: 
     assert page.problems == []
     _offline(page)
     page.screenshot(path=str(artifacts_dir / "report-sample-index.png"), full_page=True)
+    page.set_viewport_size({"width": 420, "height": 900})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 420
 
 
 def _demo_report(out: Path) -> Path | None:
@@ -144,8 +156,17 @@ def _demo_report(out: Path) -> Path | None:
     from khabar.cli import main
 
     try:
-        main(["run", str(ROOT / "examples" / "demo"), "--out", str(out), "--db",
-              str(out / "khabar.db"), "--quiet"])
+        main(
+            [
+                "run",
+                str(ROOT / "examples" / "demo"),
+                "--out",
+                str(out),
+                "--db",
+                str(out / "khabar.db"),
+                "--quiet",
+            ]
+        )
     except SystemExit as exc:
         if exc.code:
             raise
@@ -171,4 +192,3 @@ def test_demo_story_page(page: Any, tmp_path: Path, artifacts_dir: Path) -> None
     assert page.problems == []
     _offline(page)
     page.screenshot(path=str(artifacts_dir / "report-demo-story.png"), full_page=True)
-

@@ -275,21 +275,21 @@ def render_index(data: ReportData) -> str:
             f'<td class="title"><a href="{esc(href)}"{_dir_attr(s.title)}>{esc(s.title)}</a>'
             f'<ul class="chips">{chips}</ul></td>'
             f'<td class="num">{len(s.articles)}</td>'
-            f'<td class="num">{len(s.outlets)}</td>'
+            f'<td class="num outlets-col">{len(s.outlets)}</td>'
             f"<td>{_time(s.first_seen)}</td>"
             f'<td class="last-col">{_time(s.last_seen)}</td>'
             f'<td class="spark-col">'
             f'{sparkline(s.dates, lo, hi, label=f"{len(s.articles)} مقالة عبر الزمن")}</td></tr>\n'
         )
     table = (
-        '<table class="stories">\n<thead><tr>'
+        '<div class="table-wrap"><table class="stories">\n<thead><tr>'
         '<th data-key="title" scope="col">القصة والمصادر</th>'
         '<th data-key="size" data-type="num" scope="col" aria-sort="descending">المقالات</th>'
-        '<th data-key="outlets" data-type="num" scope="col">المصادر</th>'
+        '<th data-key="outlets" data-type="num" scope="col" class="outlets-col">المصادر</th>'
         '<th data-key="first" scope="col">أول ظهور</th>'
         '<th data-key="last" scope="col" class="last-col">آخر ظهور</th>'
         '<th scope="col" class="spark-col">عبر الزمن</th>'
-        "</tr></thead>\n<tbody>\n" + "".join(rows) + "</tbody>\n</table>\n"
+        "</tr></thead>\n<tbody>\n" + "".join(rows) + "</tbody>\n</table></div>\n"
     ) if rows else '<p class="muted">لا قصص في هذا التقرير.</p>\n'
     body = (
         f"<h1>{esc(data.title)}</h1>\n"
