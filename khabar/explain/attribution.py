@@ -1,0 +1,778 @@
+"""Who says what: reporting frames, quotations and agency credits.
+
+Three kinds of `Attribution`, all with ORIGINAL half-open offsets:
+
+* ``quote`` — a direct quotation introduced by a reporting frame: the frame's
+  content opens with a quotation mark (« » “ ” ") or a colon, or a quotation
+  sits right before the verb ("…"، قال الوزير). `quote` is the quoted text
+  without its marks (a colon quote runs to the end of the sentence).
+* ``report`` — indirect speech: a reporting verb (قال إن، أكد، أفاد، ذكر، أضاف،
+  أعلن …, reporting.txt), نقل X عن Y (Y speaks, X is the channel), or a frame
+  before a source (بحسب، وفقا لـ، نقلا عن، على لسان …). `quote` is what is
+  reported: after the complementizer (إن/أن/بأن) or, for verbs that take
+  an object (أكد وقوع…، أفادت بمقتل…), after the speaker, to the end of the
+  sentence; for a frame at the end of a sentence (…، بحسب الوكالة), the part
+  of the sentence before it.
+* ``credit`` — a news agency or outlet named as a source: "(واس)", "(أ ف ب)",
+  a dateline "الرياض - واس", "وكالة تسنيم", "رويترز"; also an unknown name in
+  parentheses at a dateline or closing a paragraph ("(واحة)"). An outlet's
+  own name (its copyright line) is not a credit.
+
+`start`/`end` is the span of the cue (the verb without its و/ف, the frame, or
+the credit itself).
+
+The speaker, in order of preference: a mention found by `entities` (a
+person with a title, an organization, an agency); a source noun and its
+modifiers (مصادر سورية، شهود عيان); a definite noun standing for someone named
+earlier (الوكالة، الوزير، المرصد، المصادر — resolved to the most recent
+mention or speaker containing that noun: the "anaphor" heuristic); for a verb
+with no subject of its own (وأضاف أن، وأكد،، مضيفا) the most recent speaker of
+the article whose grammatical gender agrees with the verb (قالت → feminine or
+a plural of things; قال → masculine), else the most recent named mention —
+the "pronoun" heuristic. Its span is where the speaker is named in this
+sentence, or, for a pronoun, the antecedent's span.
+
+English sentences (more Latin than Arabic letters) get a cheap treatment:
+"X said/told/reported", "according to X" and '"…," he said'.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+from khabar.document import Document
+from khabar.explain.common import Prepared, display
+from khabar.explain.entities import M, find
+from khabar.explain.gazetteer import entities as gazetteer
+from khabar.explain.gazetteer import norm, variants, words
+from khabar.text.stem import stopwords
+from khabar.text.view import TextView
+
+KINDS = ("quote", "report", "credit")
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    doc: str
+    kind: str
+    """quote | report | credit"""
+    cue: str
+    """Original text of the reporting verb, frame or credit."""
+    start: int
+    end: int
+    speaker: str | None
+    """Canonical name of who speaks (resolved through anaphors and pronouns), or None."""
+    speaker_start: int | None
+    speaker_end: int | None
+    quote: str | None
+    """What is said: the quotation or the reported content (None for credits)."""
+    quote_start: int | None
+    quote_end: int | None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# -- word lists ------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _lists() -> dict[str, frozenset[str]]:
+    rep = "reporting.txt"
+    return {
+        "say": words(rep, "say"),
+        "state": words(rep, "state"),
+        "participle": words(rep, "participle"),
+        "transmit": words(rep, "transmit"),
+        "according": words(rep, "according"),
+        "according_multi": words(rep, "according_multi"),
+        "complement": words(rep, "complement"),
+        "quote_intro": words(rep, "quote_intro"),
+        "source": words(rep, "source"),
+        "breaker": words(rep, "breaker") | words(rep, "complement"),
+        "titles": words("titles.txt", "honorific") | words("titles.txt", "role"),
+        "female": words("first-names.txt", "female"),
+    }
+
+
+_ADVERBS = frozenset("مرارا سابقا لاحقا ايضا رسميا حاليا مجددا مؤخرا اخيرا صراحة".split())
+_KANA = frozenset("كان كانت كانوا".split())
+_MASC_IN_T = frozenset("لفت تابع توقع".split())  # masculine verbs that look feminine
+_PREPOSITIONS = frozenset("على علي عن من الى الي ب".split())
+_PAREN = re.compile(r"\(([^()\n]{1,40})\)")
+
+
+@lru_cache(maxsize=1)
+def _names() -> frozenset[str]:
+    return words("first-names.txt", "male") | words("first-names.txt", "female") | \
+        words("first-names.txt", "foreign") | words("first-names.txt", "ambiguous")
+
+
+def _verb_form(tok: str, table: frozenset[str]) -> tuple[str, int] | None:
+    """The verb `tok` is (with a leading و or ف stripped), and how many characters were cut."""
+    if tok in table:
+        return tok, 0
+    if len(tok) > 3 and tok[0] in "وف" and tok[1:] in table:
+        return tok[1:], 1
+    return None
+
+
+def _verb_gender(form: str) -> str | None:
+    if form in _lists()["participle"]:
+        return "f" if form.endswith("ة") else "m"
+    if form.endswith("وا") or form.endswith("ون"):
+        return "p"
+    if form in _MASC_IN_T:
+        return "m"
+    if form.endswith("ت") or form.endswith("ة") or form.endswith("تا") or \
+            (form.startswith("ت") and len(form) >= 4):
+        return "f"
+    return "m"
+
+
+def _agrees(verb: str | None, speaker: str | None) -> bool:
+    if verb is None or speaker is None:
+        return True
+    if speaker == "p":
+        return verb in ("f", "p")  # plurals of things agree with feminine verbs
+    return verb == speaker
+
+
+# -- speakers --------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Speaker:
+    name: str
+    start: int | None
+    end: int | None
+    gender: str | None
+    keys: frozenset[str]
+    """Bare nouns the speaker can be referred back to with (وكالة، وزير، مرصد …)."""
+
+
+def _bare_noun(tok: str) -> str:
+    for v, _ in variants(tok):
+        if v.startswith("ال") and len(v) > 3:
+            return v[2:]
+    return tok[2:] if tok.startswith("ال") and len(tok) > 3 else tok
+
+
+def _keys(toks: Iterable[str]) -> frozenset[str]:
+    out = set()
+    for t in toks:
+        b = _bare_noun(t)
+        out.add(b)
+        if b.endswith("ة"):
+            out.add(b[:-1])
+    return frozenset(out)
+
+
+class _Doc:
+    def __init__(self, p: Prepared, doc: Document | None) -> None:
+        self.p = p
+        self.L = _lists()
+        self.sw = stopwords()
+        self.ms = find(p)
+        self.at: dict[int, M] = {}
+        for m in self.ms:
+            self.at.setdefault(m.i, m)
+            if m.kind == "person" and 0 <= m.head < m.i:
+                self.at[m.head] = m
+        self.history: list[_Speaker] = []
+        self.history_sent: list[tuple[_Speaker, int]] = []
+        self.doc_id = doc.id if doc is not None else p.view.id
+        self.own = norm(doc.source) if doc is not None and doc.source else None
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def span(self, i: int, j: int, cut: int = 0) -> tuple[int, int]:
+        return self.p.tok_orig(i, j, cut)
+
+    def text(self, s: int, e: int) -> str:
+        return self.p.view.original[s:e]
+
+    def mention_speaker(self, m: M) -> _Speaker:
+        s, e = self.span(m.i, m.j, m.cut)
+        e = _close_quote(self.p.view.original, s, e)
+        head = m.head if m.kind == "person" and 0 <= m.head < m.i else m.i
+        # a person is referred back to by their title or name (الوزير، السراج), not by what
+        # the title is of (مراسل الوكالة X is not "الوكالة")
+        toks = [self.p.toks[head], *self.p.toks[m.i:m.j]]
+        gender: str | None = "m"
+        if m.kind == "person":
+            gender = "f" if self.p.toks[m.i] in self.L["female"] or \
+                self.p.toks[head].endswith("ة") else "m"
+        elif m.kind == "agency" or self.p.toks[m.i].endswith("ة"):
+            gender = "f"
+        elif m.kind == "place":
+            gender = None
+        return _Speaker(m.canonical, s, e, gender, _keys(toks))
+
+    def resolve(self, before: int, gender: str | None, key: str | None = None) -> _Speaker | None:
+        """Most recent speaker (then mention) before token `before` matching `key` or `gender`."""
+        for sp in reversed(self.history):
+            if key is not None:
+                if key in sp.keys:
+                    return sp
+            elif _agrees(gender, sp.gender):
+                return sp
+        for m in reversed(self.ms):
+            if m.i >= before or m.kind == "place":
+                continue
+            sp = self.mention_speaker(m)
+            if key is not None:
+                if key in sp.keys:
+                    return sp
+            elif _agrees(gender, sp.gender):
+                return sp
+        return None
+
+    def adverb(self, k: int) -> bool:
+        """An adverb in -اً (مرارا، سابقا، رسميا): the original keeps its tanween."""
+        if not self.p.toks[k].endswith("ا"):
+            return False
+        s, e = self.p.tok_orig(k, k + 1)
+        return "\u064b" in self.p.view.original[s:e + 1] or self.p.toks[k] in _ADVERBS
+
+    def same_sentence(self, i: int, vgender: str | None, participle: bool) -> _Speaker | None:
+        """A pronoun's antecedent inside its own sentence: for a participle (…، مضيفا) the
+        speaker of the sentence's own reporting verb; else (and then) the closest person
+        named before the verb (وزار الوزير X المصابين، وأضاف …)."""
+        s = self.p.sent_of[i]
+        if participle:
+            for sp, sent in reversed(self.history_sent):
+                if sent == s and _agrees(vgender, sp.gender):
+                    return sp
+        for m in reversed(self.ms):
+            if m.i >= i or m.kind != "person":
+                continue
+            if self.p.sent_of[m.i] != s:
+                break
+            sp = self.mention_speaker(m)
+            if _agrees(vgender, sp.gender):
+                return sp
+        return None
+
+    def subject_before(self, i: int, vgender: str | None) -> _Speaker | None:
+        """The subject of "وكانت وكالة تسنيم قد ذكرت أن": named after كان, before the verb."""
+        p = self.p
+        first = p.sent_first[p.sent_of[i]]
+        for k in range(max(first, i - 10), i - 1):
+            if _verb_form(p.toks[k], _KANA) is None:
+                continue
+            if any('"' in g for g in p.gaps[k + 1:i + 1]):
+                return None  # كان inside a quotation belongs to someone else's words
+            nxt = p.toks[k + 1]
+            if not (self.at.get(k + 1) or nxt.startswith("ال") or nxt in self.L["source"]):
+                return None
+            sp, j = self.speaker_at(k + 1, i, vgender)
+            if sp is not None and j <= i and _agrees(vgender, sp.gender):
+                return sp
+        return None
+
+    def phrase_end(self, k: int, stop: int, limit: int) -> int:
+        p = self.p
+        j = k
+        while j < stop and j - k < limit and (j == k or p.joinable[j]):
+            t = p.toks[j]
+            if t in self.L["breaker"] or t in self.L["quote_intro"] or (j > k and t[0] == "و"):
+                break
+            if _verb_form(t, self.L["say"] | self.L["state"]) is not None and j > k:
+                break
+            if j > k and (t[0].isdigit() or (t[0] in "بل" and len(t) > 4)):
+                break  # بمقتل، لوكالة: what follows the speaker, not the speaker
+            j += 1
+        return j
+
+    def speaker_at(self, k: int, stop: int, vgender: str | None) -> tuple[_Speaker | None, int]:
+        """Speaker starting at token k (stop = sentence end); returns it and the next token."""
+        p, L = self.p, self.L
+        if k >= stop or ":" in p.gaps[k] or '"' in p.gaps[k] or "," in p.gaps[k]:
+            return None, k  # no subject of its own: a pronoun
+        tok = p.toks[k]
+        if tok in L["breaker"] or tok in L["quote_intro"]:
+            return None, k
+        m = self.at.get(k)
+        if m is not None and m.kind:
+            return self.mention_speaker(m), m.j
+        if (tok[0] in "لب" and len(tok) > 3 and tok not in _names()) or self.adverb(k):
+            # قال للصحفيين إن، طالبوا بإنشاء، حذروا مرارا: no subject of its own
+            return None, k
+        if tok.startswith("ال") or _bare_noun(tok) in L["titles"] or tok in L["titles"]:
+            # الوكالة، الوزير، المرصد، المصادر: someone named before
+            j = self.phrase_end(k, stop, 5)
+            ante = self.resolve(k, None, _bare_noun(tok)) if j > k else None
+            if ante is not None:
+                s, e = self.span(k, j)
+                return _Speaker(ante.name, s, e, ante.gender, ante.keys), j
+        if _bare_noun(tok) in L["source"] or tok in L["source"]:
+            j = self.phrase_end(k, stop, 4)
+            # "مصدر في الدفاع المدني"، "مصادر إعلامية من دير الزور": where the source sits
+            if j < stop and p.toks[j] in ("في", "من") and p.joinable[j]:
+                m2 = self.at.get(j + 1)
+                j2 = m2.j if m2 is not None and m2.kind else self.phrase_end(j + 1, stop, 4)
+                if j2 > j + 1:
+                    j = j2
+            s, e = self.span(k, j)
+            name = display(self.text(s, e))
+            return _Speaker(name, s, e, "p" if tok != "مصدر" else "m", _keys(p.toks[k:j])), j
+        j = self.phrase_end(k, stop, 5)
+        if j == k:
+            return None, k
+        s, e = self.span(k, j)
+        head = p.toks[k]
+        gender = "f" if head.endswith("ة") else vgender
+        return _Speaker(display(self.text(s, e)), s, e, gender, _keys(p.toks[k:j])), j
+
+    # -- content ---------------------------------------------------------------------------------
+
+    def quote_starting(self, nstart: int, nend: int) -> tuple[int, int] | None:
+        """A quotation (≥ 3 tokens) whose opening mark lies in normalized [nstart, nend)."""
+        for qs, qe in self.quotes:
+            if nstart <= qs - 1 < nend or nstart <= qs < nend:
+                return qs, qe
+            if qs > nend:
+                break
+        return None
+
+    def content_after(self, k: int, stop: int, takes_object: bool) -> tuple[str, int, int] | None:
+        """(kind, normalized start, normalized end) of what is reported from token k on."""
+        p, L = self.p, self.L
+        if k >= len(p):
+            return None
+        sent_end = p.ends[stop - 1] if stop > 0 else 0
+        j = k
+        while j < stop and j - k <= 10:
+            g = p.gaps[j]
+            if '"' in g:
+                q = self.quote_starting(p.ends[j - 1] if j else 0, p.starts[j] + 1)
+                if q is not None:
+                    return "quote", q[0], q[1]
+            if ":" in g:
+                q = self.quote_starting(p.starts[j] - len(g), p.starts[j] + 1)
+                if q is not None:
+                    return "quote", q[0], q[1]
+                return "quote", p.starts[j], sent_end
+            t = p.toks[j]
+            if t in L["complement"] or t in L["quote_intro"]:
+                if j + 1 >= stop:
+                    return None
+                q = self.quote_starting(p.ends[j], p.starts[j + 1] + 1)
+                if q is not None:
+                    return "quote", q[0], q[1]
+                if ":" in p.gaps[j + 1]:
+                    return "quote", p.starts[j + 1], sent_end
+                inner = self.quote_starting(p.starts[j + 1], sent_end)
+                if inner is not None and inner[0] - p.starts[j + 1] < 40:
+                    return "quote", inner[0], inner[1]  # إن القرار "كان متوقعا"
+                return "report", p.starts[j + 1], sent_end
+            if j == k and takes_object and t not in L["breaker"]:
+                inner = self.quote_starting(p.starts[j], sent_end)
+                if inner is not None and inner[0] - p.starts[j] < 40:
+                    return "quote", inner[0], inner[1]  # وأكد، بحسب الوكالة "على …"
+                return "report", p.starts[j], sent_end
+            if j == k and takes_object and t in _PREPOSITIONS and j + 1 < stop:
+                return "report", p.starts[j + 1], sent_end  # أكد على، كشف عن، حذر من
+            j += 1
+        return None
+
+    def quote_before(self, i: int) -> tuple[int, int] | None:
+        """A quotation ending right before token i ("…"، قال)."""
+        a = self.p.ends[i - 1] if i else 0
+        b = self.p.starts[i]
+        for qs, qe in self.quotes:
+            if a - 2 <= qe <= b and qe - qs > 10:
+                return qs, qe
+        return None
+
+    # -- the scan --------------------------------------------------------------------------------
+
+    def run(self) -> list[Attribution]:
+        p, L = self.p, self.L
+        self.quotes = _quote_spans(p)
+        out: list[Attribution] = []
+        verbs = L["say"] | L["state"] | L["participle"] | L["transmit"]
+        i = 0
+        n = len(p)
+        while i < n:
+            tok = p.toks[i]
+            vf = _verb_form(tok, verbs)
+            if vf is not None:
+                a = self.verb(i, vf[0], vf[1])
+                if a is not None:
+                    out.append(a)
+                i += 1
+                continue
+            fr = self.frame_at(i)
+            if fr is not None:
+                a = self.frame(i, fr)
+                if a is not None:
+                    out.append(a)
+                i += fr  # بحسب ما أفاد: the verb is the frame's, not a report of its own
+                continue
+            i += 1
+        out.extend(self.credits())
+        out.extend(_english(self))
+        out.sort(key=lambda a: (a.start, a.kind))
+        return _dedup(out)
+
+    def emit(self, kind: str, i: int, j: int, cut: int, sp: _Speaker | None,
+             content: tuple[int, int] | None) -> Attribution:
+        s, e = self.span(i, j, cut)
+        qs = qe = q = None
+        if content is not None and content[1] > content[0]:
+            qs, qe = self.p.orig(*content)
+            q = self.text(qs, qe).strip().rstrip(".،,;؛").strip()
+            if not q:
+                qs = qe = q = None
+        if sp is not None:
+            self.history.append(sp)
+            self.history_sent.append((sp, self.p.sent_of[i]))
+        return Attribution(self.doc_id, kind, self.text(s, e), s, e,
+                           sp.name if sp else None, sp.start if sp else None,
+                           sp.end if sp else None, q, qs, qe)
+
+    def verb(self, i: int, form: str, cut: int) -> Attribution | None:
+        p, L = self.p, self.L
+        stop = p.sentence_end_tok(i)
+        vg = _verb_gender(form)
+        if form in L["transmit"]:
+            # نقل X عن Y: the speaker is Y
+            for k in range(i + 1, min(stop, i + 9)):
+                if p.toks[k] == "عن":
+                    sp, j = self.speaker_at(k + 1, stop, None)
+                    if sp is None:
+                        return None
+                    c = self.content_after(j, stop, takes_object=False)
+                    if c is None:
+                        return self.emit("report", i, k + 1, cut, sp, None)
+                    return self.emit(c[0], i, k + 1, cut, sp, (c[1], c[2]))
+            return None
+        if form in L["participle"]:
+            sp, j = None, i + 1
+        else:
+            sp, j = self.speaker_at(i + 1, stop, vg)
+        takes_object = form in L["state"]
+        c = self.content_after(j, stop, takes_object)
+        if c is None:
+            qb = self.quote_before(i)
+            if qb is None or sp is None:
+                return None
+            c = ("quote", qb[0], qb[1])
+        if sp is None:
+            ante = self.subject_before(i, vg) or \
+                self.same_sentence(i, vg, form in L["participle"]) or self.resolve(i, vg)
+            sp = _Speaker(ante.name, ante.start, ante.end, ante.gender, ante.keys) \
+                if ante is not None else None
+        return self.emit(c[0], i, i + 1, cut, sp, (c[1], c[2]))
+
+    def frame_at(self, i: int) -> int | None:
+        """Number of tokens of an according-frame at token i (بحسب، وفقا ل، على لسان …)."""
+        p, L = self.p, self.L
+        tok = p.toks[i]
+        if tok == "فحسب":
+            return None  # "only", not "according to"
+        if _verb_form(tok, L["according"]) is not None:
+            n = 1
+            if tok.endswith("نقلا") or tok.endswith("استنادا"):
+                if i + 1 < len(p) and p.toks[i + 1] in ("عن", "الى", "الي", "ل"):
+                    n = 2
+            elif i + 1 < len(p) and p.toks[i + 1] in ("ل", "ما", "لما"):
+                n = 2
+                if p.toks[i + 1] in ("ما", "لما") and i + 2 < len(p):
+                    n = 3  # بحسب ما قالت، وفقا لما أعلنته: the verb is part of the frame
+            return n
+        for phrase in L["according_multi"]:
+            toks = phrase.split()
+            if tuple(p.toks[i:i + len(toks)]) == tuple(toks) or (
+                    i + len(toks) <= len(p) and p.toks[i + len(toks) - 1].startswith(toks[-1])
+                    and tuple(p.toks[i:i + len(toks) - 1]) == tuple(toks[:-1])):
+                return len(toks) - 1 if p.toks[i + len(toks) - 1] != toks[-1] else len(toks)
+        return None
+
+    def frame(self, i: int, n: int) -> Attribution | None:
+        p = self.p
+        stop = p.sentence_end_tok(i)
+        cut = _verb_form(p.toks[i], self.L["according"])
+        cut_chars = cut[1] if cut else 0
+        k = i + n
+        if k < len(p) and p.toks[k] == "ل":
+            k += 1
+        sp, j = self.speaker_at(k, stop, None)
+        if sp is None:
+            # على حد قوله: the speaker is whoever spoke last
+            ante = self.resolve(i, None)
+            if ante is None:
+                return None
+            sp = _Speaker(ante.name, ante.start, ante.end, ante.gender, ante.keys)
+            j = k
+        sent_start = p.starts[p.sent_first[p.sent_of[i]]]
+        sent_end = p.ends[stop - 1]
+        while j < stop and (p.toks[j] in self.L["complement"] or p.toks[j] == "فان"):
+            j += 1
+        while j < stop:
+            m = self.at.get(j)
+            if m is None or m.kind != "agency":
+                break
+            j = m.j  # told to an outlet: لوكالة أنباء الواحة
+        before = p.sent_first[p.sent_of[i]] < i and p.starts[i] - sent_start > 10
+        if stop - j >= 3:
+            content = (p.starts[j], sent_end)
+        elif before:
+            content = (sent_start, p.ends[i - 1])
+        else:
+            # "وبحسب ما قالت مصادر … لـ"السورية.نت" فإن …": a dotted name split the sentence
+            nxt = p.sentence_end_tok(stop) if stop < len(p) else stop
+            while j < nxt:
+                m = self.at.get(j)
+                if m is not None and m.kind == "agency":
+                    j = m.j  # told to an outlet: لـ"السورية.نت"
+                elif p.toks[j] in self.L["complement"] or p.toks[j] in self.L["breaker"]:
+                    j += 1
+                else:
+                    break
+            if j >= nxt or "\n" in "".join(p.gaps[stop:j + 1]):
+                return None
+            content = (p.starts[j], p.ends[nxt - 1])
+        return self.emit("report", i, k if k > i + n else i + n, cut_chars, sp, content)
+
+    def credits(self) -> list[Attribution]:
+        p = self.p
+        out = []
+        seen: set[tuple[int, int]] = set()
+        for m in self.ms:
+            if m.kind != "agency":
+                continue
+            if self.own is not None and norm(m.canonical) in (self.own, ):
+                continue  # an outlet naming itself (copyright line) credits nobody
+            s, e = self.span(m.i, m.j, m.cut)
+            e = _close_quote(self.p.view.original, s, e)
+            seen.add((s, e))
+            out.append(Attribution(self.doc_id, "credit", self.text(s, e), s, e,
+                                   m.canonical, s, e, None, None, None))
+        text = p.view.normalized
+        for pm in _PAREN.finditer(text):
+            inner_s, inner_e = pm.span(1)
+            line_start = text.rfind("\n", 0, pm.start()) + 1
+            after = text[pm.end():pm.end() + 3]
+            at_dateline = pm.start() - line_start <= 60 and after.strip()[:1] in ("-", ":")
+            nl = text.find("\n", pm.end())
+            rest = text[pm.end():(nl if nl >= 0 else len(text))]
+            at_end = rest.strip(" .") == ""
+            if not (at_dateline or at_end):
+                continue
+            pos = inner_s
+            for part in re.split(r"[,/]", text[inner_s:inner_e]):
+                ps = pos + len(part) - len(part.lstrip())
+                pe = pos + len(part.rstrip())
+                pos += len(part) + 1
+                toks = part.split()
+                if not toks or len(toks) > 4 or any(c.isdigit() for c in part):
+                    continue
+                if all(t in self.sw for t in toks):
+                    continue
+                s, e = p.orig(ps, pe)
+                if any(a <= s and e <= b for a, b in seen):
+                    continue
+                entry = gazetteer().lookup(part)
+                name = entry.canonical if entry is not None and entry.kind == "agency" \
+                    else display(self.text(s, e))
+                if entry is not None and entry.kind != "agency":
+                    continue  # a place or organization in parentheses is not a credit
+                seen.add((s, e))
+                out.append(Attribution(self.doc_id, "credit", self.text(s, e), s, e,
+                                       name, s, e, None, None, None))
+        return out
+
+
+def _close_quote(text: str, s: int, e: int) -> int:
+    """Take the closing quotation mark along when the span holds only the opening one."""
+    span = text[s:e]
+    opened = sum(span.count(c) for c in '"“«”')
+    if opened % 2 == 1 and e < len(text) and text[e] in '"”»“':
+        return e + 1
+    return e
+
+
+def _quote_spans(p: Prepared) -> list[tuple[int, int]]:
+    """Quotations of at least three tokens, as normalized spans without their marks.
+
+    All quote styles are one character (") after normalization; marks are
+    paired in order within a line, which survives the mismatched pairs scrapers
+    leave (“فيلق القدس“).
+    """
+    text = p.view.normalized
+    out = []
+    pos = 0
+    for line in text.split("\n"):
+        marks = [pos + m.start() for m in re.finditer('"', line)]
+        for a, b in zip(marks[0::2], marks[1::2], strict=False):
+            inner = text[a + 1:b]
+            if len(inner.split()) >= 3:
+                out.append((a + 1, b))
+        pos += len(line) + 1
+    return out
+
+
+def _dedup(items: list[Attribution]) -> list[Attribution]:
+    out: list[Attribution] = []
+    seen = set()
+    for a in items:
+        key = (a.kind, a.start, a.end)
+        if key not in seen:
+            seen.add(key)
+            out.append(a)
+    return out
+
+
+# -- English ---------------------------------------------------------------------------------------
+
+_CAP = r"(?:(?:al-|el-|bin |de |van )?[A-Z][\w.'’-]*)"
+_EN_NAME = rf"(?:[Tt]he\s+)?(?:[\w-]+\s+)?{_CAP}(?:\s+{_CAP}){{0,5}}"
+_EN_QUOTE = re.compile(
+    rf"[\"“](?P<q>[^\"”]{{8,}}?)[,.]?[\"”],?\s+(?P<sp>he|she|they|{_EN_NAME})\s+"
+    r"(?P<v>said|says|told|added|stated)\b")
+_EN_SAID = re.compile(rf"(?P<sp>{_EN_NAME})\s+(?P<v>said|says|told|reported|announced|added)\b")
+_EN_ACCORDING = re.compile(rf"\b(?P<v>[Aa]ccording to)\s+(?P<sp>{_EN_NAME})")
+
+
+def _english(d: _Doc) -> list[Attribution]:
+    p = d.p
+    out: list[Attribution] = []
+    text = p.view.original
+    starts, ends = p.view.sentences
+    last: _Speaker | None = None
+    for ns, ne in zip(starts.tolist(), ends.tolist(), strict=True):
+        s, e = p.orig(ns, ne)
+        sent = text[s:e]
+        latin = sum(1 for c in sent if "a" <= c.lower() <= "z")
+        arabic = sum(1 for c in sent if "\u0600" <= c <= "\u06ff")
+        if latin <= arabic or latin < 10:
+            continue
+        taken: list[tuple[int, int]] = []
+        for m in _EN_QUOTE.finditer(sent):
+            sp_text = m.group("sp")
+            if sp_text in ("he", "she", "they"):
+                sp = last
+                sps = spe = None
+            else:
+                sps, spe = s + m.start("sp"), s + m.end("sp")
+                sp = _Speaker(_en_name(sp_text), sps, spe, None, frozenset())
+            out.append(Attribution(d.doc_id, "quote", m.group("v"), s + m.start("v"),
+                                   s + m.end("v"), sp.name if sp else None,
+                                   sp.start if sp else None, sp.end if sp else None,
+                                   m.group("q"), s + m.start("q"), s + m.end("q")))
+            taken.append(m.span())
+            if sp is not None:
+                last = sp
+        for rx in (_EN_SAID, _EN_ACCORDING):
+            for m in rx.finditer(sent):
+                if any(a <= m.start() < b for a, b in taken):
+                    continue
+                sps, spe = s + m.start("sp"), s + m.end("sp")
+                sp = _Speaker(_en_name(m.group("sp")), sps, spe, None, frozenset())
+                tail = sent[m.end():].strip(" .,")
+                if rx is _EN_SAID and len(tail.split()) > 4:
+                    cs = m.end() + (len(sent[m.end():]) - len(sent[m.end():].lstrip(" ,")))
+                    if sent[cs:cs + 5].lower() == "that ":
+                        cs += 5
+                    q_s, q_e = s + cs, e
+                else:
+                    head = sent[:m.start()].rstrip(" ,")
+                    q_s, q_e = s, s + len(head)
+                q = text[q_s:q_e].strip(" .,") or None
+                out.append(Attribution(d.doc_id, "report", m.group("v"), s + m.start("v"),
+                                       s + m.end("v"), sp.name, sps, spe, q,
+                                       q_s if q else None, q_e if q else None))
+                last = sp
+    return out
+
+
+def _en_name(text: str) -> str:
+    return re.sub(r"^[Tt]he\s+", "", text).strip()
+
+
+# -- API -------------------------------------------------------------------------------------------
+
+
+def attributions(view: TextView, doc: Document | None = None) -> list[Attribution]:
+    """Quotations, reported speech and agency credits of one document, in text order."""
+    return _Doc(Prepared.of(view), doc).run()
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One source of a story: who is quoted or credited, how often and where."""
+
+    name: str
+    kind: str
+    """person | organization | agency | place | unnamed (مصادر، شهود) | other"""
+    quotes: int
+    reports: int
+    credits: int
+    docs: tuple[str, ...]
+
+    @property
+    def total(self) -> int:
+        return self.quotes + self.reports + self.credits
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "kind": self.kind, "quotes": self.quotes,
+                "reports": self.reports, "credits": self.credits, "docs": list(self.docs)}
+
+
+def story_sources(
+    views: Sequence[TextView],
+    docs: Sequence[Document],
+    attributions_by_doc: dict[str, list[Attribution]] | None = None,
+) -> list[Source]:
+    """The quoted sources and credited agencies of a story, most cited first.
+
+    Names are grouped by their normalized form, so "إسماعيل قاآني" and "اسماعيل
+    قاآني" count as one; the spelling shown is the most frequent one.
+    """
+    from khabar.explain.entities import mentions
+
+    if attributions_by_doc is None:
+        attributions_by_doc = {d.id: attributions(v, d) for v, d in zip(views, docs, strict=True)}
+    kinds: dict[str, str] = {}
+    for v, d in zip(views, docs, strict=True):
+        for m in mentions(v, d):
+            kinds.setdefault(norm(m.canonical), m.kind)
+    source_nouns = _lists()["source"]
+    counts: dict[str, Counter] = {}
+    spellings: dict[str, Counter] = {}
+    where: dict[str, set[str]] = {}
+    for d in docs:
+        for a in attributions_by_doc.get(d.id, []):
+            if not a.speaker:
+                continue
+            key = norm(a.speaker)
+            if not key:
+                continue
+            counts.setdefault(key, Counter())[a.kind] += 1
+            spellings.setdefault(key, Counter())[a.speaker] += 1
+            where.setdefault(key, set()).add(d.id)
+    out = []
+    for key, c in counts.items():
+        kind = kinds.get(key)
+        if kind is None:
+            if c["credit"] and not (c["quote"] or c["report"]):
+                kind = "agency"
+            elif key.split()[0] in source_nouns:
+                kind = "unnamed"
+            else:
+                kind = "other"
+        name = spellings[key].most_common(1)[0][0]
+        out.append(Source(name, kind, c["quote"], c["report"], c["credit"],
+                          tuple(sorted(where[key]))))
+    out.sort(key=lambda s: (-s.total, -len(s.docs), s.name))
+    return out
+
+
+__all__ = ["KINDS", "Attribution", "Source", "attributions", "story_sources"]
