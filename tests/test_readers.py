@@ -571,6 +571,21 @@ def test_directory_bad_sidecar_is_reported_document_kept(tmp_path: Path) -> None
     ]
 
 
+def test_directory_or_zip_without_readable_files(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "xml").mkdir()
+    (tmp_path / "xml" / "a.xml").write_text("<a/>")
+    with zipfile.ZipFile(tmp_path / "docs.zip", "w") as archive:
+        archive.writestr("readme.md", "nothing")
+    docs, problems = collect([tmp_path / "empty", tmp_path / "xml", tmp_path / "docs.zip"])
+    assert docs == []
+    assert where(problems) == [
+        ("empty", None, "empty"),
+        ("xml", None, "empty"),
+        ("docs.zip", None, "empty"),
+    ]
+
+
 def test_several_inputs_in_order(tmp_path: Path) -> None:
     one = jsonl(tmp_path / "one.jsonl", [{"text": TEXT}])
     two = write_csv(tmp_path / "two.csv", [["text"], [TEXT]])

@@ -197,6 +197,18 @@ def read(
     (missing, format, decode, json, no-text, empty, corrupt, csv, io). With no
     `on_problem`, problems are only collected on the returned stream's
     `problems`. Nothing is opened before the first document is asked for.
+
+    Ids: a record without one gets `<name>:<line>` (the row number for
+    Parquet), where `<name>` is the file's path relative to the input given
+    (its file name for a file given directly), `archive.zip!member` inside a
+    zip. A `.txt` document's id is that path. Non-string ids go through str().
+
+    Directories and zips are read recursively in sorted path order; hidden
+    files, `__MACOSX`, and files of other types are skipped silently. A `.txt`
+    file takes metadata from `NAME.meta.json` or `NAME.txt.meta.json` beside it
+    and from a `metadata.csv` in its folder (rows matched on a `file` or `id`
+    column holding its relative path, its file name, or that name without
+    `.txt`); the sidecar wins where both set a field.
     """
     return DocumentStream(paths, fields, on_problem)
 
@@ -309,7 +321,7 @@ class _Reader:
                 entries[rel] = _Source(
                     os.path.join(given, *rel.split("/")), rel, name, _file_opener(full), full
                 )
-        yield from self._container(entries)
+        yield from self._container(entries, given)
 
     def _zip(self, src: _Source) -> Iterator[Document]:
         with self._random_access(src, False) as target:
@@ -336,11 +348,12 @@ class _Reader:
                         parts[-1],
                         _member_opener(archive, info),
                     )
-                yield from self._container(entries)
+                yield from self._container(entries, src.display)
 
-    def _container(self, entries: dict[str, _Source]) -> Iterator[Document]:
+    def _container(self, entries: dict[str, _Source], display: str) -> Iterator[Document]:
         """Read every supported file of a directory or archive, in sorted order."""
         metadata_tables: dict[str, dict[str, dict[str, Any]]] = {}
+        supported = 0
         for rel in sorted(entries):
             src = entries[rel]
             lower = src.name.lower()
@@ -349,9 +362,13 @@ class _Reader:
             kind, _gz = _kind(src.name)
             if kind is None:
                 continue
+            supported += 1
             if kind == "txt":
                 src.extra = self._metadata_for(rel, entries, metadata_tables)
             yield from self._source(src, explicit=False)
+        if not supported:
+            # Most likely a wrong path or a corpus in a format khabar does not read.
+            self.problem(display, None, "empty", "no readable files (.jsonl, .csv, .txt…) inside")
 
     def _metadata_for(
         self,
