@@ -34,6 +34,12 @@ _API: dict[str, str] = {
     "IngestReport": "khabar.ingest",
     "RepairContext": "khabar.repair",
     "Store": "khabar.store",
+    "explain_story": "khabar.explain",
+    "novelty": "khabar.explain",
+    "summarize": "khabar.explain",
+    "attributions": "khabar.explain",
+    "mentions": "khabar.explain",
+    "story_sources": "khabar.explain",
 }
 
 

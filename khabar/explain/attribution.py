@@ -360,6 +360,9 @@ class _Doc:
                 return "quote", p.starts[j], sent_end
             t = p.toks[j]
             if t in L["complement"] or t in L["quote_intro"]:
+                if t in L["quote_intro"] and j + 1 < stop and p.toks[j + 1] in L["complement"] \
+                        and ":" not in p.gaps[j + 1] and '"' not in p.gaps[j + 1]:
+                    j += 1  # قوله إن …
                 if j + 1 >= stop:
                     return None
                 q = self.quote_starting(p.ends[j], p.starts[j + 1] + 1)

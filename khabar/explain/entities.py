@@ -370,7 +370,12 @@ class _Finder:
                 j += 1
                 continue
             if t == "باسم" and j + 1 < len(p):
-                j += 2
+                sub = self.gazetteer(j + 1) or self.org(j + 1)
+                if sub is not None:
+                    nested.append(sub)  # المتحدث باسم الأمم المتحدة
+                    j = sub.j
+                else:
+                    j += 2
                 continue
             sub = self.gazetteer(j) or self.org(j) or self.outlet(j)
             if sub is not None and not comma_used:

@@ -1,0 +1,355 @@
+"""What each article of a story adds: every sentence is new or repeated.
+
+Articles are taken in time order (date, then id; undated ones last). A
+sentence is **repeated** when an earlier article of the story already carries
+it, and **new** otherwise. Two kinds of evidence:
+
+* ``reuse`` — the reuse stage aligned a passage covering at least half of the
+  sentence's characters with a passage of an earlier article;
+* ``paraphrase`` — the sentence's content is contained in one earlier
+  sentence: at least `threshold` (0.6) of its IDF-weighted content stems
+  (stopwords removed, Snowball stems) appear in that sentence. Containment,
+  not a symmetric similarity, because novelty is one-sided: a later sentence
+  that repeats an earlier one and adds a new fact is new, one that shortens
+  an earlier one is not. Numbers carry news facts (4 dead, then 5), so a
+  sentence with a number the earlier one lacks is never a paraphrase of it.
+  IDF is computed over the sentences of the story, so words every article
+  shares (the place, the main actor) count for less than the words that
+  carry a fact.
+
+A repeated sentence points to where it was seen first: the earliest article
+carrying it (following chains: a copy of a copy points to the original) and
+the span of the sentence there, in ORIGINAL offsets. The threshold and its
+measurement on STS-2017 and the demo corpus are in `bench/explain.py`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import scipy.sparse as sp
+
+from khabar.document import Document
+from khabar.explain.common import time_key
+from khabar.text.view import TextView
+
+
+class PassageLike(Protocol):
+    """Any object with the attributes of `khabar.reuse` passages (ORIGINAL offsets)."""
+
+    a: str
+    a_start: int
+    a_end: int
+    b: str
+    b_start: int
+    b_end: int
+
+
+@dataclass(frozen=True, slots=True)
+class NoveltyParams:
+    """Thresholds of the novelty decision."""
+
+    threshold: float = 0.6
+    """Share of a sentence's IDF-weighted content stems found in one earlier sentence above
+    which it is a paraphrase of it (measured in bench/explain.py)."""
+    min_content: int = 3
+    """Sentences with fewer content stems are repeated only when all of them recur (a short
+    line matches too easily by chance)."""
+    min_shared: int = 2
+    """At least this many content stems shared (one shared name is not a repetition)."""
+    reuse_coverage: float = 0.5
+    """Share of a sentence's characters a reuse passage must cover for evidence "reuse"."""
+    numbers_must_match: bool = True
+    """A number absent from the earlier sentence makes the later one new (tolls change)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceNovelty:
+    doc: str
+    index: int
+    """Index of the sentence in the document (`TextView.sentences` order)."""
+    start: int
+    """ORIGINAL offsets of the sentence, half-open."""
+    end: int
+    status: str
+    """new | repeated"""
+    first_doc: str | None
+    """For a repeated sentence: the earliest article of the story carrying it."""
+    first_start: int | None
+    first_end: int | None
+    evidence: str | None
+    """reuse | paraphrase (None for new sentences)."""
+    similarity: float
+    """Containment in the matched earlier sentence; for a new sentence the highest
+    containment in any earlier sentence (how close it came)."""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# -- sentence units and their vectors ---------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Units:
+    """The sentences of a story as rows of sparse stem matrices."""
+
+    doc_of: np.ndarray
+    """Position (in story order) of each sentence's document."""
+    index: list[int]
+    """Sentence index inside its document."""
+    spans: list[tuple[int, int]]
+    """ORIGINAL span of each sentence."""
+    binary: sp.csr_matrix
+    """1 where a sentence has a content stem."""
+    weighted: sp.csr_matrix
+    """binary × IDF."""
+    idf: np.ndarray
+    numbers: list[frozenset[str]]
+    n_content: np.ndarray
+    first_row: list[int]
+    """First row of each document (plus one past the end)."""
+    joined: np.ndarray
+    """True where a sentence and the next one share a paragraph (line) of the same document."""
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def rows(self, pos: int) -> range:
+        return range(self.first_row[pos], self.first_row[pos + 1])
+
+    def cosine(self) -> sp.csr_matrix:
+        """Row-normalized IDF vectors (their products are cosine similarities)."""
+        norms = np.sqrt(np.asarray(self.weighted.multiply(self.weighted).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        return sp.csr_matrix(sp.diags(1.0 / norms) @ self.weighted)
+
+
+def build_units(views: Sequence[TextView]) -> Units:
+    """Sentences of `views` (already in story order) with their content stems."""
+    vocab: dict[str, int] = {}
+    rows: list[int] = []
+    cols: list[int] = []
+    doc_of: list[int] = []
+    index: list[int] = []
+    spans: list[tuple[int, int]] = []
+    numbers: list[frozenset[str]] = []
+    first_row = [0]
+    joined: list[bool] = []
+    r = 0
+    for pos, v in enumerate(views):
+        sent_spans = v.sentence_spans_original()
+        if not sent_spans:
+            first_row.append(r)
+            continue
+        stems = v.stems
+        content = v.content_mask()
+        sent_of = v.sentence_of_tokens()
+        kinds = v.tokens.kinds
+        per_sent: list[set[int]] = [set() for _ in sent_spans]
+        nums: list[set[str]] = [set() for _ in sent_spans]
+        for k, s in enumerate(sent_of.tolist()):
+            tok = v.tokens.strings[k]
+            if kinds[k] == 2:  # DIGIT
+                nums[s].add(tok)
+            if content[k] and len(tok) > 1:
+                per_sent[s].add(vocab.setdefault(stems[k], len(vocab)))
+        for i, span in enumerate(sent_spans):
+            nxt = sent_spans[i + 1][0] if i + 1 < len(sent_spans) else None
+            joined.append(nxt is not None and "\n" not in v.original[span[1]:nxt])
+            for c in per_sent[i]:
+                rows.append(r)
+                cols.append(c)
+            doc_of.append(pos)
+            index.append(i)
+            spans.append(span)
+            numbers.append(frozenset(nums[i]))
+            r += 1
+        first_row.append(r)
+    n, m = r, max(len(vocab), 1)
+    binary = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, m))
+    df = np.asarray((binary > 0).sum(axis=0)).ravel()
+    # sentence-level IDF over the story, smoothed so a stem in every sentence keeps weight 1
+    idf = np.log((n + 1) / (df + 1)) + 1.0
+    weighted = sp.csr_matrix(binary @ sp.diags(idf))
+    return Units(np.asarray(doc_of, dtype=np.int32), index, spans, binary, weighted, idf,
+                 numbers, np.asarray(binary.sum(axis=1)).ravel().astype(np.int32), first_row,
+                 np.asarray(joined, dtype=bool))
+
+
+def with_next(units: Units, cols: range) -> sp.csr_matrix:
+    """Binary rows of `cols`, each merged with the next sentence of its paragraph.
+
+    One report's sentence is often two in another (a dotted name such as
+    السورية.نت ends a sentence for the splitter; outlets split long sentences),
+    so a later sentence is also compared with consecutive pairs.
+    """
+    cols = list(cols)
+    if not cols:
+        return sp.csr_matrix((0, units.binary.shape[1]))
+    nxt = np.asarray([c + 1 if units.joined[c] else c for c in cols])
+    merged = units.binary[cols] + units.binary[nxt]
+    merged.data = np.minimum(merged.data, 1.0)
+    return sp.csr_matrix(merged)
+
+
+def containment(units: Units, rows: Sequence[int] | range, cols: Sequence[int] | range,
+                target: sp.csr_matrix | None = None) -> np.ndarray:
+    """Dense [len(rows), len(cols)] matrix: IDF share of each row sentence found in each column
+    (or in the given `target` rows, one per column)."""
+    rows, cols = list(rows), list(cols)
+    if not rows or not cols:
+        return np.zeros((len(rows), len(cols)))
+    w = units.weighted[rows]
+    tgt = units.binary[cols] if target is None else target
+    shared = (w @ tgt.T).toarray()
+    total = np.asarray(w.sum(axis=1)).ravel()
+    total[total == 0] = math.inf
+    return shared / total[:, None]
+
+
+def shared_counts(units: Units, rows: Sequence[int] | range, cols: Sequence[int] | range,
+                  target: sp.csr_matrix | None = None) -> np.ndarray:
+    rows, cols = list(rows), list(cols)
+    if not rows or not cols:
+        return np.zeros((len(rows), len(cols)))
+    tgt = units.binary[cols] if target is None else target
+    return (units.binary[rows] @ tgt.T).toarray()
+
+
+def order(views: Sequence[TextView], docs: Sequence[Document]
+          ) -> tuple[list[TextView], list[Document]]:
+    """Views and documents sorted into story order (date, then id; undated last)."""
+    pairs = sorted(zip(views, docs, strict=True), key=lambda vd: time_key(vd[1]))
+    return [v for v, _ in pairs], [d for _, d in pairs]
+
+
+# -- novelty ------------------------------------------------------------------------------------
+
+
+def novelty(
+    views: Sequence[TextView],
+    docs: Sequence[Document],
+    passages: Iterable[Any] | None = None,
+    params: NoveltyParams | None = None,
+) -> dict[str, list[SentenceNovelty]]:
+    """New and repeated sentences of every article of one story, by document id."""
+    prm = params or NoveltyParams()
+    views, docs = order(views, docs)
+    units = build_units(views)
+    ids = [d.id for d in docs]
+    pos_of = {d: i for i, d in enumerate(ids)}
+    reuse = _reuse_links(units, ids, pos_of, passages or (), prm)
+    # row -> (row of the first occurrence, its ORIGINAL span): chains lead to the original
+    first: dict[int, tuple[int, tuple[int, int]]] = {}
+    out: dict[str, list[SentenceNovelty]] = {d: [] for d in ids}
+    for pos, doc_id in enumerate(ids):
+        rows = units.rows(pos)
+        earlier = range(0, units.first_row[pos])
+        cont = containment(units, rows, earlier)
+        shared = shared_counts(units, rows, earlier)
+        pairs = with_next(units, earlier)
+        cont2 = containment(units, rows, earlier, pairs)
+        shared2 = shared_counts(units, rows, earlier, pairs)
+        for k, r in enumerate(rows):
+            best = float(max(cont[k].max(), cont2[k].max())) if cont.shape[1] else 0.0
+            cands = _paraphrases(units, r, cont[k], shared[k], prm)
+            via_pair = False
+            if not cands:
+                # matched only by a sentence and the next one together: point at the first
+                cands = _paraphrases(units, r, cont2[k], shared2[k], prm, pair=True)
+                cont_k = cont2[k]
+                via_pair = bool(cands)
+            else:
+                cont_k = cont[k]
+            links = reuse.get(r, [])
+            s, e = units.spans[r]
+            idx = units.index[r]
+            if not cands and not links:
+                out[doc_id].append(SentenceNovelty(doc_id, idx, s, e, "new", None, None, None,
+                                                   None, round(best, 4)))
+                continue
+            pool = [(int(units.doc_of[t]), 0, -float(cont_k[t]), t, False) for t in links]
+            pool += [(int(units.doc_of[t]), 1, -float(cont_k[t]), t, via_pair) for t in cands]
+            _, _, _, t, pair = min(pool)
+            span = units.spans[t]
+            if pair and units.joined[t]:
+                span = (span[0], units.spans[t + 1][1])
+            origin = first.get(t, (t, span))
+            first[r] = origin
+            fs, fe = origin[1]
+            out[doc_id].append(SentenceNovelty(
+                doc_id, idx, s, e, "repeated", ids[int(units.doc_of[origin[0]])], fs, fe,
+                "reuse" if links else "paraphrase", round(float(cont_k[t]), 4)))
+    return out
+
+
+def _paraphrases(units: Units, r: int, cont: np.ndarray, shared: np.ndarray,
+                 prm: NoveltyParams, pair: bool = False) -> list[int]:
+    """Earlier sentences (rows) that row `r` paraphrases (with `pair`: together with the
+    sentence after them)."""
+    if cont.size == 0:
+        return []
+    n = int(units.n_content[r])
+    if n == 0:
+        return []
+    need = 1.0 - 1e-9 if n < prm.min_content else prm.threshold
+    hits = np.flatnonzero((cont >= need) & (shared >= min(prm.min_shared, n)))
+    if prm.numbers_must_match and units.numbers[r]:
+        def nums(t: int) -> frozenset[str]:
+            if pair and units.joined[t]:
+                return units.numbers[t] | units.numbers[t + 1]
+            return units.numbers[t]
+        hits = [t for t in hits.tolist() if units.numbers[r] <= nums(t)]
+    return [int(t) for t in hits]
+
+
+def _reuse_links(units: Units, ids: list[str], pos_of: dict[str, int], passages: Iterable[Any],
+                 prm: NoveltyParams) -> dict[int, list[int]]:
+    """Row -> earlier rows it is aligned with by a reuse passage covering enough of it."""
+    # (later doc pos) -> list of (start, end, earlier pos, earlier start, earlier end)
+    cover: dict[int, list[tuple[int, int, int, int, int]]] = {}
+    for p in passages:
+        pa, pb = pos_of.get(p.a), pos_of.get(p.b)
+        if pa is None or pb is None or pa == pb:
+            continue
+        if pa > pb:
+            cover.setdefault(pa, []).append((p.a_start, p.a_end, pb, p.b_start, p.b_end))
+        else:
+            cover.setdefault(pb, []).append((p.b_start, p.b_end, pa, p.a_start, p.a_end))
+    out: dict[int, list[int]] = {}
+    for pos, segs in cover.items():
+        for r in units.rows(pos):
+            s, e = units.spans[r]
+            if e <= s:
+                continue
+            by_doc: dict[int, int] = {}
+            mapped: dict[int, list[tuple[int, int]]] = {}
+            for ls, le, epos, es, ee in segs:
+                a, b = max(s, ls), min(e, le)
+                if b <= a:
+                    continue
+                by_doc[epos] = by_doc.get(epos, 0) + (b - a)
+                # the same stretch on the earlier side, proportionally
+                scale = (ee - es) / max(le - ls, 1)
+                mapped.setdefault(epos, []).append((es + int((a - ls) * scale),
+                                                    es + int((b - ls) * scale)))
+            for epos, covered in by_doc.items():
+                if covered / (e - s) < prm.reuse_coverage:
+                    continue
+                best, best_ov = None, 0
+                for t in units.rows(epos):
+                    ts, te = units.spans[t]
+                    ov = sum(max(0, min(te, mb) - max(ts, ma)) for ma, mb in mapped[epos])
+                    if ov > best_ov:
+                        best, best_ov = t, ov
+                if best is not None:
+                    out.setdefault(r, []).append(best)
+    return out
+
+
+__all__ = ["NoveltyParams", "PassageLike", "SentenceNovelty", "novelty"]

@@ -1,0 +1,232 @@
+"""An extractive summary of a story, each sentence traced to the outlets that carry it.
+
+1. **Facts.** The sentences of the story are grouped into facts: a repeated
+   sentence (see `novelty`) joins the fact of its first occurrence. A fact is
+   shown by its first occurrence (who reported it first). Its **carriers** are
+   the articles with a sentence of the fact, or with a sentence that contains
+   it (at least `novelty` threshold of its content) — a longer sentence that
+   repeats a fact and adds to it still carries it.
+2. **Relevance** of a fact = 0.6 × centrality (cosine of its IDF vector with
+   the story centroid, scaled so the most central fact has 1) + 0.25 × support
+   (share of the story's outlets that carry it: a fact everyone reports
+   matters) + 0.15 × lead (it is the first sentence of its article, where news
+   puts the essentials).
+3. **Selection** by maximal marginal relevance (Carbonell & Goldstein, 1998):
+   repeatedly take the fact maximizing λ·relevance − (1−λ)·(highest cosine to
+   a fact already taken), λ = 0.7; a candidate whose cosine with a chosen one
+   is ≥ 0.5, or whose content is contained in it, is never taken (two
+   near-identical sentences are never both in a summary).
+4. **Order**: time of first report (story order of the article), then
+   position in the article.
+
+Sentences too short to state a fact (< 4 content words), run-on blocks (> 80),
+headlines found by repair and boilerplate lines (cues.txt) are not candidates.
+A fact is **exclusive** when the story has at least two outlets and only one of
+them carries it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from khabar.document import Document
+from khabar.explain.common import outlet
+from khabar.explain.gazetteer import norm, words
+from khabar.explain.novelty import (
+    NoveltyParams,
+    SentenceNovelty,
+    Units,
+    build_units,
+    containment,
+    order,
+)
+from khabar.explain.novelty import novelty as compute_novelty
+from khabar.text.view import TextView
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryParams:
+    """How the summary is chosen."""
+
+    n: int = 5
+    """At most this many sentences."""
+    mmr_lambda: float = 0.7
+    """Weight of relevance against redundancy in MMR."""
+    max_cosine: float = 0.5
+    """A candidate this similar (cosine) to a chosen sentence is never taken."""
+    min_content: int = 4
+    """Shortest candidate, in content words."""
+    max_content: int = 80
+    """Longest candidate, in content words (longer is a run-on paragraph)."""
+    weights: tuple[float, float, float] = (0.6, 0.25, 0.15)
+    """Centrality, support (outlets carrying), lead position."""
+    novelty: NoveltyParams = field(default_factory=NoveltyParams)
+
+
+@dataclass(frozen=True, slots=True)
+class SummarySentence:
+    doc: str
+    """The article where the fact was first reported; start/end are ORIGINAL offsets in it."""
+    start: int
+    end: int
+    text: str
+    carriers: tuple[str, ...]
+    """Articles carrying the fact (that sentence, a paraphrase, or a sentence containing it),
+    in story order."""
+    outlets: tuple[str, ...]
+    """Their outlets (source, or the article id when unknown), in order of first report."""
+    exclusive: bool
+    """Only one outlet of a multi-outlet story reports it."""
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["carriers"] = list(self.carriers)
+        d["outlets"] = list(self.outlets)
+        return d
+
+
+def _boilerplate(text: str) -> bool:
+    key = norm(text)
+    return any(cue in key for cue in words("cues.txt", "boilerplate"))
+
+
+def _headline_spans(view: TextView) -> list[tuple[int, int]]:
+    return [(a.start, a.end) for a in view.repaired.actions
+            if a.kind in ("headline", "glued_headline", "suspected_glued_headline")]
+
+
+def summarize(
+    views: Sequence[TextView],
+    docs: Sequence[Document],
+    n: int = 5,
+    novelty: dict[str, list[SentenceNovelty]] | None = None,
+    params: SummaryParams | None = None,
+) -> list[SummarySentence]:
+    """At most `n` sentences that together cover the story, each traced to its carriers.
+
+    `novelty` is the result of `novelty()` for the same story (computed when absent);
+    `params.n` is ignored in favour of `n`.
+    """
+    prm = params or SummaryParams()
+    views, docs = order(views, docs)
+    nov = novelty if novelty is not None else compute_novelty(views, docs, params=prm.novelty)
+    units = build_units(views)
+    if len(units) == 0 or n <= 0:
+        return []
+    ids = [d.id for d in docs]
+    outlets = [outlet(d) for d in docs]
+    story_outlets = set(outlets)
+
+    # fact of every sentence: the row of its first occurrence
+    row_at = {(ids[int(units.doc_of[r])], units.spans[r][0]): r for r in range(len(units))}
+    row_of_index = {(ids[int(units.doc_of[r])], units.index[r]): r for r in range(len(units))}
+    root = list(range(len(units)))
+    for doc_id, marks in nov.items():
+        for m in marks:
+            r = row_of_index.get((doc_id, m.index))
+            if r is None or m.status != "repeated" or m.first_doc is None:
+                continue
+            origin = row_at.get((m.first_doc, m.first_start))
+            if origin is not None:
+                root[r] = origin
+    members: dict[int, list[int]] = {}
+    for r, f in enumerate(root):
+        members.setdefault(f, []).append(r)
+
+    # candidates: one representative per fact, the first occurrence when it qualifies
+    heads = {pos: _headline_spans(v) for pos, v in enumerate(views)}
+    glued = [r > 0 and units.doc_of[r] == units.doc_of[r - 1]
+             and units.spans[r][0] == units.spans[r - 1][1] for r in range(len(units))]
+
+    def ok(r: int) -> bool:
+        if glued[r]:
+            return False  # the tail of a sentence cut at a dotted name (السورية.نت)
+        c = int(units.n_content[r])
+        if c < prm.min_content or c > prm.max_content:
+            return False
+        s, e = units.spans[r]
+        pos = int(units.doc_of[r])
+        if any(a < e and s < b for a, b in heads[pos]):
+            return False
+        return not _boilerplate(docs[pos].text[s:e])
+    facts: list[int] = []
+    rep: dict[int, int] = {}
+    for f, rows in members.items():
+        good = [r for r in sorted(rows) if ok(r)]
+        if good:
+            facts.append(f)
+            rep[f] = good[0]
+    if not facts:
+        return []
+    reps = [rep[f] for f in facts]
+
+    # carriers: members' articles, and articles with a sentence containing the fact
+    cont = containment(units, reps, range(len(units)))
+    carriers: list[list[int]] = []
+    for k, f in enumerate(facts):
+        pos = {int(units.doc_of[r]) for r in members[f]}
+        pos |= {int(units.doc_of[r]) for r in np.flatnonzero(cont[k] >= prm.novelty.threshold)}
+        carriers.append(sorted(pos))
+
+    x = units.cosine()
+    centroid = np.asarray(x.sum(axis=0)).ravel()
+    norm2 = np.linalg.norm(centroid) or 1.0
+    cent = (x[reps] @ centroid) / norm2
+    cent = cent / (cent.max() or 1.0)
+    support = np.asarray([len({outlets[p] for p in c}) / len(story_outlets) for c in carriers])
+    lead = np.asarray([1.0 if units.index[r] == _first_candidate(units, r, ok) else 0.0
+                       for r in reps])
+    wc, ws, wl = prm.weights
+    relevance = wc * cent + ws * support + wl * lead
+
+    sims = (x[reps] @ x[reps].T).toarray()
+    mutual = containment(units, reps, reps)
+    chosen: list[int] = []
+    left = set(range(len(facts)))
+    while left and len(chosen) < n:
+        best, best_score = None, -np.inf
+        for k in sorted(left):
+            red = max((sims[k, c] for c in chosen), default=0.0)
+            if chosen and (red >= prm.max_cosine or any(
+                    mutual[k, c] >= prm.novelty.threshold or mutual[c, k] >= prm.novelty.threshold
+                    for c in chosen)):
+                continue
+            score = prm.mmr_lambda * relevance[k] - (1 - prm.mmr_lambda) * red
+            if score > best_score:
+                best, best_score = k, score
+        if best is None:
+            break
+        chosen.append(best)
+        left.discard(best)
+
+    out = []
+    for k in sorted(chosen, key=lambda k: (int(units.doc_of[reps[k]]), units.index[reps[k]])):
+        r = reps[k]
+        pos = int(units.doc_of[r])
+        s, e = units.spans[r]
+        t = r + 1
+        while t < len(units) and glued[t]:
+            e = units.spans[t][1]  # take the cut-off tail along
+            t += 1
+        seen: list[str] = []
+        for p in carriers[k]:
+            if outlets[p] not in seen:
+                seen.append(outlets[p])
+        out.append(SummarySentence(
+            ids[pos], s, e, docs[pos].text[s:e].strip(), tuple(ids[p] for p in carriers[k]),
+            tuple(seen), len(story_outlets) >= 2 and len(seen) == 1))
+    return out
+
+
+def _first_candidate(units: Units, r: int, ok: Callable[[int], bool]) -> int:
+    """Index of the first candidate sentence of row r's article (its lead)."""
+    for t in units.rows(int(units.doc_of[r])):
+        if ok(t):
+            return units.index[t]
+    return -1
+
+
+__all__ = ["SummaryParams", "SummarySentence", "summarize"]
