@@ -100,6 +100,7 @@ def _lists() -> dict[str, frozenset[str]]:
 
 
 _ADVERBS = frozenset("مرارا سابقا لاحقا ايضا رسميا حاليا مجددا مؤخرا اخيرا صراحة".split())
+_QUANTIFIERS = frozenset("عدد بعض احد كثير معظم غالبية مجموعة".split())
 _KANA = frozenset("كان كانت كانوا".split())
 _MASC_IN_T = frozenset("لفت تابع توقع".split())  # masculine verbs that look feminine
 _PREPOSITIONS = frozenset("على علي عن من الى الي ب".split())
@@ -119,6 +120,13 @@ def _verb_form(tok: str, table: frozenset[str]) -> tuple[str, int] | None:
     if len(tok) > 3 and tok[0] in "وف" and tok[1:] in table:
         return tok[1:], 1
     return None
+
+
+def _masdar(w: str) -> bool:
+    """The common verbal-noun shapes: إفعال، تفعيل، افتعال، استفعال (إنشاء، تشكيل، انتخاب)."""
+    n = len(w)
+    return (n == 5 and ((w[0] == "ا" and w[3] == "ا") or (w[0] == "ت" and w[3] == "ي"))) or \
+        (n == 6 and w[0] == "ا" and w[4] == "ا") or (n == 7 and w.startswith("است") and w[5] == "ا")
 
 
 def _verb_gender(form: str) -> str | None:
@@ -289,8 +297,14 @@ class _Doc:
             j += 1
         return j
 
-    def speaker_at(self, k: int, stop: int, vgender: str | None) -> tuple[_Speaker | None, int]:
-        """Speaker starting at token k (stop = sentence end); returns it and the next token."""
+    def speaker_at(self, k: int, stop: int, vgender: str | None, frame: bool = False
+                   ) -> tuple[_Speaker | None, int]:
+        """Speaker starting at token k (stop = sentence end); returns it and the next token.
+
+        After a frame (بحسب، وفقا لـ) the source is what follows, even with ل attached
+        (وفقا لوسائل إعلام), and only a source is taken: a name, a source noun, a title,
+        or a noun standing for one named before — "وفق الجدول" is not a source.
+        """
         p, L = self.p, self.L
         if k >= stop or ":" in p.gaps[k] or '"' in p.gaps[k] or "," in p.gaps[k]:
             return None, k  # no subject of its own: a pronoun
@@ -300,16 +314,28 @@ class _Doc:
         m = self.at.get(k)
         if m is not None and m.kind:
             return self.mention_speaker(m), m.j
-        if (tok[0] in "لب" and len(tok) > 3 and tok not in _names()) or self.adverb(k):
-            # قال للصحفيين إن، طالبوا بإنشاء، حذروا مرارا: no subject of its own
+        cut = 0
+        if frame and tok[0] == "ل" and not tok.startswith("لل") and len(tok) > 3:
+            tok, cut = tok[1:], 1
+        if frame and not (tok.startswith("ال") or _bare_noun(tok) in L["source"]
+                          or tok in L["source"] or _bare_noun(tok) in L["titles"]
+                          or tok in L["titles"]):
+            return None, k
+        addressee = tok[0] == "ل" and len(tok) > 3 and tok not in _names()
+        if tok in self.sw or self.adverb(k) or addressee \
+                or (tok[0] == "ب" and (tok[1:3] == "ال" or _masdar(tok[1:]))):
+            # قال للصحفيين إن، طالبوا بإنشاء، حذروا مرارا، طالب فيه: no subject of its own
             return None, k
         if tok.startswith("ال") or _bare_noun(tok) in L["titles"] or tok in L["titles"]:
             # الوكالة، الوزير، المرصد، المصادر: someone named before
             j = self.phrase_end(k, stop, 5)
             ante = self.resolve(k, None, _bare_noun(tok)) if j > k else None
             if ante is not None:
-                s, e = self.span(k, j)
+                s, e = self.span(k, j, cut)
                 return _Speaker(ante.name, s, e, ante.gender, ante.keys), j
+            if frame and tok.startswith("ال") and _bare_noun(tok) not in L["source"] \
+                    and tok not in L["titles"]:
+                return None, k  # وفق الجدول، بحسب القانون: not a source
         if _bare_noun(tok) in L["source"] or tok in L["source"]:
             j = self.phrase_end(k, stop, 4)
             # "مصدر في الدفاع المدني"، "مصادر إعلامية من دير الزور": where the source sits
@@ -318,13 +344,19 @@ class _Doc:
                 j2 = m2.j if m2 is not None and m2.kind else self.phrase_end(j + 1, stop, 4)
                 if j2 > j + 1:
                     j = j2
-            s, e = self.span(k, j)
+            s, e = self.span(k, j, cut)
             name = display(self.text(s, e))
             return _Speaker(name, s, e, "p" if tok != "مصدر" else "m", _keys(p.toks[k:j])), j
+        # an unnamed speaker: its head word and the definite words after it (وزير الآثار،
+        # رئيس البعثة، المجلس البلدي); anything else is already what is said (تفاصيل …)
         j = self.phrase_end(k, stop, 5)
         if j == k:
             return None, k
-        s, e = self.span(k, j)
+        j = min(j, k + 1 + next((n for n, t in enumerate(p.toks[k + 1:j])
+                                 if not t.startswith("ال")), j - k - 1))
+        if j == k + 1 and tok in _QUANTIFIERS and j < stop and p.toks[j] == "من":
+            j = self.phrase_end(j + 1, stop, 4)  # عدد من الأهالي، أحد المسؤولين
+        s, e = self.span(k, j, cut)
         head = p.toks[k]
         gender = "f" if head.endswith("ة") else vgender
         return _Speaker(display(self.text(s, e)), s, e, gender, _keys(p.toks[k:j])), j
@@ -504,10 +536,12 @@ class _Doc:
         cut = _verb_form(p.toks[i], self.L["according"])
         cut_chars = cut[1] if cut else 0
         k = i + n
-        if k < len(p) and p.toks[k] == "ل":
-            k += 1
-        sp, j = self.speaker_at(k, stop, None)
+        while k < len(p) and p.toks[k] in ("ل", "عنه", "عنها", "به", "بها", "له", "لها"):
+            k += 1  # وفقا لـ، وفق ما كشف عنه X
+        sp, j = self.speaker_at(k, stop, None, frame=True)
         if sp is None:
+            if k >= len(p) or p.toks[k] not in self.L["quote_intro"]:
+                return None  # وفق الجدول: no source
             # على حد قوله: the speaker is whoever spoke last
             ante = self.resolve(i, None)
             if ante is None:

@@ -84,7 +84,9 @@ def _lists() -> dict[str, frozenset[str]]:
         "ambiguous": words("first-names.txt", "ambiguous"),
         "place_trigger": words("cues.txt", "place_trigger"),
         "place_context": words("cues.txt", "place_context"),
-        "org_trigger": words("cues.txt", "org_trigger"),
+        # the definite forms too: الجبهة الجنوبية، الهيئة العامة للإحصاء
+        "org_trigger": words("cues.txt", "org_trigger")
+        | {"ال" + w for w in words("cues.txt", "org_trigger") if not w.startswith("ال")},
         "outlet_trigger": words("cues.txt", "outlet_trigger"),
         "verbs": verbs,
         "breaker": words(rep, "breaker") | words(rep, "complement"),
@@ -93,6 +95,7 @@ def _lists() -> dict[str, frozenset[str]]:
 
 
 _CONNECTORS = frozenset("بن ابن بنت ابو ابي ال عبد ولد".split())
+_PATRONYMIC = frozenset("بن ابن بنت ال".split())
 # second halves of compound given names (حسام الدين، عبد الله، نور الهدى)
 _COMPOUND = frozenset("الدين الله الرحمن العزيز الاسلام الهدي الحق الرحيم".split())
 # adjectives that follow an organization word and do not end like a nisba
@@ -181,12 +184,14 @@ class _Finder:
             return None
         if entry.needs_cue and not self._place_context(i, cut):
             return None
+        if entry.kind == "place" and not cut and i > 0 and p.joinable[i] \
+                and _is_definite(p.toks[i - 1]) and _is_nisba(p.toks[i + n - 1]) \
+                and p.toks[i - 1] not in self.L["place_context"]:
+            return None  # الشركات السعودية، العمالة السعودية: an adjective, not the country
         return M(i, i + n, cut, entry.kind, entry.canonical, "gazetteer")
 
     def _place_context(self, i: int, cut: int) -> bool:
         p = self.p
-        if cut and p.toks[i][0] in "بل":
-            return True  # بسورية، لسورية: a preposition attached to the name
         if i == 0 or "\n" in p.gaps[i] or "," in p.gaps[i]:
             return False
         return _bare(p.toks[i - 1], self.L["place_context"]) is not None
@@ -269,7 +274,8 @@ class _Finder:
             if p.toks[j] not in ("انباء", "الانباء"):
                 return None
             j += 1
-            while j < len(p) and j - i <= 4 and p.joinable[j] and self.plain(j):
+            while j < len(p) and j - i <= 4 and p.joinable[j] and self.plain(j) \
+                    and not (j > i + 2 and '"' in p.gaps[j]):
                 j += 1
             if j == i + 2:
                 return None
@@ -315,13 +321,22 @@ class _Finder:
             or first in _CONNECTORS or self.is_ali(j)
         if _is_definite(first) or (not known and _verbal_noun_shape(first)):
             return j
-        if not known and first[0] in "وفبلك":
-            return j  # وجسرا، لاستخبارات: a clitic on an unknown word, not a name
-        if not known and first.endswith("ة"):
-            return j  # مدير إدارة …: an unknown word in ة is a noun, not a name
+        if not known and (first[0] in "وفبلك" or first.endswith("ة")):
+            return j  # وجسرا، لاستخبارات، إدارة: a clitic or a noun, not a name
+        if not known and (first[0] == "ي" or (first[0] == "ت" and len(first) == 4)):
+            return j  # يرسل، يشكو، تخلف: a verb after the title, not a name
+        if first == "علي" and j + 1 < len(p) and _is_definite(p.toks[j + 1]) \
+                and not p.toks[j + 1].endswith("ي") and not after_title:
+            return j  # عرض علي السفر: the preposition spelled with ي, not the name
         k = j + 1
-        while k < len(p) and k - j < 6 and p.joinable[k] and not self.taken[k] and self.plain(k):
+        while k < len(p) and k - j < 6 and p.joinable[k] and not self.taken[k]:
             t, prev = p.toks[k], p.toks[k - 1]
+            if prev in _CONNECTORS and t.isalpha() and t not in self.sw \
+                    and t not in L["breaker"]:
+                k += 1  # after بن/آل anything is a name: آل الشيخ
+                continue
+            if not self.plain(k):
+                break
             if t.startswith("لل") or (_verbal_noun_shape(t) and not _is_definite(t)):
                 break
             if t[0] in "بلوفك" and (_verbal_noun_shape(t[1:]) or t[1:3] == "ال"):
@@ -331,15 +346,22 @@ class _Finder:
                 if t.endswith("ة") and not known and not _is_definite(t):
                     break
                 k += 1
+            elif t[0] in "وفبلكي" and t not in L["first"]:
+                break  # عز الدين بقدر، … يرسل: not a third name
+            elif (prev in L["first"] or self.is_ali(k - 1)) and k == j + 2 and not t.endswith("ة") \
+                    and not _is_definite(prev):
+                k += 1  # a father's name between: محمد علي جعفري
             elif prev in _CONNECTORS or prev in _COMPOUND or t in _CONNECTORS \
                     or (t in _COMPOUND and not _is_definite(prev)):
                 k += 1  # فارس عبد الجليل، حسام الدين النجار، محمد بن سلمان
             elif _is_definite(t) and not _is_definite(prev) \
-                    and any(x in _CONNECTORS for x in p.toks[j:k]):
+                    and any(x in _PATRONYMIC for x in p.toks[j:k]):
                 k += 1  # the family name closing a chain: خالد بن عبدالله المصلح
                 break
             else:
                 break
+        while k > j and p.toks[k - 1] in _CONNECTORS:
+            k -= 1  # never end on بن or آل
         if first in _CONNECTORS and k == j + 1:
             return j
         return k
@@ -390,11 +412,17 @@ class _Finder:
             end = j
         else:
             end = self.name_from(j, after_title=True)
-            if end > j and end < len(p) and p.joinable[end] \
-                    and (p.toks[end] in L["first"] or p.toks[end] in L["ambiguous"]):
-                # مدرب نجوم المنارة جمال المهيري: what came first was the team, not the name
-                j = end
-                end = self.name_from(j, after_title=True)
+            if end > j and p.toks[j] not in L["first"] and not self.is_ali(j):
+                # مدرب نجوم المنارة جمال المهيري، مدير مكتب الحملة بتركيا خالد السلامة:
+                # an unknown word first and a given name soon after: the first was a complement
+                for k in range(end, min(end + 3, len(p))):
+                    if k > end and not p.joinable[k]:
+                        break
+                    if p.toks[k] in L["first"] or p.toks[k] in L["ambiguous"]:
+                        end2 = self.name_from(k, after_title=True)
+                        if end2 > k:
+                            j, end = k, end2
+                        break
         if end == j and j < len(p):
             # محافظ وادي السدر عادل الطحان: an unlisted place or body, then a known given name
             for k in range(j + 1, min(j + 4, len(p))):
