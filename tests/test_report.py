@@ -390,6 +390,7 @@ def test_cli_builds_report_from_database(demo_db: Path, tmp_path: Path,
     assert out.strip() == str(out_dir / "index.html")
     index = (out_dir / "index.html").read_text("utf-8")
     assert index.count("<tr data-title") == len(key)
+    assert "<h1>خبر — تقرير القصص</h1>" in index
     train = (out_dir / "stories" / story_filename("tal-rayhan-train-derailment")).read_text()
     assert train.count('<article class="doc"') == len(key["tal-rayhan-train-derailment"])
     assert 'dir="ltr"' in train  # the English article of the demo

@@ -250,10 +250,13 @@ class StoryPage:
         return [a.date for a in self.articles if a.date is not None]
 
 
+DEFAULT_TITLE = "خبر — تقرير القصص"
+
+
 @dataclass(slots=True)
 class ReportData:
     stories: list[StoryPage]
-    title: str = "خبر — تقرير القصص"
+    title: str = DEFAULT_TITLE
     documents: int | None = None
     """How many documents the collection holds (shown on the index), if known."""
     generated: str | None = None
@@ -364,8 +367,13 @@ def _sentence_marks(records: Iterable[NoveltyLike]) -> list[SentenceMark]:
     return sorted(out, key=lambda m: (m.start, m.end, m.index))
 
 
-def _canonical_speaker(att: AttributionLike, mentions: Sequence[MentionMark]) -> str | None:
+def _canonical_speaker(att: AttributionLike, text: str, mentions: Sequence[MentionMark]
+                       ) -> str | None:
+    """Whom to group a statement under in "who says what"."""
     s, e = getattr(att, "speaker_start", None), getattr(att, "speaker_end", None)
+    speaker = (getattr(att, "speaker", None) or "").strip()
+    if speaker and (s is None or e is None or text[s:e].strip() != speaker):
+        return speaker  # the attribution stage already resolved it (anaphor, title, alias)
     if s is not None and e is not None and e > s:
         for m in mentions:
             if not m.canonical or m.end <= s or e <= m.start:
@@ -376,8 +384,7 @@ def _canonical_speaker(att: AttributionLike, mentions: Sequence[MentionMark]) ->
             covered = (min(e, m.end) - max(s, m.start)) / (e - s)
             if m.kind == "person" or covered >= 0.6:
                 return m.canonical
-    speaker = getattr(att, "speaker", None)
-    return speaker.strip() if speaker else None
+    return speaker or None
 
 
 # -- assembly --------------------------------------------------------------------------------------
@@ -438,7 +445,7 @@ def assemble_story(
                     speaker=a.speaker, speaker_start=_opt_int(a.speaker_start),
                     speaker_end=_opt_int(a.speaker_end), quote=a.quote,
                     quote_start=_opt_int(a.quote_start), quote_end=_opt_int(a.quote_end),
-                    canonical=_canonical_speaker(a, doc_mentions),
+                    canonical=_canonical_speaker(a, doc.text, doc_mentions),
                 )
                 for a in by_doc_attr.get(doc_id, ())
             ),
@@ -569,6 +576,7 @@ def build_report_data(
     summaries: Mapping[str, Sequence[SummaryLike]] | None = None,
     attributions: Sequence[AttributionLike] | None = None,
     mentions: Sequence[MentionLike] | None = None,
+    explanations: Iterable[Any] | None = None,
     min_size: int = 1,
     title: str | None = None,
 ) -> ReportData:
@@ -578,8 +586,12 @@ def build_report_data(
     sentences), `attributions` and `mentions` is loaded from the database
     through its stage when not given; a stage that is absent contributes
     nothing (its section is left out), except stories, which are required.
+    `explanations` (`khabar.explain.StoryExplanation`s, e.g. fresh from
+    `explain_story`) stand for all four explanation arguments at once.
     Stories with fewer than `min_size` articles are left out.
     """
+    if explanations is not None:
+        novelty, summaries, attributions, mentions = _flatten(explanations)
     if stories is None:
         stories = load_stories(store)
     stories = [s for s in stories if len(s.members) >= min_size]
@@ -618,7 +630,22 @@ def build_report_data(
             summary=summaries.get(sid, ()), attributions=pick(attributions_by),
             mentions=pick(mentions_by), doc_story=doc_story,
         ))
-    return ReportData(stories=pages, title=title or ReportData.title, documents=store.count())
+    return ReportData(stories=pages, title=title or DEFAULT_TITLE, documents=store.count())
+
+
+def _flatten(explanations: Iterable[Any]) -> tuple[list[Any], dict[str, list[Any]],
+                                                   list[Any], list[Any]]:
+    novelty: list[Any] = []
+    summaries: dict[str, list[Any]] = {}
+    attributions: list[Any] = []
+    mentions: list[Any] = []
+    for e in explanations:
+        for doc in e.docs:
+            novelty.extend(e.novelty.get(doc, ()))
+            attributions.extend(e.attributions.get(doc, ()))
+            mentions.extend(e.mentions.get(doc, ()))
+        summaries[str(e.story)] = list(e.summary)
+    return novelty, summaries, attributions, mentions
 
 
 def _group(records: Iterable[Any]) -> dict[str, list[Any]]:

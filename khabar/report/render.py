@@ -402,15 +402,16 @@ def _summary(story: StoryPage, by_id: dict[str, ArticleView], links: _Links) -> 
         outlet = art.source if art and art.source else item.doc
         href = links.sentence(item.doc, item.index)
         who = [f"المصدر: {_link(href, _bdi(outlet))}"]
-        others = []
+        # one entry per other outlet (its first carrying article), not per article:
+        # an outlet that ran the wire copy twice still reports the fact once
+        others: dict[str, str] = {}
         for carrier in item.carriers:
-            if carrier == item.doc:
-                continue
             other = by_id.get(carrier)
             name = other.source if other and other.source else carrier
-            others.append(_link(links.article(carrier), _bdi(name)))
+            if carrier != item.doc and name != outlet and name not in others:
+                others[name] = _link(links.article(carrier), _bdi(name))
         if others:
-            who.append("ويرد أيضاً في: " + "، ".join(others))
+            who.append("ويرد أيضاً في: " + "، ".join(others.values()))
         elif item.outlets and len(item.outlets) > 1:
             who.append("المصادر: " + "، ".join(_bdi(o) for o in item.outlets))
         badge = ('<span class="badge excl" title="لم يرد هذا إلا عند مصدر واحد">انفراد</span>'
@@ -443,7 +444,7 @@ def _timeline(story: StoryPage) -> str:
 def _articles(story: StoryPage, by_id: dict[str, ArticleView], links: _Links) -> str:
     legend = ('<div class="legend"><span><span class="new">جملة جديدة</span> لم ترد في مقالة '
               'سابقة</span><span><span class="rep">جملة مكررة</span> وردت قبلاً (الرابط إلى أول '
-              'ظهور)</span><span><span class="q">نص منقول عن قائل</span></span></div>\n')
+              'ظهور)</span><span><span class="q">اقتباس مباشر</span></span></div>\n')
     return legend + "".join(_article(art, k == 0, by_id, links)
                             for k, art in enumerate(story.articles))
 
@@ -497,7 +498,9 @@ def _article_body(art: ArticleView, by_id: dict[str, ArticleView], links: _Links
         if q.kind == "credit":
             spans.append((q.start, q.end, "cr"))
             continue
-        if q.quote_start is not None and q.quote_end is not None:
+        # only direct quotations are coloured: reported content is paraphrase and
+        # colouring it would tint most of an agency story
+        if q.kind == "quote" and q.quote_start is not None and q.quote_end is not None:
             spans.append((q.quote_start, q.quote_end, "q"))
         if q.speaker_start is not None and q.speaker_end is not None:
             spans.append((q.speaker_start, q.speaker_end, "spk"))
@@ -676,38 +679,41 @@ def _said(art: ArticleView, q: QuoteMark) -> str:
     return art.text[max(0, q.start) : min(n, q.end)]
 
 
+SPEAKER_ITEMS = 4
+"""Statements shown per speaker before the rest fold away under "more"."""
+
+
 def _speakers(story: StoryPage, links: _Links) -> str:
-    groups: dict[str, list[tuple[ArticleView, QuoteMark]]] = defaultdict(list)
+    # speaker -> statement (folded text) -> [(article, attribution)]: a wire quotation
+    # carried by five outlets is one statement with five carriers, not five statements
+    groups: dict[str, dict[str, list[tuple[ArticleView, QuoteMark]]]] = defaultdict(dict)
     credits: dict[str, list[ArticleView]] = defaultdict(list)
     for art in story.articles:
         for q in art.attributions:
             name = (q.canonical or q.speaker or "").strip()
             if q.kind == "credit":
                 credits[name or (q.cue or "").strip() or "?"].append(art)
-            else:
-                groups[name or "مصدر غير مسمّى"].append((art, q))
+                continue
+            key = " ".join(_fold(w) for w in _said(art, q).split())
+            groups[name or "مصدر غير مسمّى"].setdefault(key, []).append((art, q))
     if not groups and not credits:
         return ""
-    order = sorted(groups, key=lambda k: (-len(groups[k]), k))
+
+    def weight(name: str) -> tuple[int, int, str]:
+        said = groups[name]
+        return (-len(said), -sum(len(v) for v in said.values()), name)
+
     cards = []
-    for name in order:
-        items = []
-        for art, q in groups[name]:
-            said = _said(art, q)
-            if len(said) > 400:
-                said = said[:397] + "…"
-            cue = f"{_bdi(q.cue)} · " if q.cue else ""
-            where = _link(links.article(art.id), _bdi(art.source or art.id))
-            items.append(
-                f'<li><span class="said"{_dir_attr(said)}>{esc(said)}</span>'
-                f'<span class="cite">{esc(_KIND_LABEL.get(q.kind, q.kind))} · {cue}{where} · '
-                f"{_time(art.date)}</span></li>"
-            )
-        outlets = len({art.source for art, _ in groups[name]})
+    for name in sorted(groups, key=weight):
+        items = [_statement(carriers, links) for carriers in groups[name].values()]
+        shown, rest = items[:SPEAKER_ITEMS], items[SPEAKER_ITEMS:]
+        more = (f'<li><details><summary class="small">{len(rest)} أخرى</summary>'
+                f'<ul>{"".join(rest)}</ul></details></li>' if rest else "")
+        outlets = len({art.source for v in groups[name].values() for art, _ in v})
         cards.append(
             f'<div class="speaker"><h3{_dir_attr(name)}>{esc(name)} '
-            f'<span class="muted small">أقوال: {len(groups[name])} · مصادر: {outlets}</span></h3>'
-            f"<ul>{''.join(items)}</ul></div>\n"
+            f'<span class="muted small">أقوال: {len(items)} · مصادر: {outlets}</span></h3>'
+            f"<ul>{''.join(shown)}{more}</ul></div>\n"
         )
     out = f'<div class="speakers">\n{"".join(cards)}</div>\n' if cards else ""
     if credits:
@@ -718,6 +724,22 @@ def _speakers(story: StoryPage, links: _Links) -> str:
         out += (f'<div class="kinds"><h3>وكالات منسوب إليها</h3>'
                 f'<ul class="chips">{chips}</ul></div>\n')
     return out
+
+
+def _statement(carriers: list[tuple[ArticleView, QuoteMark]], links: _Links) -> str:
+    """One statement: its words as the first carrier has them, then who carries it."""
+    art, q = carriers[0]
+    said = _said(art, q)
+    if len(said) > 400:
+        said = said[:397] + "…"
+    cue = f"{_bdi(q.cue)} · " if q.cue else ""
+    where: dict[str, str] = {}
+    for other, _ in carriers:
+        outlet = other.source or other.id
+        where.setdefault(outlet, _link(links.article(other.id), _bdi(outlet)))
+    return (f'<li><span class="said"{_dir_attr(said)}>{esc(said)}</span>'
+            f'<span class="cite">{esc(_KIND_LABEL.get(q.kind, q.kind))} · {cue}'
+            f'{"، ".join(where.values())} · {_time(art.date)}</span></li>')
 
 
 def _mentions(story: StoryPage) -> str:
