@@ -1,0 +1,299 @@
+"""`find_duplicates`: exact and near duplicates of documents in memory or in a store."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from khabar.document import Document
+from khabar.dups import db as dupsdb
+from khabar.dups.clusters import components, representative
+from khabar.dups.core import FoundPairs, SketchTable, find_pairs
+from khabar.dups.params import DupParams
+from khabar.dups.sketch import SketchBatch, shingle_sets, sketch_texts, warm_up
+from khabar.dups.verify import distinct
+from khabar.engine.local import LocalEngine
+from khabar.errors import KhabarError
+from khabar.store import Store
+
+DEFAULT_BATCH = 1000
+DECIMALS = 4
+"""Similarities are written rounded to this many decimals."""
+
+
+@dataclass(frozen=True, slots=True)
+class DupPair:
+    """A verified duplicate pair (ids ordered a < b).
+
+    Similarities are on the sets of shingles of the normalized tokens: `jaccard`
+    = |A∩B| / |A∪B|, `containment_a_in_b` = |A∩B| / |A| (how much of a is in b)
+    and `containment_b_in_a` = |A∩B| / |B|. `kind` is `exact` when the
+    normalized token sequences are identical, else `near` (Jaccard at the
+    threshold, or one containment at the containment threshold).
+    """
+
+    a: str
+    b: str
+    jaccard: float
+    containment_a_in_b: float
+    containment_b_in_a: float
+    kind: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"a": self.a, "b": self.b, "jaccard": round(self.jaccard, DECIMALS),
+                "containment_a_in_b": round(self.containment_a_in_b, DECIMALS),
+                "containment_b_in_a": round(self.containment_b_in_a, DECIMALS),
+                "kind": self.kind}
+
+
+@dataclass(frozen=True, slots=True)
+class DupCluster:
+    """Documents joined by verified pairs; `representative` is the one to keep."""
+
+    cluster: int
+    representative: str
+    members: tuple[str, ...]
+    """All members, the representative included, sorted by id."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cluster": self.cluster, "representative": self.representative,
+                "members": list(self.members)}
+
+
+@dataclass
+class DupResult:
+    pairs: list[DupPair]
+    """Verified pairs, sorted by (a, b)."""
+    clusters: list[DupCluster]
+    """Clusters of two or more documents, largest first (then by representative id)."""
+    short: list[str]
+    """Ids of documents with fewer than `min_tokens` tokens: never called duplicates."""
+    stats: dict[str, int] = field(default_factory=dict)
+
+    def dropped(self) -> set[str]:
+        """Ids a deduplicated corpus leaves out: every cluster member but its representative."""
+        return {m for c in self.clusters for m in c.members if m != c.representative}
+
+    def write(self, out_dir: str | os.PathLike[str]) -> dict[str, int]:
+        """Write pairs.jsonl, clusters.jsonl and short.jsonl; returns rows per file."""
+        from khabar.io.writers import write_jsonl
+
+        out = Path(out_dir)
+        if out.exists() and not out.is_dir():
+            raise KhabarError(f"{out}: exists and is not a directory")
+        out.mkdir(parents=True, exist_ok=True)
+        return {
+            "pairs.jsonl": write_jsonl((p.to_dict() for p in self.pairs), out / "pairs.jsonl"),
+            "clusters.jsonl": write_jsonl((c.to_dict() for c in self.clusters),
+                                          out / "clusters.jsonl"),
+            "short.jsonl": write_jsonl(({"id": i} for i in self.short), out / "short.jsonl"),
+        }
+
+    def summary(self) -> str:
+        exact = sum(p.kind == "exact" for p in self.pairs)
+        dupes = sum(len(c.members) - 1 for c in self.clusters)
+        new = (f", {self.stats['new']} new or changed" if "new" in self.stats else "")
+        return (f"{self.stats.get('documents', 0)} documents ({len(self.short)} too short"
+                f"{new}), {exact} exact and {len(self.pairs) - exact} near pairs, "
+                f"{len(self.clusters)} clusters, {dupes} duplicates to drop")
+
+
+def _batches(items: Sequence[Any], size: int) -> Iterator[Any]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def find_duplicates(
+    corpus: Store | Sequence[Document] | Sequence[str],
+    params: DupParams | None = None,
+    *,
+    workers: int = 1,
+    batch_size: int = DEFAULT_BATCH,
+    progress: Callable[[int], None] | None = None,
+) -> DupResult:
+    """Exact and near duplicates among documents, as verified pairs and clusters.
+
+    `corpus` is a `Store` (incremental: sketches and pairs are kept in it, and
+    only documents new or changed since the last run are sketched and paired),
+    or documents or plain texts in memory (texts get ids "0", "1", …). Stored
+    documents are read in their repaired form; in-memory documents as given
+    (without corpus context a repair never changes tokens). The result is the
+    same for any `workers` and `batch_size`.
+    """
+    params = params or DupParams()
+    engine = LocalEngine(workers)
+    if isinstance(corpus, Store):
+        return _from_store(corpus, params, engine, batch_size, progress)
+    items = list(corpus)
+    if all(isinstance(x, str) for x in items):
+        docs = [Document(id=str(i), text=t) for i, t in enumerate(items)]
+    elif all(isinstance(x, Document) for x in items):
+        docs = items
+    else:
+        raise KhabarError("find_duplicates takes a Store, Documents or strings")
+    ids = [d.id for d in docs]
+    if len(set(ids)) != len(ids):
+        raise KhabarError("document ids must be unique")
+    texts = [d.text for d in docs]
+    batches = _sketch_all(engine, texts, params, batch_size, progress, keep=True)
+    table = SketchTable.concat(batches, params.num_perm)
+    # where each document's raw shingles are: (batch, start, end)
+    where = [(b, int(o[k]), int(o[k + 1])) for b in batches
+             if (o := b.shingle_offsets) is not None for k in range(len(o) - 1)]
+
+    def shingles(idx: np.ndarray) -> dict[int, np.ndarray]:
+        out = {}
+        for i in idx.tolist():
+            batch, lo, hi = where[i]
+            assert batch.shingles is not None
+            out[i] = distinct(batch.shingles[lo:hi])
+        return out
+
+    found = find_pairs(table, params, shingles)
+    timestamps = [d.timestamp for d in docs]
+    lengths = [len(d.text) for d in docs]
+    return _result(found, ids, timestamps, lengths, table.tokens, params)
+
+
+def _sketch_all(engine: LocalEngine, texts: Sequence[str], params: DupParams, batch_size: int,
+                progress: Callable[[int], None] | None, keep: bool) -> list[SketchBatch]:
+    warm_up(params)
+    out: list[SketchBatch] = []
+    done = 0
+    for sk in engine.map(sketch_texts, _batches(texts, batch_size), params, keep):
+        out.append(sk)
+        done += len(sk.tokens)
+        if progress is not None:
+            progress(done)
+    return out
+
+
+def _result(found: FoundPairs, ids: list[str], timestamps: list[float | None],
+            lengths: list[int], tokens: np.ndarray, params: DupParams) -> DupResult:
+    pairs = []
+    for a, b, j, ab, ba, ex in zip(found.a.tolist(), found.b.tolist(), found.jaccard.tolist(),
+                                   found.a_in_b.tolist(), found.b_in_a.tolist(),
+                                   found.exact.tolist(), strict=True):
+        kind = "exact" if ex else "near"
+        if ids[a] < ids[b]:
+            pairs.append(DupPair(ids[a], ids[b], j, ab, ba, kind))
+        else:
+            pairs.append(DupPair(ids[b], ids[a], j, ba, ab, kind))
+    pairs.sort(key=lambda p: (p.a, p.b))
+    groups = components(len(ids), found.a, found.b)
+    clusters = []
+    for members in groups:
+        rep = representative(members, ids, timestamps, lengths)
+        clusters.append((ids[rep], tuple(sorted(ids[m] for m in members.tolist()))))
+    clusters.sort(key=lambda c: (-len(c[1]), c[0]))
+    short = sorted(ids[i] for i in np.flatnonzero(tokens < params.min_tokens).tolist())
+    stats = dict(found.stats)
+    stats["documents"] = len(ids)
+    stats["pairs"] = len(pairs)
+    stats["clusters"] = len(clusters)
+    return DupResult(pairs, [DupCluster(i, r, m) for i, (r, m) in enumerate(clusters)], short,
+                     stats)
+
+
+def _from_store(store: Store, params: DupParams, engine: LocalEngine, batch_size: int,
+                progress: Callable[[int], None] | None) -> DupResult:
+    dupsdb.declare(store)
+    dupsdb.reset_if_changed(store, params)
+    ns, ids, stamps = dupsdb.stale(store, params)
+    done = 0
+    if ids:
+        warm_up(params)
+        for sk in _chunked_map(engine, sketch_texts, dupsdb.texts(store, ids, batch_size),
+                               params, False):
+            count = len(sk.tokens)
+            dupsdb.save_sketches(store, ns[done : done + count], stamps[done : done + count],
+                                 sk, params.min_tokens)
+            done += count
+            if progress is not None:
+                progress(done)
+    all_ns, table = dupsdb.load_sketches(store, params.num_perm)
+    info_ns, doc_ids, timestamps, lengths = dupsdb.doc_info(store)
+    if info_ns != all_ns:  # documents and sketches are written together; never expected
+        raise KhabarError(f"{store.path}: duplicate sketches out of step; run again")
+    new_ns = [all_ns[i] for i in np.flatnonzero(table.new).tolist()]
+
+    def shingles(idx: np.ndarray) -> dict[int, np.ndarray]:
+        wanted = idx.tolist()
+        sets: dict[int, np.ndarray] = {}
+        texts = dupsdb.texts(store, [doc_ids[i] for i in wanted], batch_size)
+        pos = 0
+        for result in _chunked_map(engine, shingle_sets, texts, params):
+            for s in result:
+                sets[wanted[pos]] = s
+                pos += 1
+        return sets
+
+    found = find_pairs(table, params, shingles)
+    rows = []
+    for a, b, j, ab, ba, ex in zip(found.a.tolist(), found.b.tolist(), found.jaccard.tolist(),
+                                   found.a_in_b.tolist(), found.b_in_a.tolist(),
+                                   found.exact.tolist(), strict=True):
+        rows.append((all_ns[a], all_ns[b], j, ab, ba, "exact" if ex else "near"))
+    if new_ns:
+        dupsdb.save_pairs(store, new_ns, rows)
+    index = {n: i for i, n in enumerate(all_ns)}
+    stored = dupsdb.all_pairs(store)
+    every = FoundPairs(
+        np.array([index[r[0]] for r in stored], dtype=np.int64),
+        np.array([index[r[1]] for r in stored], dtype=np.int64),
+        np.array([r[2] for r in stored], dtype=np.float64),
+        np.array([r[3] for r in stored], dtype=np.float64),
+        np.array([r[4] for r in stored], dtype=np.float64),
+        np.array([r[5] == "exact" for r in stored], dtype=bool),
+        {**found.stats, "sketched": done, "new": len(new_ns)},
+    )
+    return _result(every, doc_ids, timestamps, lengths, table.tokens, params)
+
+
+def _chunked_map(engine: LocalEngine, fn: Callable[..., Any], batches: Iterator[Any],
+                 *args: Any) -> Iterator[Any]:
+    """`engine.map` over batches read from SQLite in this thread.
+
+    A process pool pulls its input from a helper thread, and a SQLite
+    connection belongs to the thread that made it; so batches are read here, a
+    few per worker at a time, and each group is mapped in turn.
+    """
+    if engine.workers == 1:
+        yield from engine.map(fn, batches, *args)
+        return
+    group = max(4 * engine.workers, 8)
+    while chunk := list(itertools.islice(batches, group)):
+        yield from engine.map(fn, chunk, *args)
+
+
+def load_pairs(store: Store, params: DupParams | None = None, *, update: bool = True,
+               workers: int = 1) -> list[DupPair]:
+    """The verified duplicate pairs of a store (brought up to date first, unless `update=False`).
+
+    Cheap when nothing changed: only documents added or changed since the last
+    run are sketched and paired.
+    """
+    params = params or DupParams()
+    if update:
+        return find_duplicates(store, params, workers=workers).pairs
+    dupsdb.declare(store)
+    _, doc_ids, _, _ = dupsdb.doc_info(store)
+    by_n = dict(zip(dupsdb.doc_info(store)[0], doc_ids, strict=True))
+    out = []
+    for a, b, j, ab, ba, kind in dupsdb.all_pairs(store):
+        x, y = by_n[a], by_n[b]
+        out.append(DupPair(x, y, j, ab, ba, kind) if x < y else DupPair(y, x, j, ba, ab, kind))
+    out.sort(key=lambda p: (p.a, p.b))
+    return out
+
+
+def deduplicated(docs: Iterable[Document], result: DupResult) -> Iterator[Document]:
+    """`docs` without the non-representative members of duplicate clusters."""
+    drop = result.dropped()
+    return (d for d in docs if d.id not in drop)
