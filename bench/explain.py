@@ -143,14 +143,26 @@ def precision() -> dict:
     table: dict[str, dict] = {}
     for group, kinds in (("attribution", ATTRIBUTION_KINDS), ("mention", MENTION_KINDS)):
         for k in (*kinds, group):
-            sel = [lab for lab in labels if lab["kind"] == k or (k == group and lab["kind"] in kinds)]
+            sel = [lab for lab in labels
+                   if lab["kind"] == k or (k == group and lab["kind"] in kinds)]
             for name, subset in ((k, sel),
                                  (f"{k} (SaudiNewsNet only)",
                                   [lab for lab in sel if lab["doc"].startswith("snn-")])):
                 n = len(subset)
                 ok = sum(1 for lab in subset if lab["correct"])
-                table[name] = {"n": n, "correct": ok, "precision": ok / n if n else None}
+                table[name] = {"n": n, "correct": ok, "precision": ok / n if n else None,
+                               "wilson95": _wilson(ok, n)}
     return table
+
+
+def _wilson(k: int, n: int, z: float = 1.96) -> list[float] | None:
+    """95% Wilson score interval of a proportion (samples of ~30 are wide: say so)."""
+    if n == 0:
+        return None
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    return [round(centre - half, 2), round(centre + half, 2)]
 
 
 def novelty_measurements() -> dict:
@@ -211,10 +223,11 @@ def main() -> None:
         sample(args.n, args.articles)
         return
     table = precision()
-    print(f"{'kind':36} {'n':>4} {'correct':>8} {'precision':>9}")
+    print(f"{'kind':36} {'n':>4} {'correct':>8} {'precision':>9}  95% interval")
     for name, row in table.items():
         p = "-" if row["precision"] is None else f"{row['precision']:.2f}"
-        print(f"{name:36} {row['n']:4d} {row['correct']:8d} {p:>9}")
+        ci = "" if row["wilson95"] is None else "{:.2f}-{:.2f}".format(*row["wilson95"])
+        print(f"{name:36} {row['n']:4d} {row['correct']:8d} {p:>9}  {ci}")
     result = {"precision": table}
     if not args.no_novelty:
         nov = novelty_measurements()
