@@ -1,0 +1,28 @@
+"""Stories: group articles that report the same event, in batch or as a stream.
+
+    import khabar
+    result = khabar.cluster_stories(docs_or_store, khabar.StoryParams(threshold=0.5))
+    for story in result.stories:
+        print(story.story, story.title, story.members)
+
+    stream = khabar.StoryStream(khabar.StoryParams())
+    for assignment in stream.add(docs):      # any batch size, in arrival order
+        print(assignment.id, assignment.story, assignment.score)
+
+The pair score is a small logistic model over lead and title words, copied
+text, numbers, ordinals/weekdays and time (`similarity`); batch clustering is
+average linkage over it (`batch`, `linkage`); streaming assigns each article
+to the best active story (`stream`); ids are kept stable in the database (`db`).
+"""
+
+from khabar.stories.api import cluster_stories, evidence_from_store
+from khabar.stories.db import load_result
+from khabar.stories.features import FeatureParams
+from khabar.stories.params import StoryParams
+from khabar.stories.result import Story, StoryResult
+from khabar.stories.similarity import DEFAULT_MODEL, FEATURES, PairParams, SimilarityModel
+from khabar.stories.stream import Assignment, StoryStream
+
+__all__ = ["DEFAULT_MODEL", "FEATURES", "Assignment", "FeatureParams", "PairParams",
+           "SimilarityModel", "Story", "StoryParams", "StoryResult", "StoryStream",
+           "cluster_stories", "evidence_from_store", "load_result"]

@@ -1,0 +1,202 @@
+"""`cluster_stories`: stories of a collection or a database, batch or streaming."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from khabar.document import Document
+from khabar.errors import KhabarError
+from khabar.repair import Repair
+from khabar.store import Store
+from khabar.stories import db as storydb
+from khabar.stories.batch import cluster_articles
+from khabar.stories.features import Articles, TermStats, extract
+from khabar.stories.params import StoryParams
+from khabar.stories.result import StoryResult, build_stories, member_scores
+from khabar.stories.similarity import make_space
+from khabar.stories.stream import StoryStream
+
+BATCH = 1000
+MODES = ("batch", "stream")
+
+
+def _features(
+    pairs: Iterable[tuple[Document, Repair | None]], params: StoryParams,
+    progress: Callable[[int], None] | None,
+) -> Articles:
+    parts: list[Articles] = []
+    docs: list[Document] = []
+    reps: list[Repair | None] = []
+    done = 0
+
+    def flush() -> None:
+        nonlocal done
+        parts.append(extract(docs, reps, params.features))
+        done += len(docs)
+        docs.clear()
+        reps.clear()
+        if progress is not None:
+            progress(done)
+
+    for doc, rep in pairs:
+        docs.append(doc)
+        reps.append(rep)
+        if len(docs) >= BATCH:
+            flush()
+    if docs:
+        flush()
+    return Articles.concat(parts, params.features.dim)
+
+
+def stream_order(arts: Articles) -> np.ndarray:
+    """Rows in the order a stream sees a collection: by time, undated ones last (stable)."""
+    dated = np.flatnonzero(~np.isnan(arts.ts))
+    dated = dated[np.argsort(arts.ts[dated], kind="stable")]
+    return np.concatenate([dated, np.flatnonzero(np.isnan(arts.ts))]).astype(np.int64)
+
+
+def evidence_from_store(store: Store) -> dict[tuple[str, str], float]:
+    """Duplicate (and, when present, reuse) evidence already stored, as id pair -> strength.
+
+    Strength is the larger containment of a verified duplicate pair. Nothing is
+    computed here: run `khabar dups` first to have it.
+    """
+    out: dict[tuple[str, str], float] = {}
+    tables = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if "components" in tables and store.db.execute(
+            "SELECT 1 FROM components WHERE name='dups'").fetchone():
+        try:
+            from khabar.dups import load_pairs
+        except ImportError:
+            return out
+        for p in load_pairs(store, update=False):
+            out[(p.a, p.b)] = max(p.containment_a_in_b, p.containment_b_in_a)
+    return out
+
+
+def cluster_stories(
+    source: Store | Iterable[Document],
+    params: StoryParams | None = None,
+    *,
+    mode: str = "batch",
+    evidence: Mapping[tuple[str, str], float] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> StoryResult:
+    """Group articles into stories.
+
+    `source` is a `Store` (stories are then kept in it with stable ids; new
+    articles join stored stories or make new ones) or any iterable of
+    `Document`s (story ids are numbered from 1 by first appearance).
+    `mode="stream"` assigns articles one by one in time order (see
+    `StoryStream`); with a store, only articles without a story are streamed,
+    after the stored articles of the window before them.
+    """
+    params = params or StoryParams()
+    if mode not in MODES:
+        raise KhabarError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
+    if isinstance(source, Store):
+        return _from_store(source, params, mode, evidence, progress)
+    docs = list(source)
+    arts = _features(((d, None) for d in docs), params, progress)
+    ids = [d.id for d in docs]
+    if len(set(ids)) != len(ids):
+        raise KhabarError("document ids must be unique")
+    if mode == "batch":
+        labels, scores, vectors = _batch(arts, params, evidence)
+    else:
+        labels, scores, vectors = _stream(arts, params, evidence)
+    result = build_stories(arts, labels, scores, vectors)
+    result.mode = mode
+    return result
+
+
+def _batch(arts: Articles, params: StoryParams, evidence) -> tuple[np.ndarray, np.ndarray, Any]:
+    stats = TermStats(params.features.dim)
+    stats.add(arts)
+    labels, pairs = cluster_articles(arts, params, stats, evidence)
+    scores = member_scores(len(arts), labels, pairs.left, pairs.right, pairs.prob)
+    vectors = make_space(arts, stats, params.pairs).title
+    return labels, scores, vectors
+
+
+def _stream(arts: Articles, params: StoryParams, evidence,
+            prior: TermStats | None = None) -> tuple[np.ndarray, np.ndarray, Any]:
+    order = stream_order(arts)
+    stream = StoryStream(params, prior, evidence)
+    labels = np.empty(len(arts), dtype=np.int64)
+    scores = np.empty(len(arts))
+    for start in range(0, len(order), BATCH):
+        rows = order[start:start + BATCH]
+        for row, a in zip(rows.tolist(), stream.add_features(arts.take(rows)), strict=True):
+            labels[row] = a.story
+            scores[row] = a.score
+    stats = TermStats(params.features.dim)
+    stats.add(arts)
+    return labels, scores, make_space(arts, stats, params.pairs).title
+
+
+def _from_store(store: Store, params: StoryParams, mode: str, evidence,
+                progress: Callable[[int], None] | None) -> StoryResult:
+    storydb.declare(store)
+    if evidence is None:
+        evidence = evidence_from_store(store)
+    numbers = storydb.doc_numbers(store)
+    arts = _features((pair for batch in store.documents() for pair in batch), params, progress)
+    rows_n = np.array([numbers[i] for i in arts.ids], dtype=np.int64)
+    old = storydb.stored_members(store)
+    if mode == "batch":
+        labels, scores, vectors = _batch(arts, params, evidence)
+    else:
+        labels, scores, vectors = _stream_store(arts, rows_n, old, params, evidence)
+    result = build_stories(arts, labels, scores, vectors)  # provisional ids
+    clusters = [[numbers[m] for m in s.members] for s in result.stories]
+    old_story = {n: st for n, (st, _) in old.items()}
+    ids = storydb.stable_ids(clusters, old_story, storydb.max_story(store))
+    first_row = {arts.ids[r]: r for r in range(len(arts))}
+    mapping = {int(labels[first_row[s.members[0]]]): sid
+               for s, sid in zip(result.stories, ids, strict=True)}
+    result = build_stories(arts, labels, scores, vectors, mapping)
+    result.mode = mode
+    storydb.save(store, result, numbers)
+    return result
+
+
+def _stream_store(arts: Articles, rows_n: np.ndarray, old: dict[int, tuple[int, float]],
+                  params: StoryParams, evidence) -> tuple[np.ndarray, np.ndarray, Any]:
+    """Stream the articles without a stored story, after the stored window before them."""
+    assigned = np.array([int(n) in old for n in rows_n.tolist()], dtype=bool)
+    labels = np.empty(len(arts), dtype=np.int64)
+    scores = np.empty(len(arts))
+    for r in np.flatnonzero(assigned).tolist():
+        labels[r], scores[r] = old[int(rows_n[r])]
+    stats = TermStats(params.features.dim)
+    stats.add(arts)
+    vectors = make_space(arts, stats, params.pairs).title
+    new_rows = np.flatnonzero(~assigned)
+    if not len(new_rows):
+        return labels, scores, vectors
+    done = arts.take(np.flatnonzero(assigned))
+    prior = TermStats(params.features.dim)
+    prior.add(done)
+    stream = StoryStream(params, prior, evidence)
+    if old:
+        stream.reserve(max(st for st, _ in old.values()))
+    new = arts.take(new_rows)
+    dated = new.ts[~np.isnan(new.ts)]
+    if len(done) and len(dated):
+        # the stored articles of the window before the first new one, as stream members
+        start = float(dated.min()) - params.pairs.window * 86400.0
+        keep = np.flatnonzero(~(done.ts < start))
+        window = stream_order(done.take(keep))
+        rows = np.flatnonzero(assigned)[keep[window]]
+        stream.preload(arts.take(rows), [int(labels[r]) for r in rows.tolist()])
+    order = new_rows[stream_order(new)]
+    for start_i in range(0, len(order), BATCH):
+        rows = order[start_i:start_i + BATCH]
+        for row, a in zip(rows.tolist(), stream.add_features(arts.take(rows)), strict=True):
+            labels[row] = a.story
+            scores[row] = a.score
+    return labels, scores, vectors
