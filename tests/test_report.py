@@ -396,3 +396,31 @@ def test_cli_builds_report_from_database(demo_db: Path, tmp_path: Path,
     assert 'dir="ltr"' in train  # the English article of the demo
     # titles come from metadata, else the repair's probable title, never empty
     assert "<h3" in train and "<h3></h3>" not in train
+
+
+def test_cli_report_over_the_real_stages(demo_db: Path, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """Stories and explanations as the stages store them, read back by `khabar report`."""
+    stories_api = pytest.importorskip("khabar.stories")
+    explain = pytest.importorskip("khabar.explain")
+    from khabar.store import Store
+
+    with Store(demo_db) as store:
+        result = stories_api.cluster_stories(store)
+        explain.run(store, [(str(s.story), s.members) for s in result.stories])
+    out_dir = tmp_path / "report"
+    code, _, err = _run_cli(["report", "--db", str(demo_db), "--out", str(out_dir)], capsys)
+    assert code == 0, err
+    index = (out_dir / "index.html").read_text("utf-8")
+    assert index.count("<tr data-title") == len(result.stories)
+    pages = {p.name: p.read_text("utf-8") for p in (out_dir / "stories").glob("*.html")}
+    assert len(pages) == len(result.stories)
+    biggest = max(result.stories, key=lambda s: (len(s.members), -s.story))
+    page = pages[story_filename(str(biggest.story))]
+    assert page.count('<article class="doc"') == len(biggest.members)
+    assert 'class="new"' in page and 'id="summary"' in page and 'id="sources"' in page
+    # the explanation stage's repeated sentences link to their first occurrence
+    with Store(demo_db) as store:
+        novelty = explain.load_novelty(store)
+    if any(n.status == "repeated" and n.doc in biggest.members for n in novelty):
+        assert 'class="seen"' in page

@@ -32,7 +32,8 @@ def report(db_path: Path, out_dir: Path, min_size: int, quiet: bool) -> None:
     if not db_path.exists():
         raise KhabarError(f"{db_path}: no such database; build one with "
                           "`khabar run INPUT... --out DIR` (or ingest, then `khabar stories`)")
-    with Store(db_path, readonly=True) as store:
+    # not read-only: a stage's loader may declare (create) its tables on first use
+    with Store(db_path) as store:
         data = build_report_data(store, min_size=min_size)
     index = write_report(data, out_dir)
     if not quiet:

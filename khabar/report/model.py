@@ -557,8 +557,8 @@ def _optional(module: str, attr: str) -> Callable[..., Any] | None:
 
 def load_stories(store: Any) -> list[StoryLike]:
     """The stories stored by `khabar stories` / `khabar run`, or a one-line error."""
-    loader = _optional("khabar.stories", "load_stories")
-    stories = list(loader(store)) if loader is not None else []
+    loader = _optional("khabar.stories", "load_result")
+    stories = list(loader(store).stories) if loader is not None else []
     if not stories:
         raise KhabarError(
             f"{store.path}: no stories in this database; run `khabar stories --db {store.path}` "
