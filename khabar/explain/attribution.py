@@ -46,7 +46,7 @@ from functools import lru_cache
 
 from khabar.document import Document
 from khabar.explain.common import Prepared, display
-from khabar.explain.entities import M, find
+from khabar.explain.entities import M, Mention, find, to_mention
 from khabar.explain.gazetteer import entities as gazetteer
 from khabar.explain.gazetteer import norm, variants, words
 from khabar.text.stem import stopwords
@@ -105,6 +105,11 @@ _KANA = frozenset("كان كانت كانوا".split())
 _MASC_IN_T = frozenset("لفت تابع توقع".split())  # masculine verbs that look feminine
 _PREPOSITIONS = frozenset("على علي عن من الى الي ب".split())
 _PAREN = re.compile(r"\(([^()\n]{1,40})\)")
+
+
+@lru_cache(maxsize=1)
+def _multi_first() -> frozenset[str]:
+    return frozenset(p.split()[0] for p in _lists()["according_multi"])
 
 
 @lru_cache(maxsize=1)
@@ -181,11 +186,11 @@ def _keys(toks: Iterable[str]) -> frozenset[str]:
 
 
 class _Doc:
-    def __init__(self, p: Prepared, doc: Document | None) -> None:
+    def __init__(self, p: Prepared, doc: Document | None, ms: list[M] | None = None) -> None:
         self.p = p
         self.L = _lists()
         self.sw = stopwords()
-        self.ms = find(p)
+        self.ms = find(p) if ms is None else ms
         self.at: dict[int, M] = {}
         for m in self.ms:
             self.at.setdefault(m.i, m)
@@ -522,6 +527,8 @@ class _Doc:
                 if p.toks[i + 1] in ("ما", "لما") and i + 2 < len(p):
                     n = 3  # بحسب ما قالت، وفقا لما أعلنته: the verb is part of the frame
             return n
+        if tok not in _multi_first():
+            return None
         for phrase in L["according_multi"]:
             toks = phrase.split()
             if tuple(p.toks[i:i + len(toks)]) == tuple(toks) or (
@@ -678,10 +685,15 @@ _EN_SAID = re.compile(rf"(?P<sp>{_EN_NAME})\s+(?P<v>said|says|told|reported|anno
 _EN_ACCORDING = re.compile(rf"\b(?P<v>[Aa]ccording to)\s+(?P<sp>{_EN_NAME})")
 
 
+_LATIN_RUN = re.compile(r"[A-Za-z]{2,}(?:\W+[A-Za-z]{2,}){3,}")
+
+
 def _english(d: _Doc) -> list[Attribution]:
     p = d.p
     out: list[Attribution] = []
     text = p.view.original
+    if not _LATIN_RUN.search(text):
+        return out  # no English sentence anywhere: skip the per-sentence scan
     starts, ends = p.view.sentences
     last: _Speaker | None = None
     for ns, ne in zip(starts.tolist(), ends.tolist(), strict=True):
@@ -742,6 +754,14 @@ def attributions(view: TextView, doc: Document | None = None) -> list[Attributio
     return _Doc(Prepared.of(view), doc).run()
 
 
+def analyze(view: TextView, doc: Document | None = None) -> tuple[list[Attribution], list[Mention]]:
+    """`attributions` and `mentions` of one document, sharing the work they have in common."""
+    p = Prepared.of(view)
+    ms = find(p)
+    doc_id = doc.id if doc is not None else view.id
+    return _Doc(p, doc, ms).run(), [to_mention(p, doc_id, m) for m in ms]
+
+
 @dataclass(frozen=True, slots=True)
 class Source:
     """One source of a story: who is quoted or credited, how often and where."""
@@ -767,6 +787,7 @@ def story_sources(
     views: Sequence[TextView],
     docs: Sequence[Document],
     attributions_by_doc: dict[str, list[Attribution]] | None = None,
+    mentions_by_doc: dict[str, list[Mention]] | None = None,
 ) -> list[Source]:
     """The quoted sources and credited agencies of a story, most cited first.
 
@@ -779,7 +800,8 @@ def story_sources(
         attributions_by_doc = {d.id: attributions(v, d) for v, d in zip(views, docs, strict=True)}
     kinds: dict[str, str] = {}
     for v, d in zip(views, docs, strict=True):
-        for m in mentions(v, d):
+        ms = mentions_by_doc[d.id] if mentions_by_doc is not None else mentions(v, d)
+        for m in ms:
             kinds.setdefault(norm(m.canonical), m.kind)
     source_nouns = _lists()["source"]
     counts: dict[str, Counter] = {}

@@ -107,6 +107,7 @@ _ADJECTIVAL_TITLES = frozenset("الصحفي الصحافي الاعلامي ا�
 _ONLY_QUOTED_OUTLET = frozenset("موقع شبكة تلفزيون".split())
 
 
+@lru_cache(maxsize=262144)
 def _bare(tok: str, table: frozenset[str]) -> str | None:
     """`tok` or its clitic-stripped form, if it is in `table`."""
     for v, _ in variants(tok):

@@ -33,13 +33,15 @@ _CLITICS: tuple[tuple[str, str], ...] = (
 )
 
 
+@lru_cache(maxsize=65536)
 def norm(text: str) -> str:
     """The normalized form of a word or phrase (tokens joined by single spaces)."""
     normalized, _ = get_normalizer().normalize(text)
     return " ".join(tokenize(normalized).strings)
 
 
-def variants(token: str) -> list[tuple[str, int]]:
+@lru_cache(maxsize=262144)
+def variants(token: str) -> tuple[tuple[str, int], ...]:
     """`token` and its clitic-stripped forms, with how many leading characters were cut.
 
     The cut is what to skip in the token's span so that the mention starts at the
@@ -54,7 +56,7 @@ def variants(token: str) -> list[tuple[str, int]]:
             if restore and clitic.endswith("لل"):
                 cut = 0
             out.append((bare, cut))
-    return out
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)

@@ -181,20 +181,41 @@ def build_units(views: Sequence[TextView]) -> Units:
                  np.asarray(joined, dtype=bool))
 
 
-def with_next(units: Units, cols: range) -> sp.csr_matrix:
-    """Binary rows of `cols`, each merged with the next sentence of its paragraph.
+def with_next(units: Units) -> sp.csr_matrix:
+    """Binary rows of all sentences, each merged with the next sentence of its paragraph.
 
     One report's sentence is often two in another (a dotted name such as
     السورية.نت ends a sentence for the splitter; outlets split long sentences),
     so a later sentence is also compared with consecutive pairs.
     """
-    cols = list(cols)
-    if not cols:
-        return sp.csr_matrix((0, units.binary.shape[1]))
-    nxt = np.asarray([c + 1 if units.joined[c] else c for c in cols])
-    merged = units.binary[cols] + units.binary[nxt]
+    n = len(units)
+    if n == 0:
+        return units.binary
+    nxt = np.arange(n) + units.joined.astype(np.int64)
+    merged = units.binary + units.binary[nxt]
     merged.data = np.minimum(merged.data, 1.0)
     return sp.csr_matrix(merged)
+
+
+def scores(units: Units, rows: range, target_t: sp.csr_matrix, upto: int
+           ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """For each row, (columns, containment) of the sentences before `upto` it shares a stem
+    with (sparse: stories of hundreds of articles stay near linear in memory).
+
+    `target_t` is the transposed target (stems × sentences) in CSR form, built once per
+    story, so each article costs one sparse product and no conversion.
+    """
+    w = units.weighted[rows.start:rows.stop]
+    prod = sp.csr_matrix(w @ target_t)
+    total = np.asarray(w.sum(axis=1)).ravel()
+    out = []
+    for k in range(len(rows)):
+        a, b = prod.indptr[k], prod.indptr[k + 1]
+        cols, vals = prod.indices[a:b], prod.data[a:b]
+        keep = cols < upto
+        cols, vals = cols[keep], vals[keep]
+        out.append((cols, vals / total[k] if total[k] > 0 else np.zeros(len(vals))))
+    return out
 
 
 def containment(units: Units, rows: Sequence[int] | range, cols: Sequence[int] | range,
@@ -210,15 +231,6 @@ def containment(units: Units, rows: Sequence[int] | range, cols: Sequence[int] |
     total = np.asarray(w.sum(axis=1)).ravel()
     total[total == 0] = math.inf
     return shared / total[:, None]
-
-
-def shared_counts(units: Units, rows: Sequence[int] | range, cols: Sequence[int] | range,
-                  target: sp.csr_matrix | None = None) -> np.ndarray:
-    rows, cols = list(rows), list(cols)
-    if not rows or not cols:
-        return np.zeros((len(rows), len(cols)))
-    tgt = units.binary[cols] if target is None else target
-    return (units.binary[rows] @ tgt.T).toarray()
 
 
 def order(views: Sequence[TextView], docs: Sequence[Document]
@@ -247,35 +259,44 @@ def novelty(
     # row -> (row of the first occurrence, its ORIGINAL span): chains lead to the original
     first: dict[int, tuple[int, tuple[int, int]]] = {}
     out: dict[str, list[SentenceNovelty]] = {d: [] for d in ids}
+    target_t = sp.csr_matrix(units.binary.T)
+    pairs = with_next(units)
+    pairs_t = sp.csr_matrix(pairs.T)
+    stemsets = [frozenset(units.binary.indices[units.binary.indptr[r]:units.binary.indptr[r + 1]]
+                          .tolist()) for r in range(len(units))]
+    pairsets = [frozenset(pairs.indices[pairs.indptr[r]:pairs.indptr[r + 1]].tolist())
+                for r in range(len(units))]
     for pos, doc_id in enumerate(ids):
         rows = units.rows(pos)
-        earlier = range(0, units.first_row[pos])
-        cont = containment(units, rows, earlier)
-        shared = shared_counts(units, rows, earlier)
-        pairs = with_next(units, earlier)
-        cont2 = containment(units, rows, earlier, pairs)
-        shared2 = shared_counts(units, rows, earlier, pairs)
+        upto = units.first_row[pos]
+        if upto:
+            one = scores(units, rows, target_t, upto)
+            two = scores(units, rows, pairs_t, upto)
         for k, r in enumerate(rows):
-            best = float(max(cont[k].max(), cont2[k].max())) if cont.shape[1] else 0.0
-            cands = _paraphrases(units, r, cont[k], shared[k], prm)
-            via_pair = False
-            if not cands:
-                # matched only by a sentence and the next one together: point at the first
-                cands = _paraphrases(units, r, cont2[k], shared2[k], prm, pair=True)
-                cont_k = cont2[k]
-                via_pair = bool(cands)
-            else:
-                cont_k = cont[k]
-            links = reuse.get(r, [])
             s, e = units.spans[r]
             idx = units.index[r]
+            links = reuse.get(r, [])
+            if not upto:
+                out[doc_id].append(SentenceNovelty(doc_id, idx, s, e, "new", None, None, None,
+                                                   None, 0.0))
+                continue
+            c1, c2 = one[k], two[k]
+            best = max(float(c1[1].max(initial=0.0)), float(c2[1].max(initial=0.0)))
+            cands = _paraphrases(units, r, c1, stemsets, stemsets[r], prm)
+            via_pair = False
+            cont_k = c1
+            if not cands:
+                # matched only by a sentence and the next one together: point at the first
+                cands = _paraphrases(units, r, c2, pairsets, stemsets[r], prm, pair=True)
+                cont_k = c2
+                via_pair = bool(cands)
             if not cands and not links:
                 out[doc_id].append(SentenceNovelty(doc_id, idx, s, e, "new", None, None, None,
                                                    None, round(best, 4)))
                 continue
-            pool = [(int(units.doc_of[t]), 0, -float(cont_k[t]), t, False) for t in links]
-            pool += [(int(units.doc_of[t]), 1, -float(cont_k[t]), t, via_pair) for t in cands]
-            _, _, _, t, pair = min(pool)
+            pool = [(int(units.doc_of[t]), 0, -_value(cont_k, t), t, False) for t in links]
+            pool += [(int(units.doc_of[t]), 1, -_value(cont_k, t), t, via_pair) for t in cands]
+            _, _, neg, t, pair = min(pool)
             span = units.spans[t]
             if pair and units.joined[t]:
                 span = (span[0], units.spans[t + 1][1])
@@ -284,28 +305,35 @@ def novelty(
             fs, fe = origin[1]
             out[doc_id].append(SentenceNovelty(
                 doc_id, idx, s, e, "repeated", ids[int(units.doc_of[origin[0]])], fs, fe,
-                "reuse" if links else "paraphrase", round(float(cont_k[t]), 4)))
+                "reuse" if links else "paraphrase", round(-neg, 4)))
     return out
 
 
-def _paraphrases(units: Units, r: int, cont: np.ndarray, shared: np.ndarray,
-                 prm: NoveltyParams, pair: bool = False) -> list[int]:
+def _value(row: tuple[np.ndarray, np.ndarray], col: int) -> float:
+    cols, vals = row
+    hit = np.flatnonzero(cols == col)
+    return float(vals[hit[0]]) if hit.size else 0.0
+
+
+def _paraphrases(units: Units, r: int, cont: tuple[np.ndarray, np.ndarray],
+                 sets: list[frozenset[int]], own: frozenset[int], prm: NoveltyParams,
+                 pair: bool = False) -> list[int]:
     """Earlier sentences (rows) that row `r` paraphrases (with `pair`: together with the
-    sentence after them)."""
-    if cont.size == 0:
-        return []
+    sentence after them; `sets` are the stems of each earlier unit, `own` those of r)."""
     n = int(units.n_content[r])
-    if n == 0:
+    cols, vals = cont
+    if n == 0 or len(cols) == 0:
         return []
     need = 1.0 - 1e-9 if n < prm.min_content else prm.threshold
-    hits = np.flatnonzero((cont >= need) & (shared >= min(prm.min_shared, n)))
+    hits = [t for t in cols[vals >= need].tolist()
+            if len(own & sets[t]) >= min(prm.min_shared, n)]
     if prm.numbers_must_match and units.numbers[r]:
         def nums(t: int) -> frozenset[str]:
             if pair and units.joined[t]:
                 return units.numbers[t] | units.numbers[t + 1]
             return units.numbers[t]
-        hits = [t for t in hits.tolist() if units.numbers[r] <= nums(t)]
-    return [int(t) for t in hits]
+        hits = [t for t in hits if units.numbers[r] <= nums(t)]
+    return sorted(hits)
 
 
 def _reuse_links(units: Units, ids: list[str], pos_of: dict[str, int], passages: Iterable[Any],

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from khabar.document import Document
-from khabar.explain.attribution import Attribution, Source, attributions, story_sources
-from khabar.explain.entities import Mention, mentions
+from khabar.explain.attribution import Attribution, Source, analyze, story_sources
+from khabar.explain.entities import Mention
 from khabar.explain.novelty import NoveltyParams, SentenceNovelty, novelty, order
 from khabar.explain.summary import SummaryParams, SummarySentence, summarize
 from khabar.repair import Repair
@@ -76,9 +76,11 @@ def explain_story(
     views, docs = order(views, docs)
     nov = novelty(views, docs, passages, prm.novelty)
     summary = summarize(views, docs, prm.summary_sentences, nov, prm.summary)
-    atts = {d.id: attributions(v, d) for v, d in zip(views, docs, strict=True)}
-    ments = {d.id: mentions(v, d) for v, d in zip(views, docs, strict=True)}
-    sources = story_sources(views, docs, atts)
+    atts: dict[str, list[Attribution]] = {}
+    ments: dict[str, list[Mention]] = {}
+    for v, d in zip(views, docs, strict=True):
+        atts[d.id], ments[d.id] = analyze(v, d)
+    sources = story_sources(views, docs, atts, ments)
     return StoryExplanation(story, tuple(d.id for d in docs), nov, summary, atts, ments, sources)
 
 

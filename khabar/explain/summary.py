@@ -27,10 +27,11 @@ them carries it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 
 from khabar.document import Document
 from khabar.explain.common import outlet
@@ -38,7 +39,6 @@ from khabar.explain.gazetteer import norm, words
 from khabar.explain.novelty import (
     NoveltyParams,
     SentenceNovelty,
-    Units,
     build_units,
     containment,
     order,
@@ -63,6 +63,9 @@ class SummaryParams:
     """Longest candidate, in content words (longer is a run-on paragraph)."""
     weights: tuple[float, float, float] = (0.6, 0.25, 0.15)
     """Centrality, support (outlets carrying), lead position."""
+    pool: int = 300
+    """Facts kept, by a first relevance estimate, for the exact carriers and MMR (bounds the
+    cost on stories of hundreds of articles)."""
     novelty: NoveltyParams = field(default_factory=NoveltyParams)
 
 
@@ -163,23 +166,38 @@ def summarize(
         return []
     reps = [rep[f] for f in facts]
 
-    # carriers: members' articles, and articles with a sentence containing the fact
-    cont = containment(units, reps, range(len(units)))
-    carriers: list[list[int]] = []
-    for k, f in enumerate(facts):
-        pos = {int(units.doc_of[r]) for r in members[f]}
-        pos |= {int(units.doc_of[r]) for r in np.flatnonzero(cont[k] >= prm.novelty.threshold)}
-        carriers.append(sorted(pos))
-
     x = units.cosine()
     centroid = np.asarray(x.sum(axis=0)).ravel()
     norm2 = np.linalg.norm(centroid) or 1.0
     cent = (x[reps] @ centroid) / norm2
     cent = cent / (cent.max() or 1.0)
-    support = np.asarray([len({outlets[p] for p in c}) / len(story_outlets) for c in carriers])
-    lead = np.asarray([1.0 if units.index[r] == _first_candidate(units, r, ok) else 0.0
-                       for r in reps])
+    leads = {}
+    for pos in range(len(docs)):
+        leads[pos] = next((t for t in units.rows(pos) if ok(t)), -1)
+    lead = np.asarray([1.0 if leads[int(units.doc_of[r])] == r else 0.0 for r in reps])
     wc, ws, wl = prm.weights
+
+    # a first estimate (support from the fact's own sentences) keeps the most promising facts
+    # for the exact carriers and MMR, which grow with their square
+    own = np.asarray([len({outlets[int(units.doc_of[r])] for r in members[f]})
+                      for f in facts]) / len(story_outlets)
+    keep = sorted(np.argsort(-(wc * cent + ws * own + wl * lead), kind="stable")[:prm.pool])
+    facts = [facts[k] for k in keep]
+    reps = [reps[k] for k in keep]
+    cent, lead = cent[keep], lead[keep]
+
+    # carriers: members' articles, and articles with a sentence containing the fact
+    w = units.weighted[reps]
+    shared = sp.csr_matrix(w @ units.binary.T)
+    total = np.asarray(w.sum(axis=1)).ravel()
+    carriers: list[list[int]] = []
+    for k, f in enumerate(facts):
+        pos = {int(units.doc_of[r]) for r in members[f]}
+        a, b = shared.indptr[k], shared.indptr[k + 1]
+        hit = shared.indices[a:b][shared.data[a:b] >= prm.novelty.threshold * total[k]]
+        pos |= {int(units.doc_of[r]) for r in hit.tolist()}
+        carriers.append(sorted(pos))
+    support = np.asarray([len({outlets[p] for p in c}) / len(story_outlets) for c in carriers])
     relevance = wc * cent + ws * support + wl * lead
 
     sims = (x[reps] @ x[reps].T).toarray()
@@ -219,14 +237,6 @@ def summarize(
             ids[pos], s, e, docs[pos].text[s:e].strip(), tuple(ids[p] for p in carriers[k]),
             tuple(seen), len(story_outlets) >= 2 and len(seen) == 1))
     return out
-
-
-def _first_candidate(units: Units, r: int, ok: Callable[[int], bool]) -> int:
-    """Index of the first candidate sentence of row r's article (its lead)."""
-    for t in units.rows(int(units.doc_of[r])):
-        if ok(t):
-            return units.index[t]
-    return -1
 
 
 __all__ = ["SummaryParams", "SummarySentence", "summarize"]
