@@ -78,6 +78,7 @@ def _lists() -> dict[str, frozenset[str]]:
              | words(rep, "transmit"))
     return {
         "honorific": words("titles.txt", "honorific"),
+        "titles": words("titles.txt", "honorific") | words("titles.txt", "role"),
         "role": words("titles.txt", "role"),
         "first": (words("first-names.txt", "male") | words("first-names.txt", "female")
                   | words("first-names.txt", "foreign")),
@@ -370,7 +371,7 @@ class _Finder:
     def titled(self, i: int) -> M | None:
         """Title chain at token i and the name after it."""
         p, L = self.p, self.L
-        titles = L["honorific"] | L["role"]
+        titles = L["titles"]
         if _bare(p.toks[i], titles) is None:
             return None
         if p.toks[i] in _ADJECTIVAL_TITLES and i > 0 and p.joinable[i] \
@@ -458,7 +459,7 @@ class _Finder:
             return None
         if not ("،" in p.gaps[k] or "," in p.gaps[k]) or "\n" in p.gaps[k]:
             return None
-        if _bare(p.toks[k], L["honorific"] | L["role"]) is None:
+        if _bare(p.toks[k], L["titles"]) is None:
             return None
         if _is_definite(p.toks[i]) or _verbal_noun_shape(p.toks[i]):
             return None
@@ -542,7 +543,7 @@ class _Finder:
                 if src is not None and src.i < k:
                     s, e = p.tok_orig(src.i, src.j, src.cut)
                     # الوزير السراج: a title right before the surname belongs to it
-                    titles = self.L["honorific"] | self.L["role"]
+                    titles = self.L["titles"]
                     head = k - 1 if k > 0 and not cut and p.joinable[k] and \
                         _bare(p.toks[k - 1], titles) is not None else k
                     out.append(M(k, k + 1, cut, "person", display(p.view.original[s:e]),
