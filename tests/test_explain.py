@@ -481,3 +481,31 @@ def test_demo_story_novelty_and_summary(demo):
     texts = [s.text for s in e.summary]
     assert len(set(texts)) == len(texts)
     assert {"نبيل السراج", "وكالة أنباء الواحة"} <= {s.name for s in e.sources}
+
+
+def test_demo_novelty_with_the_real_reuse_stage(demo):
+    """Passages from khabar.reuse mark copied sentences as reuse, pointing at the original."""
+    reuse = pytest.importorskip("khabar.reuse")
+    find_reuse = getattr(reuse, "find_reuse", None)
+    if find_reuse is None:
+        pytest.skip("khabar.reuse has no find_reuse yet")
+    docs, views, key = demo
+    members = [docs[i] for i in key["stories"]["tal-rayhan-train-derailment"]]
+    passages = list(find_reuse(members))
+    assert passages
+    result = novelty([views[d.id] for d in members], members, passages=passages)
+    # the republished article and the rewritten wire copy are repeated through reuse
+    dup = result["alfajr-05.txt"]
+    assert all(m.status == "repeated" and m.evidence == "reuse" for m in dup)
+    assert all(m.first_doc == "alfajr-02.txt" for m in dup)
+    near = result["annakheel-01.txt"]
+    assert sum(m.evidence == "reuse" for m in near) >= len(near) - 1
+    assert all(m.first_doc == "alwaha-02.txt" for m in near)
+    # the line history paragraph reused by two later articles points at the first
+    history = [m for d in ("alwaha-04.txt", "almadar-20250312-1") for m in result[d]
+               if "ويعد خط المنارة" in docs[d].text[m.start:m.end]]
+    assert len(history) == 2
+    assert all(m.first_doc == "alwaha-02.txt" and m.evidence == "reuse" for m in history)
+    # without passages the same sentences are still found, as paraphrases
+    plain = novelty([views[d.id] for d in members], members)
+    assert all(m.evidence == "paraphrase" for m in plain["alfajr-05.txt"])
