@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
 from khabar.document import Document
+from khabar.engine.local import LocalEngine
 from khabar.errors import KhabarError
 from khabar.repair import Repair
 from khabar.store import Store
 from khabar.stories import db as storydb
 from khabar.stories.batch import cluster_articles
-from khabar.stories.features import Articles, TermStats, extract
+from khabar.stories.features import Articles, FeatureParams, TermStats, extract
 from khabar.stories.params import StoryParams
 from khabar.stories.result import StoryResult, build_stories, member_scores
 from khabar.stories.similarity import make_space
@@ -23,31 +24,33 @@ BATCH = 1000
 MODES = ("batch", "stream")
 
 
+def extract_pairs(batch: list[tuple[Document, Repair | None]], params: FeatureParams
+                  ) -> Articles:
+    """Engine stage: features of (document, repair) pairs."""
+    return extract([d for d, _ in batch], [r for _, r in batch], params)
+
+
 def _features(
     pairs: Iterable[tuple[Document, Repair | None]], params: StoryParams,
-    progress: Callable[[int], None] | None,
+    progress: Callable[[int], None] | None, workers: int = 1,
 ) -> Articles:
-    parts: list[Articles] = []
-    docs: list[Document] = []
-    reps: list[Repair | None] = []
-    done = 0
+    def batches() -> Iterator[list[tuple[Document, Repair | None]]]:
+        chunk: list[tuple[Document, Repair | None]] = []
+        for pair in pairs:
+            chunk.append(pair)
+            if len(chunk) >= BATCH:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
 
-    def flush() -> None:
-        nonlocal done
-        parts.append(extract(docs, reps, params.features))
-        done += len(docs)
-        docs.clear()
-        reps.clear()
+    parts: list[Articles] = []
+    done = 0
+    for arts in LocalEngine(workers).map(extract_pairs, batches(), params.features):
+        parts.append(arts)
+        done += len(arts)
         if progress is not None:
             progress(done)
-
-    for doc, rep in pairs:
-        docs.append(doc)
-        reps.append(rep)
-        if len(docs) >= BATCH:
-            flush()
-    if docs:
-        flush()
     return Articles.concat(parts, params.features.dim)
 
 
@@ -84,6 +87,7 @@ def cluster_stories(
     mode: str = "batch",
     evidence: Mapping[tuple[str, str], float] | None = None,
     progress: Callable[[int], None] | None = None,
+    workers: int = 1,
 ) -> StoryResult:
     """Group articles into stories.
 
@@ -92,15 +96,16 @@ def cluster_stories(
     `Document`s (story ids are numbered from 1 by first appearance).
     `mode="stream"` assigns articles one by one in time order (see
     `StoryStream`); with a store, only articles without a story are streamed,
-    after the stored articles of the window before them.
+    after the stored articles of the window before them. `workers` processes
+    compute features (results never depend on it).
     """
     params = params or StoryParams()
     if mode not in MODES:
         raise KhabarError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
     if isinstance(source, Store):
-        return _from_store(source, params, mode, evidence, progress)
+        return _from_store(source, params, mode, evidence, progress, workers)
     docs = list(source)
-    arts = _features(((d, None) for d in docs), params, progress)
+    arts = _features(((d, None) for d in docs), params, progress, workers)
     ids = [d.id for d in docs]
     if len(set(ids)) != len(ids):
         raise KhabarError("document ids must be unique")
@@ -139,12 +144,13 @@ def _stream(arts: Articles, params: StoryParams, evidence,
 
 
 def _from_store(store: Store, params: StoryParams, mode: str, evidence,
-                progress: Callable[[int], None] | None) -> StoryResult:
+                progress: Callable[[int], None] | None, workers: int) -> StoryResult:
     storydb.declare(store)
     if evidence is None:
         evidence = evidence_from_store(store)
     numbers = storydb.doc_numbers(store)
-    arts = _features((pair for batch in store.documents() for pair in batch), params, progress)
+    arts = _features((pair for batch in store.documents() for pair in batch), params, progress,
+                     workers)
     rows_n = np.array([numbers[i] for i in arts.ids], dtype=np.int64)
     old = storydb.stored_members(store)
     if mode == "batch":

@@ -23,6 +23,7 @@ from khabar.stories.similarity import (
     FEATURES,
     Pairs,
     Space,
+    as_evidence,
     make_space,
     pair_features,
     score,
@@ -39,6 +40,7 @@ def collection_pairs(
     if stats is None:
         stats = TermStats(params.features.dim)
         stats.add(arts)
+    evidence = as_evidence(evidence)
     space = make_space(arts, stats, params.pairs)
     ts = arts.ts
     dated = np.flatnonzero(~np.isnan(ts))
@@ -72,13 +74,17 @@ def collection_pairs(
     right_ = np.concatenate([p.right for p in parts]) if parts else np.empty(0, np.int64)
     feats = (np.concatenate([p.features for p in parts]) if parts
              else np.empty((0, len(FEATURES))))
-    return score(Pairs(left, right_, feats), params.model)
+    linked = None
+    if evidence and parts:
+        linked = np.concatenate([p.linked if p.linked is not None
+                                 else np.zeros(len(p.left), bool) for p in parts])
+    return score(Pairs(left, right_, feats, linked=linked), params.model)
 
 
 def _pairs(space: Space, rows: np.ndarray, right: np.ndarray, params: StoryParams,
            allowed, evidence) -> Pairs:
     p = pair_features(space.take(rows), space.take(right), params.pairs, allowed, evidence)
-    return Pairs(rows[p.left], right[p.right], p.features)
+    return Pairs(rows[p.left], right[p.right], p.features, linked=p.linked)
 
 
 def labelled_pair_features(

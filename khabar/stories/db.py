@@ -42,8 +42,14 @@ CREATE INDEX IF NOT EXISTS story_members_story ON story_members(story)
 """
 
 
+VERSION = 1
+
+
 def declare(store: Store) -> None:
-    store.declare("stories", 1, DDL)
+    row = store.db.execute("SELECT version FROM components WHERE name='stories'").fetchone()
+    if row is None or row[0] != VERSION:
+        # (declaring writes even when nothing changes: skipped so that a re-run writes nothing)
+        store.declare("stories", VERSION, DDL)
 
 
 def doc_numbers(store: Store) -> dict[str, int]:

@@ -30,7 +30,6 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain
 
 import numpy as np
 import scipy.sparse as sp
@@ -96,6 +95,10 @@ def _folded_texts(texts: Sequence[str]) -> list[str]:
     return mapped.tobytes().decode("utf-32-le", "surrogatepass").split(sep)
 
 
+NUMBER = -2
+OCCASION = -3
+
+
 class _Lexicon:
     """Token -> hashed term id (or -1 for stopwords and stray letters), memoized.
 
@@ -110,6 +113,8 @@ class _Lexicon:
         self.ids: dict[str, int] = {}
         self.hashes: dict[str, int] = {}
         """Token -> a 32-bit hash of the token itself (no stemming), for shingles."""
+        self.numbers: dict[str, str | None] = {}
+        self.occasions: dict[str, int] = {}
         self._stop = stopwords()
 
     def lookup(self, tokens: list[str]) -> list[int]:
@@ -117,16 +122,38 @@ class _Lexicon:
         self._learn(set(tokens))
         return list(map(self.ids.__getitem__, tokens))
 
-    def counts(self, tokens: list[str]) -> tuple[list[int], list[int]]:
-        """(term ids, counts) of the distinct tokens of a text; id -1 marks a stopword."""
+    def analyse(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray, set[str], int]:
+        """(term ids, counts, specific numbers, occasion bits) of a text's tokens.
+
+        Term ids are -1 for words that carry no topic weight, NUMBER and OCCASION for
+        numbers and ordinal/weekday words: those few are looked at one by one, the
+        rest never leave C-level dictionary and NumPy calls.
+        """
         counter = Counter(tokens)
-        self._learn(counter.keys())
-        return list(map(self.ids.__getitem__, counter)), list(counter.values())
+        keys = list(counter)
+        found = list(map(self.ids.get, keys))
+        if None in found:
+            self._learn([k for k, v in zip(keys, found, strict=True) if v is None])
+            found = list(map(self.ids.__getitem__, keys))
+        ids = np.array(found, dtype=np.int64)
+        counts = np.array(list(counter.values()), dtype=np.float64)
+        numbers: set[str] = set()
+        occasion = 0
+        special = np.flatnonzero(ids < -1)
+        for k in special.tolist():
+            tok = keys[k]
+            if ids[k] == NUMBER:
+                form = self.numbers[tok]
+                if form is not None:
+                    numbers.add(form)
+            else:
+                occasion |= self.occasions[tok]
+        keep = ids >= 0
+        return ids[keep], counts[keep], numbers, occasion
 
     def token_hashes(self, tokens: list[str]) -> np.ndarray:
-        """The hash of each token, in order (tokens must have been seen by `counts`)."""
-        return np.fromiter(map(self.hashes.__getitem__, tokens), dtype=np.uint64,
-                           count=len(tokens))
+        """The hash of each token, in order (tokens must have been seen by `analyse`)."""
+        return np.array(list(map(self.hashes.__getitem__, tokens)), dtype=np.uint64)
 
     def _learn(self, tokens: Iterable[str]) -> None:
         ids = self.ids
@@ -136,12 +163,20 @@ class _Lexicon:
         if len(ids) + len(missing) > self.limit:
             ids.clear()
             self.hashes.clear()
+            self.numbers.clear()
+            self.occasions.clear()
         mask = self.dim - 1
         hashes = self.hashes
         for tok, st in zip(missing, stem(missing), strict=True):
             hashes[tok] = zlib.crc32(tok.encode("utf-8"))
-            if tok in self._stop or len(st) < 2 or tok[0].isdigit():
-                ids[tok] = -1  # stopwords and numbers carry no topic weight
+            if tok[0].isdigit():
+                ids[tok] = NUMBER
+                self.numbers[tok] = _specific(tok)
+            elif (bits := _occasions([tok])) != 0:
+                ids[tok] = OCCASION
+                self.occasions[tok] = bits
+            elif tok in self._stop or len(st) < 2:
+                ids[tok] = -1
             else:
                 ids[tok] = zlib.crc32(st.encode("utf-8")) & mask
 
@@ -318,25 +353,15 @@ def empty_articles(dim: int) -> Articles:
                     sp.csr_matrix((0, SHINGLE_DIM), dtype=np.float64), np.zeros(0, np.int64))
 
 
-def _tf_matrix(rows: list[tuple[list[int], list[int]]], dim: int) -> sp.csr_matrix:
+def _tf_matrix(rows: list[tuple[np.ndarray, np.ndarray]], dim: int) -> sp.csr_matrix:
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum([len(c) for c, _ in rows], out=indptr[1:])
-    cols = np.fromiter(chain.from_iterable(c for c, _ in rows), dtype=np.int32,
-                       count=int(indptr[-1]))
-    vals = np.fromiter(chain.from_iterable(v for _, v in rows), dtype=np.float64,
-                       count=int(indptr[-1]))
-    stop = cols < 0
-    if stop.any():
-        # stopwords carry id -1: drop them and shift the row pointers accordingly
-        kept = np.concatenate([[0], np.cumsum(~stop)])
-        indptr = kept[indptr]
-        cols, vals = cols[~stop], vals[~stop]
-    m = sp.csr_matrix((np.log1p(vals), cols, indptr), shape=(len(rows), dim))
+    cols = np.concatenate([c for c, _ in rows]) if rows else np.empty(0, np.int64)
+    vals = np.concatenate([v for _, v in rows]) if rows else np.empty(0)
     # two words with one stem (or one hashed column) add up before the log
-    if not m.has_canonical_format:
-        m = sp.csr_matrix((vals, cols, indptr), shape=(len(rows), dim))
-        m.sum_duplicates()
-        m.data = np.log1p(m.data)
+    m = sp.csr_matrix((vals, cols.astype(np.int32), indptr), shape=(len(rows), dim))
+    m.sum_duplicates()
+    m.data = np.log1p(m.data)
     return m
 
 
@@ -375,26 +400,26 @@ def extract(
     # it still counts as the title because that is where the event is named
     bodies = [(r.text if r is not None else d.text) for d, r in zip(docs, repairs, strict=True)]
     # only the lead is needed: cut long texts before folding (a generous bound in characters)
-    limit = params.body_tokens * 8
+    limit = params.body_tokens * 7
     # scrapers leave HTML entities (&#8220; &quot;): their digits are not numbers of the story
     folded = _folded_texts([_unescape(t) for t in (*titles, *(b[:limit] for b in bodies))])
     lex = _lexicon(params.dim)
     n = len(docs)
-    title_rows: list[tuple[list[int], list[int]]] = []
-    body_rows: list[tuple[list[int], list[int]]] = []
+    title_rows: list[tuple[np.ndarray, np.ndarray]] = []
+    body_rows: list[tuple[np.ndarray, np.ndarray]] = []
     lead_hashes: list[np.ndarray] = []
     numbers: list[frozenset[str]] = []
     occasions: list[int] = []
     for i in range(n):
         t_tokens = _TOKEN.findall(folded[i])
         b_tokens = _TOKEN.findall(folded[n + i])[: params.body_tokens]
-        title_rows.append(lex.counts(t_tokens))
-        body_rows.append(lex.counts(b_tokens))
+        t_ids, t_counts, t_nums, t_occ = lex.analyse(t_tokens)
+        b_ids, b_counts, b_nums, b_occ = lex.analyse(b_tokens)
+        title_rows.append((t_ids, t_counts))
+        body_rows.append((b_ids, b_counts))
         lead_hashes.append(lex.token_hashes(b_tokens))
-        nums = {_specific(x) for x in (*t_tokens, *b_tokens) if x[0].isdigit()}
-        nums.discard(None)
-        numbers.append(frozenset(nums))  # type: ignore[arg-type]
-        occasions.append(_occasions(t_tokens) | _occasions(b_tokens))
+        numbers.append(frozenset(t_nums | b_nums))
+        occasions.append(t_occ | b_occ)
     ts = np.array([d.timestamp if d.date is not None else np.nan for d in docs],
                   dtype=np.float64)
     return Articles(

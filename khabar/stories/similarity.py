@@ -39,7 +39,8 @@ import scipy.sparse as sp
 from khabar.stories.features import Articles, TermStats, occasion_conflict
 
 FEATURES: tuple[str, ...] = (
-    "body", "cover", "copy", "numbers_shared", "numbers_conflict", "occasion_conflict", "time",
+    "body", "cover", "copy", "numbers_shared", "numbers_conflict", "occasion_conflict",
+    "same_outlet", "time",
 )
 TIME = FEATURES.index("time")
 DAY = 86400.0
@@ -70,8 +71,8 @@ class SimilarityModel:
 # Fitted on the 335 non-ambiguous dev pairs of SaudiNewsNet by `bench/stories.py --fit`
 # (L2 = 1 on standardized features, rescaled here to raw features); see the README.
 DEFAULT_MODEL = SimilarityModel(
-    weights=(2.95, 2.30, 3.53, 0.91, -1.49, -1.11, 3.84),
-    intercept=-5.2,
+    weights=(3.73, 2.33, 2.71, 1.42, -1.70, -0.25, -5.37, 5.24),
+    intercept=-6.06,
 )
 
 
@@ -98,6 +99,9 @@ class PairParams:
     """…or its title cosine reaches this… Default 0.25."""
     min_shingles: int = 1
     """…or its leads share this many (sampled) shingles. Default 1."""
+    link: float = 0.8
+    """Duplicate/reuse evidence at least this strong (the share of one text found in the
+    other) makes a pair one story outright: a verified copy is the same event. Default 0.8."""
     shingle_max_df: int = 100
     """Shingles found in more articles than this are boilerplate: not compared. Default 100."""
 
@@ -233,6 +237,46 @@ def _keys(flat: Flat, least: float) -> np.ndarray:
     return flat[0][flat[1] >= least]
 
 
+class Evidence:
+    """Strength (0-1) of duplicate/reuse links between article ids, looked up either way.
+
+    Built from what the earlier stages found (`khabar.stories.evidence_from_store`) or
+    given by hand; linked pairs are always compared, whatever their words.
+    """
+
+    def __init__(self, links: Mapping[tuple[str, str], float] | None = None) -> None:
+        self.partners: dict[str, dict[str, float]] = {}
+        for (a, b), strength in (links or {}).items():
+            if a == b:
+                continue
+            for x, y in ((a, b), (b, a)):
+                known = self.partners.setdefault(x, {})
+                known[y] = max(known.get(y, 0.0), float(strength))
+
+    def __bool__(self) -> bool:
+        return bool(self.partners)
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self.partners.values()) // 2
+
+    def get(self, a: str, b: str) -> float:
+        return self.partners.get(a, {}).get(b, 0.0)
+
+    def keys_between(self, ids_a: list[str], ids_b: list[str]) -> np.ndarray:
+        """Flat keys (row in a * len(b) + row in b) of the linked pairs between two blocks."""
+        rows_b = {i: r for r, i in enumerate(ids_b)}
+        keys = [ra * len(ids_b) + rows_b[other]
+                for ra, i in enumerate(ids_a) for other in self.partners.get(i, ())
+                if other in rows_b]
+        return np.asarray(keys, dtype=np.int64)
+
+
+def as_evidence(links: Evidence | Mapping[tuple[str, str], float] | None) -> Evidence | None:
+    if links is None or isinstance(links, Evidence):
+        return links or None
+    return Evidence(links) or None
+
+
 @dataclass(slots=True)
 class Pairs:
     """Scored candidate pairs: row `left[k]` of one space against row `right[k]` of another."""
@@ -241,12 +285,14 @@ class Pairs:
     right: np.ndarray
     features: np.ndarray
     prob: np.ndarray = field(default_factory=lambda: np.empty(0))
+    linked: np.ndarray | None = None
+    """True where the earlier stages' evidence alone makes the pair one story."""
 
 
 def pair_features(
     a: Space, b: Space, params: PairParams,
     allowed: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
-    evidence: Mapping[tuple[str, str], float] | None = None,
+    evidence: Evidence | Mapping[tuple[str, str], float] | None = None,
     only: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Pairs:
     """Candidate pairs between the rows of `a` and the rows of `b`, with their features.
@@ -266,10 +312,14 @@ def pair_features(
     if only is not None:
         keys = only[0].astype(np.int64) * nb + only[1]
     else:
+        evidence = as_evidence(evidence)
+        linked = (evidence.keys_between(a.arts.ids, b.arts.ids) if evidence
+                  else np.empty(0, np.int64))
         keys = np.unique(np.concatenate([
             _keys(body, params.min_body),
             _keys(title, params.min_title),
             _keys(shingles, params.min_shingles),
+            linked,
         ]))
     li = keys // nb
     ri = keys % nb
@@ -293,13 +343,15 @@ def pair_features(
     shared = _lookup(keys, shingle_weight)
     smaller = np.minimum(a.shingle_mass[li], b.shingle_mass[ri])
     copy = np.where(smaller > 0, shared / np.maximum(smaller, 1e-12), 0.0)
+    evidence = as_evidence(evidence)
+    linked = None
     if evidence:
         ids_a, ids_b = a.arts.ids, b.arts.ids
-        ext = np.array([
-            evidence.get((ids_a[i], ids_b[j]), evidence.get((ids_b[j], ids_a[i]), 0.0))
-            for i, j in zip(li.tolist(), ri.tolist(), strict=True)
-        ])
+        ext = np.array([evidence.get(ids_a[i], ids_b[j])
+                        for i, j in zip(li.tolist(), ri.tolist(), strict=True)])
         copy = np.maximum(copy, ext)
+        linked = ext >= params.link
+
     f[:, 2] = np.minimum(copy, 1.0)
     nums_a, nums_b = a.arts.numbers, b.arts.numbers
     shared_n = np.empty(len(keys))
@@ -312,8 +364,13 @@ def pair_features(
     f[:, 3] = np.log1p(shared_n)
     f[:, 4] = np.log1p(conflict)
     f[:, 5] = occasion_conflict(a.arts.occasions[li], b.arts.occasions[ri])
+    src_a, src_b = a.arts.sources, b.arts.sources
+    same_outlet = np.fromiter(
+        (src_a[i] is not None and src_a[i] == src_b[j]
+         for i, j in zip(li.tolist(), ri.tolist(), strict=True)), dtype=bool, count=len(keys))
+    f[:, 6] = same_outlet * (1.0 - f[:, 2])
     f[:, TIME] = np.exp(-dt / params.time_scale)
-    return Pairs(li, ri, f)
+    return Pairs(li, ri, f, linked=linked)
 
 
 def score(pairs: Pairs, model: SimilarityModel) -> Pairs:
@@ -324,6 +381,8 @@ def score(pairs: Pairs, model: SimilarityModel) -> Pairs:
         f = f.copy()
         f[undated, TIME] = model.time_unknown
     pairs.prob = model.probability(f) if len(f) else np.empty(0)
+    if pairs.linked is not None and len(f):
+        pairs.prob = np.where(pairs.linked, 1.0, pairs.prob)
     return pairs
 
 

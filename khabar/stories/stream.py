@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,9 +32,17 @@ import scipy.sparse as sp
 
 from khabar.document import Document
 from khabar.repair import Repair
-from khabar.stories.features import Articles, TermStats, extract
+from khabar.stories.features import Articles, FeatureParams, TermStats, extract
 from khabar.stories.params import StoryParams
-from khabar.stories.similarity import DAY, Pairs, Space, make_space, pair_features, score
+from khabar.stories.similarity import (
+    DAY,
+    Pairs,
+    Space,
+    as_evidence,
+    make_space,
+    pair_features,
+    score,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +109,7 @@ class StoryStream:
         """`prior`: document frequencies to start from (e.g. of a stored collection);
         `evidence`: duplicate/reuse strength of id pairs, as in batch clustering."""
         self.params = params or StoryParams()
-        self.evidence = evidence
+        self.evidence = as_evidence(evidence)
         self._stats = prior.copy() if prior is not None else TermStats(self.params.features.dim)
         self._weights = self._stats.copy()
         self._seen = 0
@@ -289,3 +297,37 @@ class StoryStream:
     def _at_refresh(self) -> bool:
         return self._seen in self._refresh_at or (
             self._seen >= self.params.refresh and self._seen % self.params.refresh == 0)
+
+
+def extract_batch(batch: list[Document], params: FeatureParams) -> Articles:
+    """`extract` as an engine stage function (picklable, top level)."""
+    return extract(batch, None, params)
+
+
+def _chunks(docs: Iterable[Document], size: int) -> Iterator[list[Document]]:
+    chunk: list[Document] = []
+    for d in docs:
+        chunk.append(d)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def stream_stories(
+    docs: Iterable[Document], params: StoryParams | None = None, *, workers: int = 1,
+    batch: int = 1000, stream: StoryStream | None = None,
+) -> Iterator[Assignment]:
+    """Stream `docs` (in the order given) through a `StoryStream`, yielding assignments.
+
+    With `workers` > 1 the features of the next batches are computed in worker
+    processes while the current batch is assigned; the assignments are the same
+    whatever `workers` and `batch` are.
+    """
+    from khabar.engine.local import LocalEngine
+
+    stream = stream or StoryStream(params)
+    engine = LocalEngine(workers)
+    for arts in engine.map(extract_batch, _chunks(docs, batch), stream.params.features):
+        yield from stream.add_features(arts)

@@ -1,0 +1,474 @@
+"""Benchmark and calibration of story clustering on SaudiNewsNet dev days.
+
+    python bench/stories.py [--data ../shared/data/saudinewsnet/dev.jsonl.gz]
+                            [--pairs ../shared/data/saudinewsnet/dev-pairs.jsonl]
+                            [--sts ../shared/data/sts17-ar] [--fit] [--quick]
+
+What it reports (table on stdout, JSON in bench/results/stories.json):
+
+* speed: articles/s of batch clustering and of streaming (features included,
+  from documents in memory), each in its own subprocess with its peak resident
+  memory; streaming is also run over the collection replayed 1x and 4x (each
+  replay 12 days later) to show that its memory follows the window, not the
+  length of the stream;
+* quality on the labelled pairs (non-ambiguous), CROSS-VALIDATED: for each fold
+  the pair model is fitted on the other folds' pairs only, the whole collection
+  is clustered with it, and the fold's pairs are scored: F1 on "same", share of
+  "related" and of "different" pairs merged. Two splits: 5 folds by pair (3
+  seeds) and 3 folds by day (a pair goes with the day of its earlier article).
+  The peer is a plain TF-IDF cosine (whole text) with average linkage, its
+  threshold chosen on the training folds for the best F1;
+* batch/stream agreement (adjusted Rand index, and the pairwise precision and
+  recall of the stream's co-assignments against batch's);
+* the story-size distribution and a sample of stories for a human to judge;
+* Spearman correlation of the pair score with the STS-2017 Arabic gold.
+
+`--fit` prints the model fitted on all labelled pairs, to paste as
+`DEFAULT_MODEL` in khabar/stories/similarity.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+DEFAULT_DATA = SHARED / "saudinewsnet" / "dev.jsonl.gz"
+DEFAULT_PAIRS = SHARED / "saudinewsnet" / "dev-pairs.jsonl"
+DEFAULT_STS = SHARED / "sts17-ar"
+
+RELATED_WEIGHT = 3.0
+"""In fitting, a "related" pair weighs this many "same" pairs: the target tolerates one
+merged related pair in ten but wants most same pairs, so merging one costs more."""
+L2 = 1.0
+"""Ridge penalty on standardized features (the intercept is free)."""
+
+
+# -- data -----------------------------------------------------------------------------------------
+
+
+def load_docs(path: Path, limit: int | None = None) -> list:
+    from khabar.io.readers import read
+
+    docs = []
+    for d in read([str(path)]):
+        docs.append(d)
+        if limit and len(docs) >= limit:
+            break
+    return docs
+
+
+def load_pairs(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def peak_rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# -- measures -------------------------------------------------------------------------------------
+
+
+def ari(x: list, y: list) -> float:
+    """Adjusted Rand index of two labelings of the same items."""
+    n = len(x)
+    comb = lambda k: k * (k - 1) / 2  # noqa: E731
+    sij = sum(comb(v) for v in Counter(zip(x, y, strict=True)).values())
+    sa = sum(comb(v) for v in Counter(x).values())
+    sb = sum(comb(v) for v in Counter(y).values())
+    expected = sa * sb / comb(n) if n > 1 else 0.0
+    top = 0.5 * (sa + sb) - expected
+    return (sij - expected) / top if top else 1.0
+
+
+def pair_quality(merged: np.ndarray, lab: np.ndarray) -> dict:
+    same = lab == "same"
+    tp = int((merged & same).sum())
+    together = int(merged.sum())
+    p = tp / together if together else 1.0
+    r = tp / int(same.sum()) if same.any() else 1.0
+    share = lambda name: float((merged & (lab == name)).sum() / max((lab == name).sum(), 1))  # noqa: E731
+    return {"f1": 2 * p * r / (p + r) if p + r else 0.0, "precision": p, "recall": r,
+            "related_merged": share("related"), "different_merged": share("different"),
+            "different_merged_n": int((merged & (lab == "different")).sum())}
+
+
+# -- children (timed in their own process) --------------------------------------------------------
+
+
+def child(kind: str, data: Path, limit: int | None, out: Path, replays: int = 1,
+          workers: int = 1) -> None:
+    from khabar.stories import StoryParams, StoryStream, cluster_stories
+    from khabar.stories.stream import stream_stories
+
+    docs = load_docs(data, limit)
+    base = peak_rss_mb()
+    report: dict = {"articles": len(docs), "rss_base_mb": base, "workers": workers}
+    if kind == "batch":
+        t = time.perf_counter()
+        result = cluster_stories(docs, StoryParams(), workers=workers)
+        report["seconds"] = time.perf_counter() - t
+        labels = result.labels()
+        report["labels"] = [labels[d.id] for d in docs]
+    else:
+        docs.sort(key=lambda d: (d.date is None, d.timestamp or 0.0))
+        stream = StoryStream(StoryParams())
+        labels = {}
+        t = time.perf_counter()
+        shift_days = 12
+        from datetime import timedelta
+
+        def replayed():
+            for k in range(replays):
+                for d in docs:
+                    if k == 0:
+                        yield d
+                    else:
+                        yield replace(d, id=f"{d.id}#{k}", date=d.date + timedelta(
+                            days=shift_days * k) if d.date else None)
+
+        for a in stream_stories(replayed(), workers=workers, stream=stream):
+            if "#" not in a.id:
+                labels[a.id] = a.story
+        report["seconds"] = time.perf_counter() - t
+        report["articles_streamed"] = len(docs) * replays
+        report["active_articles_at_end"] = stream.active_articles
+        report["active_stories_at_end"] = stream.active_stories
+        report["labels"] = [labels[d.id] for d in sorted(docs, key=lambda d: d.id)]
+        report["ids"] = sorted(d.id for d in docs)
+    report["rss_peak_mb"] = peak_rss_mb()
+    out.write_text(json.dumps(report))
+
+
+def run_child(kind: str, args: argparse.Namespace, replays: int = 1) -> dict:
+    out = Path(f"/tmp/khabar-bench-stories-{os.getpid()}-{kind}-{replays}.json")
+    cmd = [sys.executable, __file__, "--child", kind, "--data", str(args.data), "--out",
+           str(out), "--replays", str(replays), "--workers", str(args.workers)]
+    if args.limit:
+        cmd += ["--limit", str(args.limit)]
+    subprocess.run(cmd, check=True)
+    report = json.loads(out.read_text())
+    out.unlink()
+    return report
+
+
+# -- calibration and cross-validation -------------------------------------------------------------
+
+
+def fit(x: np.ndarray, lab: np.ndarray):
+    from khabar.stories.similarity import fit_logistic
+
+    y = (lab == "same").astype(float)
+    weight = np.where(lab == "related", RELATED_WEIGHT, 1.0)
+    return fit_logistic(x, y, L2, weight)
+
+
+def folds_by_pair(n: int, k: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).permutation(n) % k
+
+
+def folds_by_day(days: list[str], k: int) -> np.ndarray:
+    order = sorted(set(days))
+    return np.array([order.index(d) % k for d in days])
+
+
+def cosine_baseline(arts, stats, params, a, b, lab, fold):
+    """Plain TF-IDF cosine of the whole (lead) text with average linkage, threshold by CV."""
+    from khabar.stories.batch import collection_pairs
+    from khabar.stories.linkage import average_linkage, cut
+
+    # the candidate pairs of khabar's own search, scored by one plain cosine of title + lead
+    pairs = collection_pairs(arts, params, stats)
+    idf = stats.idf()
+    m = (arts.title_tf + arts.body_tf) @ sp.diags(idf)
+    m = sp.csr_matrix(m)
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+    norms[norms == 0] = 1
+    m = sp.diags(1 / norms) @ m
+    cos = np.asarray(m[pairs.left].multiply(m[pairs.right]).sum(axis=1)).ravel()
+    grid = np.round(np.arange(0.2, 0.95, 0.05), 2)
+    _, merges = average_linkage(len(arts), pairs.left, pairs.right, cos, float(grid[0]))
+    cuts = {t: cut(len(arts), merges, float(t)) for t in grid}
+    merged = np.zeros(len(a), dtype=bool)
+    chosen = []
+    for k in sorted(set(fold.tolist())):
+        tr, te = fold != k, fold == k
+        best = max(grid, key=lambda t: (pair_quality((cuts[t][a] == cuts[t][b])[tr],
+                                                     lab[tr])["f1"], -t))
+        chosen.append(float(best))
+        merged[te] = (cuts[best][a] == cuts[best][b])[te]
+    return merged, chosen
+
+
+def cross_validate(arts, params, a, b, lab, x_pairs, cand, fold, stream_too: bool):
+    from khabar.stories.api import BATCH, stream_order
+    from khabar.stories.linkage import average_linkage
+    from khabar.stories.similarity import score
+    from khabar.stories.stream import StoryStream
+
+    merged_b = np.zeros(len(a), dtype=bool)
+    merged_s = np.zeros(len(a), dtype=bool)
+    order = stream_order(arts)
+    for k in sorted(set(fold.tolist())):
+        tr, te = fold != k, fold == k
+        model = fit(x_pairs[tr], lab[tr])
+        p = replace(params, model=model)
+        scored = score(replace(cand), model)
+        labels, _ = average_linkage(len(arts), cand.left, cand.right, scored.prob, p.threshold)
+        merged_b[te] = (labels[a] == labels[b])[te]
+        if stream_too:
+            stream = StoryStream(p)
+            sl = np.empty(len(arts), dtype=np.int64)
+            for s in range(0, len(order), BATCH):
+                rows = order[s:s + BATCH]
+                for row, asg in zip(rows.tolist(), stream.add_features(arts.take(rows)),
+                                    strict=True):
+                    sl[row] = asg.story
+            merged_s[te] = (sl[a] == sl[b])[te]
+    return merged_b, merged_s
+
+
+# -- STS ------------------------------------------------------------------------------------------
+
+
+def sts_spearman(sts_dir: Path, params) -> dict:
+    from scipy.stats import spearmanr
+
+    from khabar.document import Document
+    from khabar.stories.features import TermStats, extract
+    from khabar.stories.similarity import make_space, pair_features, score
+
+    inputs = (sts_dir / "STS.input.track1.ar-ar.txt").read_text(encoding="utf-8-sig")
+    gold = [float(x) for x in (sts_dir / "STS.gs.track1.ar-ar.txt").read_text().split()]
+    left, right = [], []
+    for k, line in enumerate(inputs.splitlines()):
+        s1, s2 = line.split("\t")[:2]
+        # a sentence is both the title and the text of a dateless "article"
+        left.append(Document(id=f"l{k}", text=s1, title=s1))
+        right.append(Document(id=f"r{k}", text=s2, title=s2))
+    arts = extract(left + right, params=params.features)
+    stats = TermStats(params.features.dim)
+    stats.add(arts)
+    space = make_space(arts, stats, params.pairs)
+    n = len(left)
+    idx = np.arange(n)
+    pairs = score(pair_features(space.take(idx), space.take(idx + n), params.pairs,
+                                only=(idx, idx)), params.model)
+    out = {"pairs": n,
+           "spearman_probability": float(spearmanr(pairs.prob, gold).statistic),
+           "spearman_body_cosine": float(spearmanr(pairs.features[:, 0], gold).statistic)}
+    return out
+
+
+# -- main -----------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--pairs", type=Path, default=DEFAULT_PAIRS)
+    ap.add_argument("--sts", type=Path, default=DEFAULT_STS)
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--fit", action="store_true", help="Print the model fitted on all pairs.")
+    ap.add_argument("--quick", action="store_true", help="Skip the stream cross-validation.")
+    ap.add_argument("--child", choices=["batch", "stream"], help=argparse.SUPPRESS)
+    ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--replays", type=int, default=1, help=argparse.SUPPRESS)
+    ap.add_argument("--workers", type=int, default=0,
+                    help="Processes computing features [default: all cores]; results never "
+                         "depend on it.")
+    args = ap.parse_args()
+    if args.child:
+        child(args.child, args.data, args.limit, args.out, args.replays, args.workers)
+        return
+    for path in (args.data, args.pairs):
+        if not path.exists():
+            sys.exit(f"{path}: absent (the shared corpora live in ../shared)")
+
+    from khabar.engine.local import LocalEngine
+    from khabar.stories import FEATURES, StoryParams
+    from khabar.stories.api import _features
+    from khabar.stories.batch import collection_pairs, labelled_pair_features
+    from khabar.stories.features import TermStats
+
+    results: dict = {"data": str(args.data)}
+    params = StoryParams()
+
+    # speed and memory, each in its own process
+    batch_run = run_child("batch", args)
+    stream_run = run_child("stream", args)
+    stream_4x = run_child("stream", args, replays=4)
+    n = batch_run["articles"]
+    results["speed"] = {
+        "batch": {"articles_per_s": n / batch_run["seconds"], "seconds": batch_run["seconds"],
+                  "rss_peak_mb": batch_run["rss_peak_mb"], "rss_base_mb": batch_run["rss_base_mb"]},
+        "stream": {"articles_per_s": n / stream_run["seconds"],
+                   "seconds": stream_run["seconds"], "rss_peak_mb": stream_run["rss_peak_mb"],
+                   "rss_base_mb": stream_run["rss_base_mb"],
+                   "active_articles_at_end": stream_run["active_articles_at_end"]},
+        "stream_replayed_4x": {
+            "articles": stream_4x["articles_streamed"],
+            "articles_per_s": stream_4x["articles_streamed"] / stream_4x["seconds"],
+            "rss_peak_mb": stream_4x["rss_peak_mb"], "rss_base_mb": stream_4x["rss_base_mb"],
+            "active_articles_at_end": stream_4x["active_articles_at_end"]},
+    }
+
+    # features once, for everything below
+    docs = load_docs(args.data, args.limit)
+    t = time.perf_counter()
+    arts = _features(((d, None) for d in docs), params, None)
+    results["speed"]["features_per_s"] = len(docs) / (time.perf_counter() - t)
+    stats = TermStats(params.features.dim)
+    stats.add(arts)
+
+    # agreement of the two runs (both with the default model)
+    ids = [d.id for d in docs]
+    batch_labels = dict(zip(ids, batch_run["labels"], strict=True))
+    stream_labels = dict(zip(stream_run["ids"], stream_run["labels"], strict=True))
+    xb = [batch_labels[i] for i in ids]
+    xs = [stream_labels[i] for i in ids]
+    from khabar.evaluation.clustering import cluster_scores
+
+    agree = cluster_scores(stream_labels, batch_labels)
+    results["agreement"] = {"adjusted_rand": ari(xb, xs),
+                            "stream_pairs_vs_batch": agree.pairwise.to_dict(),
+                            "bcubed": agree.bcubed.to_dict()}
+
+    # sizes and a sample
+    sizes = Counter(Counter(xb).values())
+    results["story_sizes"] = {str(k): v for k, v in sorted(sizes.items())}
+    by_story: dict[int, list[int]] = {}
+    for row, lab in enumerate(xb):
+        by_story.setdefault(lab, []).append(row)
+    multi = [rows for rows in by_story.values() if len(rows) > 1]
+    rng = random.Random(7)
+    sample = rng.sample(multi, min(8, len(multi)))
+
+    # labelled pairs
+    pairs = [p for p in load_pairs(args.pairs) if not p.get("ambiguous")]
+    pos = {d: i for i, d in enumerate(ids)}
+    pairs = [p for p in pairs if p["a"] in pos and p["b"] in pos]
+    a = np.array([pos[p["a"]] for p in pairs])
+    b = np.array([pos[p["b"]] for p in pairs])
+    lab = np.array([p["event"] for p in pairs])
+    days = [min(p["a"], p["b"])[4:14] for p in pairs]
+    x_pairs = labelled_pair_features(arts, a, b, params, stats)
+    cand = collection_pairs(arts, params, stats)
+    results["candidate_pairs"] = len(cand.left)
+    full = fit(x_pairs, lab)
+    results["model_all_pairs"] = full.describe()
+
+    quality: dict = {}
+    splits = [(f"5-fold by pair, seed {s}", folds_by_pair(len(a), 5, s)) for s in range(3)]
+    splits.append(("3 folds by day", folds_by_day(days, 3)))
+    pooled: dict[str, list] = {"khabar batch": [], "khabar stream": [], "tf-idf cosine": []}
+    for name, fold in splits:
+        mb, ms = cross_validate(arts, params, a, b, lab, x_pairs, cand, fold,
+                                stream_too=not args.quick)
+        base, chosen = cosine_baseline(arts, stats, params, a, b, lab, fold)
+        quality[name] = {"khabar batch": pair_quality(mb, lab),
+                         "tf-idf cosine": {**pair_quality(base, lab), "thresholds": chosen}}
+        if not args.quick:
+            quality[name]["khabar stream"] = pair_quality(ms, lab)
+    results["quality_cv"] = quality
+    results["default_model_in_sample"] = {}
+    from khabar.stories.linkage import average_linkage
+    from khabar.stories.similarity import score
+
+    sc = score(replace(cand), params.model)
+    lb, _ = average_linkage(len(arts), cand.left, cand.right, sc.prob, params.threshold)
+    results["default_model_in_sample"]["batch"] = pair_quality(lb[a] == lb[b], lab)
+    sl = np.array([stream_labels[i] for i in ids])
+    results["default_model_in_sample"]["stream"] = pair_quality(sl[a] == sl[b], lab)
+
+    if args.sts.exists():
+        results["sts17_ar"] = sts_spearman(args.sts, params)
+
+    # -- print ----------------------------------------------------------------------------------
+    sp_ = results["speed"]
+    print(f"\nkhabar stories on {args.data.name}: {n} articles "
+          f"(features in {LocalEngine(args.workers).workers} processes)\n")
+    print(f"{'run':28s} {'articles/s':>11s} {'seconds':>8s} {'peak MB':>8s} {'base MB':>8s}")
+    for key, label in (("batch", "batch (features+cluster)"),
+                       ("stream", "stream (features+assign)"),
+                       ("stream_replayed_4x", "stream, collection 4x")):
+        r = sp_[key]
+        secs = r.get("seconds", r.get("articles", 0) / r["articles_per_s"])
+        print(f"{label:28s} {r['articles_per_s']:11,.0f} {secs:8.1f} {r['rss_peak_mb']:8.0f} "
+              f"{r['rss_base_mb']:8.0f}")
+    print(f"features alone: {sp_['features_per_s']:,.0f} articles/s; active articles at the end "
+          f"of the 1x / 4x streams: {sp_['stream']['active_articles_at_end']} / "
+          f"{sp_['stream_replayed_4x']['active_articles_at_end']}")
+    ag = results["agreement"]
+    print(f"\nbatch/stream agreement: ARI {ag['adjusted_rand']:.3f}; stream co-assignments vs "
+          f"batch: precision {ag['stream_pairs_vs_batch']['precision']:.3f} recall "
+          f"{ag['stream_pairs_vs_batch']['recall']:.3f}")
+    print(f"\nstory sizes (size: stories): {results['story_sizes']}")
+    print(f"\nlabelled pairs: {len(a)} non-ambiguous ({dict(Counter(lab.tolist()))}), "
+          "cross-validated (fit on the other folds, cluster everything, score the fold)")
+    print(f"{'split':26s} {'system':15s} {'F1 same':>8s} {'P':>6s} {'R':>6s} {'related':>8s} "
+          f"{'different':>9s}")
+    for name, rows in quality.items():
+        for system, q in rows.items():
+            pooled.setdefault(system, []).append(q)
+            print(f"{name:26s} {system:15s} {q['f1']:8.3f} {q['precision']:6.3f} "
+                  f"{q['recall']:6.3f} {q['related_merged']:8.3f} {q['different_merged']:9.3f}")
+    print("\nmean over the splits:")
+    for system, qs in pooled.items():
+        if qs:
+            print(f"  {system:15s} F1 {np.mean([q['f1'] for q in qs]):.3f}  related merged "
+                  f"{np.mean([q['related_merged'] for q in qs]):.3f}  different merged "
+                  f"{np.mean([q['different_merged'] for q in qs]):.3f}")
+    ins = results["default_model_in_sample"]
+    print(f"default model, in sample (not a validation): batch F1 {ins['batch']['f1']:.3f} "
+          f"related {ins['batch']['related_merged']:.3f}; stream F1 {ins['stream']['f1']:.3f} "
+          f"related {ins['stream']['related_merged']:.3f}")
+    if "sts17_ar" in results:
+        s = results["sts17_ar"]
+        print(f"\nSTS-2017 ar-ar ({s['pairs']} pairs): Spearman {s['spearman_probability']:.3f} "
+              f"(pair probability), {s['spearman_body_cosine']:.3f} (TF-IDF cosine)")
+    print(f"\nmodel fitted on all {len(a)} pairs (related weight {RELATED_WEIGHT}, L2 {L2}):")
+    print("  " + ", ".join(f"{k} {v:+.2f}" for k, v in full.describe().items()))
+    if args.fit:
+        weights = ", ".join(f"{w:.2f}" for w in full.weights)
+        print(f"\nDEFAULT_MODEL = SimilarityModel(  # {', '.join(FEATURES)}\n"
+              f"    weights=({weights}),\n    intercept={full.intercept:.2f},\n)")
+    print("\nsample of stories (batch):")
+    for rows in sample:
+        rows = sorted(rows, key=lambda r: arts.ts[r])
+        print(f"- {len(rows)} articles, {len({arts.sources[r] for r in rows})} outlets")
+        for r in rows[:6]:
+            when = time.strftime("%m-%d %H:%M", time.gmtime(arts.ts[r])) if not math.isnan(
+                arts.ts[r]) else "undated"
+            print(f"    {when} {arts.sources[r] or '?':12s} {arts.titles[r][:90]}")
+        if len(rows) > 6:
+            print(f"    … {len(rows) - 6} more")
+    results["sample"] = [[arts.ids[r] for r in rows] for rows in sample]
+    out = ROOT / "bench" / "results" / "stories.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, ensure_ascii=False, indent=1, default=float))
+    print(f"\nwritten {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""`khabar stories`: group articles reporting the same event."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from khabar.cli.common import Progress, corpus_options, open_corpus
+from khabar.errors import KhabarError
+
+
+@click.command()
+@corpus_options
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Directory for stories.jsonl and assignments.jsonl.")
+@click.option("--mode", type=click.Choice(["batch", "stream"]), default="batch",
+              show_default=True,
+              help="batch: cluster the whole collection; stream: assign articles one by one "
+                   "in time order (with --db, only articles without a story yet).")
+@click.option("--threshold", type=float, default=None,
+              help="Least average same-event probability to join a story [default: 0.5].")
+@click.option("--window", type=float, default=None,
+              help="Days an article stays comparable (and a story active) [default: 3].")
+@click.option("--time-scale", type=float, default=None,
+              help="Days over which time proximity decays by e [default: 2].")
+@click.option("--no-evidence", is_flag=True,
+              help="Ignore stored duplicate pairs (from `khabar dups --db`).")
+def stories(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out_dir: Path | None,
+            mode: str, threshold: float | None, window: float | None,
+            time_scale: float | None, no_evidence: bool, **kw) -> None:
+    """Group articles from INPUT files or the database into stories.
+
+    A story is every article reporting one event. With --db, story ids are kept
+    in the database: re-running changes nothing, and new articles join stored
+    stories or start new ones without renumbering the old.
+    """
+    from khabar.store import Store
+    from khabar.stories import StoryParams, cluster_stories
+
+    for name, value, low in (("--threshold", threshold, 0.0), ("--window", window, 0.0),
+                             ("--time-scale", time_scale, 0.0)):
+        if value is not None and not value > low:
+            raise KhabarError(f"{name} {value}: must be more than {low:g}")
+    if threshold is not None and threshold > 1:
+        raise KhabarError(f"--threshold {threshold}: a probability, at most 1")
+    if inputs and db_path is None and out_dir is None:
+        raise KhabarError("nothing would be kept: give --out DIR or --db")
+    if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
+        raise KhabarError(f"{out_dir}: exists and is not a directory")
+    params = StoryParams.make(threshold=threshold, window=window, time_scale=time_scale)
+    with open_corpus(inputs, db_path, kw, quiet) as store:
+        assert isinstance(store, Store)
+        progress = Progress("stories: features", total=store.count(), enabled=not quiet)
+        try:
+            result = cluster_stories(store, params, mode=mode,
+                                     evidence={} if no_evidence else None, progress=progress)
+        finally:
+            progress.close()
+        if out_dir is not None:
+            from khabar.io.writers import write_jsonl
+
+            out_dir.mkdir(parents=True, exist_ok=True)
+            write_jsonl((s.to_dict() for s in result.stories), out_dir / "stories.jsonl")
+            write_jsonl(result.assignments(), out_dir / "assignments.jsonl")
+    sizes = [len(s.members) for s in result.stories]
+    multi = sum(1 for n in sizes if n > 1)
+    click.echo(f"stories ({mode}): {sum(sizes)} articles in {len(sizes)} stories, "
+               f"{multi} with more than one article, largest {max(sizes, default=0)}")
+    if out_dir is not None:
+        click.echo(f"written {out_dir}/stories.jsonl, assignments.jsonl")

@@ -1,0 +1,1 @@
+"""Evaluation measures: PAN text-reuse measures, clustering measures."""
