@@ -63,3 +63,9 @@ def test_stemming_and_stopwords():
     assert "في" in stopwords() and "الذي" in stopwords()
     v = view("ذهب الولد في الصباح")
     assert v.content_mask().tolist() == [True, True, False, True]
+
+
+def test_arabic_site_names_are_not_sentence_ends():
+    text = "قالت مصادر لـ”السورية.نت” إن الزيارة تمت. وانتهى.ثم غادر"
+    got = [text[a:b] for a, b in split_sentences(text)]
+    assert got == ["قالت مصادر لـ”السورية.نت” إن الزيارة تمت.", "وانتهى.", "ثم غادر"]

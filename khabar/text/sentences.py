@@ -34,6 +34,9 @@ _LATIN_ABBREVIATIONS = frozenset(
     "jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k u.n e.g i.e".split()
 )
 _WORD_BEFORE = re.compile(r"([\w.]+)$")
+_WORD_AFTER = re.compile(r"(\w+)")
+# site names written in Arabic letters end with these (السورية.نت, الجزيرة.نت)
+_ARABIC_DOMAIN_SUFFIXES = frozenset("نت كوم كم اورج أورج اورغ أورغ إنفو انفو نيوز".split())
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -62,6 +65,9 @@ def sentence_arrays(text: str) -> tuple[np.ndarray, np.ndarray]:
 def _is_abbreviation(text: str, pos: int, mark: str) -> bool:
     if mark != ".":
         return False
+    after = _WORD_AFTER.match(text, pos + 1)
+    if after and after.group(1) in _ARABIC_DOMAIN_SUFFIXES:
+        return True  # السورية.نت, a site name, not two sentences
     m = _WORD_BEFORE.search(text, max(0, pos - 12), pos)
     if m is None:
         return False
