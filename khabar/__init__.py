@@ -34,6 +34,8 @@ _API: dict[str, str] = {
     "IngestReport": "khabar.ingest",
     "RepairContext": "khabar.repair",
     "Store": "khabar.store",
+    "run_pipeline": "khabar.pipeline",
+    "PipelineParams": "khabar.pipeline",
     "find_duplicates": "khabar.dups",
     "DupParams": "khabar.dups",
     "DupPair": "khabar.dups",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
@@ -36,8 +37,18 @@ class LocalEngine:
                 yield fn(batch, *args)
             return
         ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+        call = _Call(fn, args)
+        # Batches are drawn from the iterator in THIS thread (Pool.imap would draw them in a
+        # helper thread, where e.g. a SQLite cursor may not be used), with a bounded number
+        # in flight so memory does not grow with the input.
+        pending: deque[Any] = deque()
         with ctx.Pool(self.workers) as pool:
-            yield from pool.imap(_Call(fn, args), batches, chunksize=1)
+            for batch in batches:
+                pending.append(pool.apply_async(call, (batch,)))
+                if len(pending) >= 2 * self.workers:
+                    yield pending.popleft().get()
+            while pending:
+                yield pending.popleft().get()
 
 
 class _Call:

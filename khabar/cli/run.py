@@ -1,0 +1,45 @@
+"""`khabar run`: the main job, raw articles to the story report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from khabar.cli.common import Progress, echo_problem, field_options, fields_from, quiet_option
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              required=True, help="Folder for the report (index.html) and data/*.jsonl.")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Keep everything in this database (a later run adds to it) "
+                   "[default: a temporary one].")
+@click.option("--mode", type=click.Choice(["batch", "stream"]), default="batch",
+              show_default=True, help="Story clustering over the whole collection or as a stream.")
+@click.option("--min-story-size", default=1, show_default=True,
+              help="Leave smaller stories out of the report.")
+@click.option("--workers", default=0, show_default=True, help="Processes to use (0: all cores).")
+@field_options
+@quiet_option
+def run(inputs: tuple[Path, ...], out_dir: Path, db_path: Path | None, mode: str,
+        min_story_size: int, workers: int, quiet: bool, **kw) -> None:
+    """Run the whole job on INPUTS and write the story report to --out.
+
+    ingest → repair → duplicates → reuse → stories → explanations → report.
+    The report is static HTML: open OUT/index.html in any browser. The data
+    behind it is in OUT/data/ (pairs, clusters, passages, stories, assignments).
+    """
+    from khabar.pipeline import PipelineParams, run_pipeline
+
+    def progress(label: str, total: int | None) -> Progress:
+        return Progress(label, total, enabled=not quiet)
+
+    params = PipelineParams(story_mode=mode, min_story_size=min_story_size, workers=workers)
+    result = run_pipeline(
+        list(inputs), out_dir, db_path, params=params, fields=fields_from(kw),
+        echo=(lambda line: None) if quiet else (lambda line: click.echo(line, err=True)),
+        progress=progress, on_problem=echo_problem(quiet),
+    )
+    click.echo(f"report: {result.index}")
