@@ -173,6 +173,8 @@ def _demo_report(out: Path) -> Path | None:
 
     with Store(out / "khabar.db") as store:
         ingest([ROOT / "examples" / "demo"], store)
+        find = model._optional("khabar.reuse", "reuse_store")
+        passages = find(store) if find is not None else []
         cluster = model._optional("khabar.stories", "cluster_stories")
         if cluster is not None:
             stories = cluster(store).stories
@@ -184,7 +186,8 @@ def _demo_report(out: Path) -> Path | None:
         for s in stories:
             pairs = [p for batch in store.documents(ids=s.members) for p in batch]
             explanations.append(explain_story([d for d, _ in pairs], story=str(s.story),
-                                              repairs=[r for _, r in pairs]))
+                                              repairs=[r for _, r in pairs],
+                                              passages=passages))
         data = build_report_data(store, stories=stories, explanations=explanations)
     return write_report(data, out)
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib
 import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -405,9 +407,11 @@ def test_cli_report_over_the_real_stages(demo_db: Path, tmp_path: Path,
     explain = pytest.importorskip("khabar.explain")
     from khabar.store import Store
 
+    reuse = _optional_module("khabar.reuse")
     with Store(demo_db) as store:
+        passages = reuse.reuse_store(store) if reuse is not None else None
         result = stories_api.cluster_stories(store)
-        explain.run(store, [(str(s.story), s.members) for s in result.stories])
+        explain.run(store, [(str(s.story), s.members) for s in result.stories], passages)
     out_dir = tmp_path / "report"
     code, _, err = _run_cli(["report", "--db", str(demo_db), "--out", str(out_dir)], capsys)
     assert code == 0, err
@@ -424,3 +428,19 @@ def test_cli_report_over_the_real_stages(demo_db: Path, tmp_path: Path,
         novelty = explain.load_novelty(store)
     if any(n.status == "repeated" and n.doc in biggest.members for n in novelty):
         assert 'class="seen"' in page
+    # reused passages inside a story are shown side by side on its page
+    members = {m: str(s.story) for s in result.stories for m in s.members}
+    inside = [p for p in passages or ()
+              if not p.boilerplate and members.get(p.a) == members.get(p.b)]
+    for p in inside:
+        html = pages[story_filename(members[p.a])]
+        assert 'class="pair"' in html
+    if passages is not None:
+        assert inside, "the demo's wire copies give passages within stories"
+
+
+def _optional_module(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError:
+        return None

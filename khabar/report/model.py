@@ -601,7 +601,8 @@ def build_report_data(
 
     if passages is None:
         loader = _optional("khabar.reuse", "load_passages")
-        passages = list(loader(store)) if loader is not None else []
+        # boilerplate too: the page says how many it left out
+        passages = list(loader(store, include_boilerplate=True)) if loader is not None else []
     passages = [p for p in passages if p.a in doc_story or p.b in doc_story]
     explain = _explanations(store, stories, novelty, summaries, attributions, mentions)
     novelty, summaries, attributions, mentions = explain

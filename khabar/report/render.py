@@ -140,10 +140,12 @@ _EVIDENCE = {"reuse": "نقل حرفي", "paraphrase": "إعادة صياغة"}
 _KIND_LABEL = {"quote": "اقتباس", "report": "نقل", "credit": "نسبة إلى وكالة"}
 _MENTION_KINDS = (("person", "أشخاص"), ("organization", "هيئات ومؤسسات"),
                   ("place", "أماكن"), ("agency", "وكالات"))
-_RULES = {
-    "date": "الأقدم تاريخاً", "earlier": "الأقدم تاريخاً", "earlier_date": "الأقدم تاريخاً",
-    "wire": "نسبة إلى وكالة", "credit": "نسبة إلى وكالة", "wire_credit": "نسبة إلى وكالة",
-    "attribution": "نسبة إلى وكالة", "containment": "الاحتواء",
+_RULES = {  # the direction rules of khabar.reuse.direction
+    "date": "الأقدم تاريخاً هو المصدر",
+    "wire-outlet": "وكالة الأنباء هي المصدر",
+    "wire": "كلاهما ينقل عن وكالة",
+    "containment": "المقالة الناقلة مقتطفة من المصدر",
+    "undecided": "الاتجاه غير محسوم",
 }
 _REPAIRS = {
     "dot_comma": "فقرات مفصولة بفاصلة",
@@ -647,10 +649,9 @@ def _passages(story: StoryPage, links: _Links) -> str:
                    'نقلت عنه؛ <mark class="chg">المظلل</mark> كلمات غُيّرت عند النقل.</p>\n')
     for p in story.passages:
         diff_a, diff_b = changed_words(p.origin.text, p.copy.text)
-        rule = _label(_RULES, p.rule)
         arrow = "←" if p.directed else "↔"
-        how = f"<span>{rule}</span>" if rule and p.directed else (
-            "<span>الاتجاه غير محسوم</span>" if not p.directed else "")
+        rule = _label(_RULES, p.rule or (None if p.directed else "undecided"))
+        how = f"<span>{rule}</span>" if rule else ""
         out.append(
             '<div class="pair">\n'
             + _passage_side(p.origin, "origin" if p.directed else "a", diff_a, links)
