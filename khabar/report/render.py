@@ -33,9 +33,11 @@ from functools import cache
 from importlib import resources
 from urllib.parse import urlsplit
 
+from khabar.repair import line_key
 from khabar.report.model import (
     ArticleView,
     PassageSide,
+    PassageView,
     QuoteMark,
     ReportData,
     SentenceMark,
@@ -595,8 +597,10 @@ _WORD = re.compile(r"\S+")
 
 
 def _fold(word: str) -> str:
-    # compare words without harakat, tatweel and punctuation: those edits are not reuse changes
-    return "".join(ch for ch in unicodedata.normalize("NFKC", word) if ch.isalnum())
+    # compare words as the rest of khabar does (the text layer's normalization: no harakat
+    # or tatweel, one alef, Arabic-Indic digits as ASCII) and without punctuation: those
+    # edits are not what a reader wants flagged as a change
+    return line_key(word).replace(" ", "")
 
 
 def changed_words(a: str, b: str, limit: int = 4000) -> tuple[list[tuple[int, int]],
@@ -642,24 +646,38 @@ def _passage_side(side: PassageSide, role: str, diff: list[tuple[int, int]],
     )
 
 
+def _pair(p: PassageView, links: _Links) -> str:
+    diff_a, diff_b = changed_words(p.origin.text, p.copy.text)
+    arrow = "←" if p.directed else "↔"
+    rule = _label(_RULES, p.rule or (None if p.directed else "undecided"))
+    how = f"<span>{rule}</span>" if rule else ""
+    return (
+        '<div class="pair">\n'
+        + _passage_side(p.origin, "origin" if p.directed else "a", diff_a, links)
+        + f'<div class="arrow"><b aria-hidden="true">{arrow}</b>'
+          f"<span>تشابه {_num(p.score)}</span>{how}</div>\n"
+        + _passage_side(p.copy, "copy" if p.directed else "b", diff_b, links)
+        + "</div>\n"
+    )
+
+
 def _passages(story: StoryPage, links: _Links) -> str:
     out = []
+    # reuse between this story's own articles first; passages shared with articles of
+    # other stories (background paragraphs, an earlier day's story) fold away below
+    inside = [p for p in story.passages
+              if p.origin.story == story.story and p.copy.story == story.story]
+    across = [p for p in story.passages if p not in inside]
     if story.passages:
         out.append('<p class="muted small">إلى اليمين المصدر المرجّح وإلى اليسار المقالة التي '
                    'نقلت عنه؛ <mark class="chg">المظلل</mark> كلمات غُيّرت عند النقل.</p>\n')
-    for p in story.passages:
-        diff_a, diff_b = changed_words(p.origin.text, p.copy.text)
-        arrow = "←" if p.directed else "↔"
-        rule = _label(_RULES, p.rule or (None if p.directed else "undecided"))
-        how = f"<span>{rule}</span>" if rule else ""
-        out.append(
-            '<div class="pair">\n'
-            + _passage_side(p.origin, "origin" if p.directed else "a", diff_a, links)
-            + f'<div class="arrow"><b aria-hidden="true">{arrow}</b>'
-              f"<span>تشابه {_num(p.score)}</span>{how}</div>\n"
-            + _passage_side(p.copy, "copy" if p.directed else "b", diff_b, links)
-            + "</div>\n"
-        )
+    if story.passages and not inside:
+        out.append('<p class="muted">لا نقل بين مقالات هذه القصة نفسها.</p>\n')
+    out.extend(_pair(p, links) for p in inside)
+    if across:
+        out.append(f'<details class="across"><summary>مقاطع مشتركة مع مقالات من قصص أخرى '
+                   f"({len(across)})</summary>\n{''.join(_pair(p, links) for p in across)}"
+                   "</details>\n")
     if story.boilerplate_passages:
         out.append(f'<p class="muted small">أُخفي {story.boilerplate_passages} مقطعاً من النصوص '
                    "المتكررة لدى المصدر نفسه (توقيعات، تنويهات).</p>\n")
