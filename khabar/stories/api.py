@@ -18,7 +18,7 @@ from khabar.stories.features import Articles, FeatureParams, TermStats, extract
 from khabar.stories.params import StoryParams
 from khabar.stories.result import StoryResult, build_stories, member_scores
 from khabar.stories.similarity import make_space
-from khabar.stories.stream import StoryStream
+from khabar.stories.stream import StoryStream, resolve, stream_labels
 
 BATCH = 1000
 MODES = ("batch", "stream")
@@ -127,19 +127,13 @@ def _batch(arts: Articles, params: StoryParams, evidence) -> tuple[np.ndarray, n
     return labels, scores, vectors
 
 
-def _stream(arts: Articles, params: StoryParams, evidence,
-            prior: TermStats | None = None) -> tuple[np.ndarray, np.ndarray, Any]:
-    order = stream_order(arts)
-    stream = StoryStream(params, prior, evidence)
-    labels = np.empty(len(arts), dtype=np.int64)
-    scores = np.empty(len(arts))
-    for start in range(0, len(order), BATCH):
-        rows = order[start:start + BATCH]
-        for row, a in zip(rows.tolist(), stream.add_features(arts.take(rows)), strict=True):
-            labels[row] = a.story
-            scores[row] = a.score
+def _stream(arts: Articles, params: StoryParams, evidence) -> tuple[np.ndarray, np.ndarray, Any]:
     stats = TermStats(params.features.dim)
     stats.add(arts)
+    # a collection replayed as a stream: its word statistics are known from the start
+    # (a live `StoryStream` learns them as it goes)
+    stream = StoryStream(params, stats, evidence)
+    labels, scores, _ = stream_labels(stream, arts, stream_order(arts), BATCH)
     return labels, scores, make_space(arts, stats, params.pairs).title
 
 
@@ -185,9 +179,8 @@ def _stream_store(arts: Articles, rows_n: np.ndarray, old: dict[int, tuple[int, 
     if not len(new_rows):
         return labels, scores, vectors
     done = arts.take(np.flatnonzero(assigned))
-    prior = TermStats(params.features.dim)
-    prior.add(done)
-    stream = StoryStream(params, prior, evidence)
+    # word statistics of everything stored, as when a collection is replayed (`_stream`)
+    stream = StoryStream(params, stats, evidence)
     if old:
         stream.reserve(max(st for st, _ in old.values()))
     new = arts.take(new_rows)
@@ -200,9 +193,9 @@ def _stream_store(arts: Articles, rows_n: np.ndarray, old: dict[int, tuple[int, 
         rows = np.flatnonzero(assigned)[keep[window]]
         stream.preload(arts.take(rows), [int(labels[r]) for r in rows.tolist()])
     order = new_rows[stream_order(new)]
-    for start_i in range(0, len(order), BATCH):
-        rows = order[start_i:start_i + BATCH]
-        for row, a in zip(rows.tolist(), stream.add_features(arts.take(rows)), strict=True):
-            labels[row] = a.story
-            scores[row] = a.score
+    streamed, streamed_scores, merges = stream_labels(stream, arts, order, BATCH)
+    labels[order] = streamed[order]
+    scores[order] = streamed_scores[order]
+    # stored stories the stream merged: their earlier members follow
+    labels[assigned] = resolve(labels[assigned], merges)
     return labels, scores, vectors

@@ -16,8 +16,7 @@ of the stream.
 Feeding articles one at a time or in batches of any size gives the same
 result: every decision depends only on the articles before it, document
 frequencies are refreshed at fixed positions of the stream (articles 64, 128,
-…, then every `refresh`), and each article's vectors are fixed when it
-arrives.
+…, then every `refresh`), when the window's articles are weighed again.
 """
 
 from __future__ import annotations
@@ -51,27 +50,23 @@ class Assignment:
 
     id: str
     story: int
-    """The stream's story number (stories are numbered from 0 in order of creation)."""
+    """The stream's story number when the article arrived (stories are numbered from 0 in
+    order of creation; a story absorbed later is reported by `StoryStream.pop_merges`)."""
     score: float
     """Average same-event probability with the story's active members when it joined
     (1.0 for the article that started the story)."""
 
 
 @dataclass(slots=True)
-class _Story:
-    active: int = 0
-    finished: bool = False
-
-
-@dataclass(slots=True)
 class _Active:
-    """The articles in the window: their weighted vectors, stories and times."""
+    """The articles in the window: their weighted vectors, stories, times and links."""
 
     space: Space | None = None
     stories: list[int] = field(default_factory=list)
-    times: list[float] = field(default_factory=list)
-    """Effective times (publication time, or the stream clock for undated articles)."""
+    """Story of each row when it arrived (resolve through `StoryStream._root`)."""
     alive: list[bool] = field(default_factory=list)
+    partners: dict[int, list[tuple[int, float]]] = field(default_factory=dict)
+    """Row -> (other row, probability) of its scored pairs, while the row is alive."""
 
     def __len__(self) -> int:
         return len(self.stories)
@@ -116,7 +111,13 @@ class StoryStream:
         self._clock = -math.inf
         self._active = _Active()
         self._expiry: list[tuple[float, int]] = []  # (effective time, active row)
-        self._stories: dict[int, _Story] = {}
+        # active stories (roots only): members in the window, and the summed probability
+        # of the pairs between two stories' members (what average linkage compares)
+        self._size: dict[int, int] = {}
+        self._links: dict[int, dict[int, float]] = {}
+        self._parent: dict[int, int] = {}  # absorbed story -> the story it went into
+        self._absorbed: dict[int, list[int]] = {}  # root -> stories it absorbed
+        self._merges: list[tuple[int, int]] = []
         self._next_story = 0
         self._refresh_at = sorted({*(_refresh_points(self.params.refresh))})
 
@@ -133,7 +134,7 @@ class StoryStream:
 
     @property
     def active_stories(self) -> int:
-        return sum(1 for s in self._stories.values() if not s.finished)
+        return len(self._size)
 
     def add(self, docs: Sequence[Document], repairs: Sequence[Repair | None] | None = None
             ) -> list[Assignment]:
@@ -154,6 +155,16 @@ class StoryStream:
             start = stop
         return out
 
+    def pop_merges(self) -> list[tuple[int, int]]:
+        """(absorbed story, story it joined) for the merges since the last call, in order.
+
+        Two active stories merge when the average probability over the pairs
+        between their members reaches the threshold (as in batch average
+        linkage); the older story keeps its number.
+        """
+        out, self._merges = self._merges, []
+        return out
+
     def reserve(self, last_id: int) -> None:
         """Number new stories after `last_id` (ids already used elsewhere, e.g. stored)."""
         self._next_story = max(self._next_story, last_id + 1)
@@ -162,16 +173,32 @@ class StoryStream:
         """Put already-assigned articles (e.g. from the database) into the window as members
         of `stories`, without deciding anything; later articles may join them."""
         space = make_space(arts, self._weights, self.params.pairs)
-        times = self._times(arts)
-        for story in stories:
-            self._stories.setdefault(story, _Story())
+        act = self._active
+        base = len(act)
+        act.space = _vstack_space(act.space, space)
+        for k, (story, t) in enumerate(zip(stories, self._times(arts), strict=True)):
+            root = self._root(story)
+            if root not in self._size:
+                self._size[root] = 0
+                self._links[root] = {}
+            self._size[root] += 1
             self._next_story = max(self._next_story, story + 1)
-        self._append(space, list(stories), times)
+            act.stories.append(story)
+            act.alive.append(True)
+            act.partners[base + k] = []
+            if not math.isnan(t):
+                heapq.heappush(self._expiry, (t, base + k))
+                self._clock = max(self._clock, t)
         self._stats.add(arts)
         self._seen += len(arts)
         self._weights = self._stats.copy()
 
     # -- internals ------------------------------------------------------------------------------
+
+    def _root(self, story: int) -> int:
+        while story in self._parent:
+            story = self._parent[story]
+        return story
 
     def _until_refresh(self) -> int:
         for point in self._refresh_at:
@@ -180,7 +207,12 @@ class StoryStream:
         step = self.params.refresh
         return step - (self._seen % step)
 
+    def _at_refresh(self) -> bool:
+        return self._seen in self._refresh_at or (
+            self._seen >= self.params.refresh and self._seen % self.params.refresh == 0)
+
     def _times(self, arts: Articles) -> list[float]:
+        """Effective times: the publication time, or the stream clock for undated articles."""
         times: list[float] = []
         clock = self._clock
         for t in arts.ts.tolist():
@@ -191,20 +223,6 @@ class StoryStream:
                 times.append(clock if clock > -math.inf else math.nan)
         return times
 
-    def _append(self, space: Space, stories: list[int], times: list[float]) -> None:
-        act = self._active
-        base = len(act)
-        act.space = _vstack_space(act.space, space)
-        act.stories.extend(stories)
-        act.times.extend(times)
-        act.alive.extend([True] * len(stories))
-        for k, (story, t) in enumerate(zip(stories, times, strict=True)):
-            self._stories[story].active += 1
-            if not math.isnan(t):
-                heapq.heappush(self._expiry, (t, base + k))
-            if not math.isnan(t):
-                self._clock = max(self._clock, t)
-
     def _expire(self, clock: float) -> None:
         """Retire members older than the window at stream time `clock`."""
         limit = clock - self.params.pairs.window * DAY
@@ -212,11 +230,55 @@ class StoryStream:
         while self._expiry and self._expiry[0][0] < limit:
             _, row = heapq.heappop(self._expiry)
             act.alive[row] = False
-            story = self._stories[act.stories[row]]
-            story.active -= 1
-            if story.active == 0:
-                story.finished = True
-                del self._stories[act.stories[row]]
+            root = self._root(act.stories[row])
+            for other, p in act.partners.pop(row, ()):
+                if act.alive[other]:
+                    o = self._root(act.stories[other])
+                    if o != root:
+                        self._links[root][o] = self._links[root].get(o, 0.0) - p
+                        self._links[o][root] = self._links[o].get(root, 0.0) - p
+            self._size[root] -= 1
+            if self._size[root] == 0:
+                self._finish(root)
+
+    def _finish(self, root: int) -> None:
+        """A story with no member left in the window is forgotten."""
+        del self._size[root]
+        for other in self._links.pop(root, {}):
+            self._links.get(other, {}).pop(root, None)
+        for child in self._absorbed.pop(root, ()):
+            self._parent.pop(child, None)
+
+    def _merge(self, keep: int, gone: int) -> None:
+        self._parent[gone] = keep
+        self._absorbed.setdefault(keep, []).extend([gone, *self._absorbed.pop(gone, [])])
+        self._size[keep] += self._size.pop(gone)
+        links_keep = self._links[keep]
+        links_keep.pop(gone, None)
+        for other, w in self._links.pop(gone).items():
+            if other == keep:
+                continue
+            links_keep[other] = links_keep.get(other, 0.0) + w
+            row = self._links[other]
+            row.pop(gone, None)
+            row[keep] = row.get(keep, 0.0) + w
+        self._merges.append((gone, keep))
+
+    def _merge_around(self, story: int) -> None:
+        """Merge `story` with the active stories its members now agree with on average."""
+        threshold = self.params.threshold
+        while True:
+            best, best_avg = -1, -1.0
+            size = self._size[story]
+            for other, w in sorted(self._links[story].items()):
+                avg = w / (size * self._size[other])
+                if avg > best_avg:
+                    best, best_avg = other, avg
+            if best < 0 or best_avg < threshold:
+                return
+            keep, gone = min(story, best), max(story, best)
+            self._merge(keep, gone)
+            story = keep
 
     def _compact(self) -> None:
         """Drop retired rows from the window's matrices (memory only, never results)."""
@@ -224,11 +286,12 @@ class StoryStream:
         if act.space is None or sum(act.alive) > 0.75 * len(act):
             return
         keep = np.flatnonzero(np.asarray(act.alive, dtype=bool))
-        act.space = act.space.take(keep)
         remap = {int(old): new for new, old in enumerate(keep.tolist())}
+        act.space = act.space.take(keep)
         act.stories = [act.stories[i] for i in keep.tolist()]
-        act.times = [act.times[i] for i in keep.tolist()]
         act.alive = [True] * len(keep)
+        act.partners = {remap[r]: [(remap[o], p) for o, p in lst if o in remap]
+                        for r, lst in act.partners.items() if r in remap}
         self._expiry = [(t, remap[r]) for t, r in self._expiry if r in remap]
         heapq.heapify(self._expiry)
 
@@ -236,8 +299,8 @@ class StoryStream:
         params = self.params
         times = self._times(arts)
         # everything that expired before the first article of the segment is gone for all
-        first_clock = max(self._clock, times[0]) if not math.isnan(times[0]) else self._clock
-        self._expire(first_clock)
+        first = times[0]
+        self._expire(max(self._clock, first) if not math.isnan(first) else self._clock)
         self._compact()
         space = make_space(arts, self._weights, params.pairs)
         act = self._active
@@ -264,14 +327,15 @@ class StoryStream:
                 clock = max(clock, t)
                 self._expire(clock)
             lo, hi = int(bounds[k]), int(bounds[k + 1])
+            links = [(r, p) for r, p in zip(partner[lo:hi].tolist(), prob[lo:hi].tolist(),
+                                            strict=True) if act.alive[r] and p > 0.0]
             sums: dict[int, float] = {}
-            for r, p in zip(partner[lo:hi].tolist(), prob[lo:hi].tolist(), strict=True):
-                if act.alive[r]:  # not retired before this article arrived
-                    s = act.stories[r]
-                    sums[s] = sums.get(s, 0.0) + p
+            for r, p in links:
+                s = self._root(act.stories[r])
+                sums[s] = sums.get(s, 0.0) + p
             best, best_score = -1, -1.0
             for s, total in sorted(sums.items()):
-                avg = total / max(self._stories[s].active, 1)
+                avg = total / self._size[s]
                 if avg > best_score:
                     best, best_score = s, avg
             if best >= 0 and best_score >= params.threshold:
@@ -279,24 +343,33 @@ class StoryStream:
             else:
                 story, value = self._next_story, 1.0
                 self._next_story += 1
-                self._stories[story] = _Story()
-            self._stories[story].active += 1
+                self._size[story] = 0
+                self._links[story] = {}
+            row = n_old + k
+            self._size[story] += 1
             act.stories.append(story)
-            act.times.append(t)
             act.alive.append(True)
+            act.partners[row] = links
+            story_links = self._links[story]
+            for r, p in links:
+                act.partners[r].append((row, p))
+                s = self._root(act.stories[r])
+                if s != story:
+                    story_links[s] = story_links.get(s, 0.0) + p
+                    self._links[s][story] = self._links[s].get(story, 0.0) + p
             if not math.isnan(t):
-                heapq.heappush(self._expiry, (t, n_old + k))
+                heapq.heappush(self._expiry, (t, row))
             self._clock = clock
             out.append(Assignment(arts.ids[k], story, round(float(min(value, 1.0)), 6)))
+            self._merge_around(story)
         self._stats.add(arts)
         self._seen += len(arts)
         if self._at_refresh():
             self._weights = self._stats.copy()
+            # the window's articles are weighed again with what the stream now knows:
+            # the first articles of a stream were weighed with hardly any statistics
+            act.space = make_space(act.space.arts, self._weights, params.pairs)
         return out
-
-    def _at_refresh(self) -> bool:
-        return self._seen in self._refresh_at or (
-            self._seen >= self.params.refresh and self._seen % self.params.refresh == 0)
 
 
 def extract_batch(batch: list[Document], params: FeatureParams) -> Articles:
@@ -331,3 +404,34 @@ def stream_stories(
     engine = LocalEngine(workers)
     for arts in engine.map(extract_batch, _chunks(docs, batch), stream.params.features):
         yield from stream.add_features(arts)
+
+
+def resolve(labels: np.ndarray, merges: Iterable[tuple[int, int]]) -> np.ndarray:
+    """Story numbers after the stream's merges (absorbed -> the story it went into)."""
+    parent: dict[int, int] = {}
+    for gone, keep in merges:
+        parent[gone] = keep
+
+    def root(s: int) -> int:
+        while s in parent:
+            s = parent[s]
+        return s
+
+    return np.array([root(int(x)) for x in labels.tolist()], dtype=np.int64)
+
+
+def stream_labels(stream: StoryStream, arts: Articles, order: np.ndarray, batch: int = 1000
+                  ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
+    """Stream the rows of `arts` in `order`: (final story of each row, its join score, the
+    merges). Rows not in `order` are left as they are in the returned arrays' garbage."""
+    labels = np.empty(len(arts), dtype=np.int64)
+    scores = np.ones(len(arts))
+    merges: list[tuple[int, int]] = []
+    for start in range(0, len(order), batch):
+        rows = order[start:start + batch]
+        for row, a in zip(rows.tolist(), stream.add_features(arts.take(rows)), strict=True):
+            labels[row] = a.story
+            scores[row] = a.score
+        merges.extend(stream.pop_merges())
+    labels[order] = resolve(labels[order], merges)
+    return labels, scores, merges
