@@ -284,3 +284,24 @@ def test_stream_memory_follows_the_window():
     # what the stream holds does not grow with the number of replays
     assert max(held) <= 2 * len(docs)
     assert held[-1] <= held[1]
+
+
+def test_stored_duplicate_and_reuse_evidence_is_used(tmp_path):
+    reuse = pytest.importorskip("khabar.reuse")
+    from khabar.dups import find_duplicates
+    from khabar.stories import evidence_from_store
+
+    db = tmp_path / "k.db"
+    ingest([DEMO], db)
+    with Store(db) as store:
+        assert evidence_from_store(store) == {}
+        find_duplicates(store)
+        reuse.reuse_store(store)
+        evidence = evidence_from_store(store)
+        assert evidence[("alfajr-02.txt", "alfajr-05.txt")] == 1.0
+        assert 0 < evidence[("alwaha-03.txt", "annakheel-02.txt")] < 0.8
+        with_evidence = cluster_stories(store)
+        without = cluster_stories(store, evidence={})
+    # the central bank's analyst reaction shares the governor's words with the wire story
+    assert together(with_evidence, "alwaha-03.txt", "sawt-03.txt", "annakheel-02.txt")
+    assert len(with_evidence.stories) <= len(without.stories)

@@ -62,21 +62,38 @@ def stream_order(arts: Articles) -> np.ndarray:
 
 
 def evidence_from_store(store: Store) -> dict[tuple[str, str], float]:
-    """Duplicate (and, when present, reuse) evidence already stored, as id pair -> strength.
+    """Duplicate and reuse evidence already stored, as id pair -> strength (0-1).
 
-    Strength is the larger containment of a verified duplicate pair. Nothing is
-    computed here: run `khabar dups` first to have it.
+    Strength is the share of one article found in the other (the larger of the two
+    directions): the larger containment of a verified duplicate pair (`khabar dups`),
+    or the share of an article's characters covered by the passages it shares with the
+    other (`khabar reuse`; boilerplate passages left out). Nothing is computed here.
     """
     out: dict[tuple[str, str], float] = {}
-    tables = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    if "components" in tables and store.db.execute(
-            "SELECT 1 FROM components WHERE name='dups'").fetchone():
+    known = {r[0] for r in store.db.execute("SELECT name FROM components")}
+    if "dups" in known:
         try:
             from khabar.dups import load_pairs
         except ImportError:
-            return out
-        for p in load_pairs(store, update=False):
-            out[(p.a, p.b)] = max(p.containment_a_in_b, p.containment_b_in_a)
+            load_pairs = None
+        if load_pairs is not None:
+            for p in load_pairs(store, update=False):
+                out[(p.a, p.b)] = max(p.containment_a_in_b, p.containment_b_in_a)
+    if "reuse" in known:
+        try:
+            from khabar.reuse import load_passages
+        except ImportError:
+            load_passages = None
+        if load_passages is not None:
+            length = dict(store.db.execute("SELECT id, LENGTH(text) FROM documents"))
+            covered: dict[tuple[str, str], list[int]] = {}
+            for p in load_passages(store):
+                c = covered.setdefault((p.a, p.b), [0, 0])
+                c[0] += p.a_end - p.a_start
+                c[1] += p.b_end - p.b_start
+            for (a, b), (ca, cb) in covered.items():
+                share = max(ca / max(length.get(a, 0), 1), cb / max(length.get(b, 0), 1))
+                out[(a, b)] = max(out.get((a, b), 0.0), min(share, 1.0))
     return out
 
 
