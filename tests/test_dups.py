@@ -15,7 +15,7 @@ from khabar.dups import DupParams, find_duplicates, load_pairs
 from khabar.dups.clusters import union_find
 from khabar.dups.lsh import choose_bands
 from khabar.dups.shingles import normalized_codepoints, token_bounds
-from khabar.dups.sketch import oph_signatures, seeded
+from khabar.dups.sketch import oph_signatures, seeded, sorted_sets
 from khabar.errors import KhabarError
 from khabar.ingest import ingest
 from khabar.store import Store
@@ -232,8 +232,9 @@ def test_oph_agreement_estimates_jaccard() -> None:
                                                      dtype=np.int64).astype(np.uint64)))
             b = np.concatenate((common, rng.integers(0, 2**63, size - overlap,
                                                      dtype=np.int64).astype(np.uint64)))
-            g = seeded(np.concatenate((a, b)), 7)
-            sig = oph_signatures(g, np.array([0, size, 2 * size]), 128, 7)
+            sets, offsets = sorted_sets(seeded(np.concatenate((a, b)), 7),
+                                        np.array([0, size, 2 * size]))
+            sig = oph_signatures(sets, offsets, 128, 7)
             rates.append(np.mean(sig[0] == sig[1]))
             truths.append(overlap / (2 * size - overlap))
         assert np.mean(rates) == pytest.approx(np.mean(truths), abs=0.02)

@@ -35,7 +35,7 @@ _DOC_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet")
               help="Shorter documents are never duplicates; they are listed in short.jsonl.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the sketches.")
 @click.option("--workers", type=int, default=0,
-              help="Worker processes [default: all cores]; results never depend on it.")
+              help="Worker threads [default: all cores]; results never depend on it.")
 def dups(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out_dir: Path | None,
          dedup_out: Path | None, threshold: float, containment: float, shingle: str,
          num_perm: int, bands: int | None, rows: int | None, min_tokens: int, seed: int,

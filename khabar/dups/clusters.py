@@ -42,10 +42,11 @@ def components(n: int, a: np.ndarray, b: np.ndarray) -> list[np.ndarray]:
     if len(a) == 0:
         return []
     labels = union_find(n, a, b)
-    order = np.argsort(labels, kind="stable")
+    nodes = np.unique(np.concatenate((a, b)))  # only these are in components of two or more
+    order = nodes[np.argsort(labels[nodes], kind="stable")]
     sorted_labels = labels[order]
     cuts = np.flatnonzero(sorted_labels[1:] != sorted_labels[:-1]) + 1
-    return [g for g in np.split(order, cuts) if len(g) >= 2]
+    return np.split(order, cuts)
 
 
 def representative(members: np.ndarray, ids: list[str], timestamps: list[float | None],

@@ -21,10 +21,10 @@ import numpy as np
 from khabar.dups.lsh import containment_candidates, lsh_candidates, pairs_in_groups
 from khabar.dups.params import DupParams
 from khabar.dups.sketch import SketchBatch
-from khabar.dups.verify import accept, intersections, similarities
+from khabar.dups.verify import accept, similarities
 
-ShingleSource = Callable[[np.ndarray], dict[int, np.ndarray]]
-"""Given document indices, their sorted distinct shingle hashes."""
+Measure = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+"""Given document index pairs (a, b): |S_a ∩ S_b|, |S_a| and |S_b| on the real shingle sets."""
 
 
 @dataclass(slots=True)
@@ -83,7 +83,7 @@ def _csr_take(values: np.ndarray, offsets: np.ndarray, idx: np.ndarray
     return values[pos], out_off
 
 
-def find_pairs(table: SketchTable, params: DupParams, shingles: ShingleSource) -> FoundPairs:
+def find_pairs(table: SketchTable, params: DupParams, measure: Measure) -> FoundPairs:
     """Every verified duplicate pair with at least one new document."""
     eligible = np.flatnonzero(table.tokens >= params.min_tokens)
     stats = {"documents": len(table.tokens), "short": len(table.tokens) - len(eligible)}
@@ -141,11 +141,7 @@ def find_pairs(table: SketchTable, params: DupParams, shingles: ShingleSource) -
     stats["candidates"] = len(codes)
 
     # verification on the real shingle sets of the units' first members
-    sets = shingles(np.unique(np.concatenate((rep[ua], rep[ub]))))
-    inter = intersections(rep[ua], rep[ub], sets)
-    size_of = {d: len(s) for d, s in sets.items()}
-    size_a = np.array([size_of[d] for d in rep[ua].tolist()], dtype=np.float64)
-    size_b = np.array([size_of[d] for d in rep[ub].tolist()], dtype=np.float64)
+    inter, size_a, size_b = measure(rep[ua], rep[ub])
     jac, a_in_b, b_in_a = similarities(inter, size_a, size_b)
     ok = accept(jac, a_in_b, b_in_a, params.threshold, params.containment)
     ua, ub, jac, a_in_b, b_in_a = ua[ok], ub[ok], jac[ok], a_in_b[ok], b_in_a[ok]

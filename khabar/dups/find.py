@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import itertools
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,13 +17,12 @@ from khabar.dups import db as dupsdb
 from khabar.dups.clusters import components, representative
 from khabar.dups.core import FoundPairs, SketchTable, find_pairs
 from khabar.dups.params import DupParams
-from khabar.dups.sketch import SketchBatch, shingle_sets, sketch_texts, warm_up
-from khabar.dups.verify import distinct
-from khabar.engine.local import LocalEngine
+from khabar.dups.sketch import SketchBatch, measure_pairs, measure_task, sketch_texts, warm_up
+from khabar.engine.local import default_workers
 from khabar.errors import KhabarError
 from khabar.store import Store
 
-DEFAULT_BATCH = 1000
+DEFAULT_BATCH = 250
 DECIMALS = 4
 """Similarities are written rounded to this many decimals."""
 
@@ -109,6 +109,36 @@ def _batches(items: Sequence[Any], size: int) -> Iterator[Any]:
         yield items[i : i + size]
 
 
+def workers_count(workers: int | None) -> int:
+    """`workers` as given, or all cores for None or 0."""
+    return default_workers() if not workers or workers <= 0 else workers
+
+
+def ordered_map(fn: Callable[..., Any], batches: Iterable[Any], args: tuple[Any, ...],
+                workers: int) -> Iterator[Any]:
+    """`fn(batch, *args)` over batches on `workers` threads, results in input order.
+
+    Threads rather than processes: the work is NumPy calls on whole batches, which
+    release the GIL, so threads use every core without pickling texts out and
+    sketches back (with processes that copying cost more CPU than it saved on two
+    cores). The stage functions stay picklable top-level functions, so an engine
+    of processes (LocalEngine, Spark) can run them unchanged. `batches` is read in
+    the calling thread, a few batches ahead, so it may come from SQLite.
+    """
+    if workers <= 1:
+        for batch in batches:
+            yield fn(batch, *args)
+        return
+    with ThreadPoolExecutor(workers, thread_name_prefix="khabar-dups") as pool:
+        pending: deque[Future[Any]] = deque()
+        for batch in batches:
+            pending.append(pool.submit(fn, batch, *args))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
 def find_duplicates(
     corpus: Store | Sequence[Document] | Sequence[str],
     params: DupParams | None = None,
@@ -123,13 +153,14 @@ def find_duplicates(
     only documents new or changed since the last run are sketched and paired),
     or documents or plain texts in memory (texts get ids "0", "1", …). Stored
     documents are read in their repaired form; in-memory documents as given
-    (without corpus context a repair never changes tokens). The result is the
-    same for any `workers` and `batch_size`.
+    (without corpus context a repair never changes tokens). `workers` threads
+    share the work (0: all cores); the result is the same for any `workers` and
+    `batch_size`.
     """
     params = params or DupParams()
-    engine = LocalEngine(workers)
+    workers = workers_count(workers)
     if isinstance(corpus, Store):
-        return _from_store(corpus, params, engine, batch_size, progress)
+        return _from_store(corpus, params, workers, batch_size, progress)
     items = list(corpus)
     if all(isinstance(x, str) for x in items):
         docs = [Document(id=str(i), text=t) for i, t in enumerate(items)]
@@ -141,37 +172,31 @@ def find_duplicates(
     if len(set(ids)) != len(ids):
         raise KhabarError("document ids must be unique")
     texts = [d.text for d in docs]
-    batches = _sketch_all(engine, texts, params, batch_size, progress, keep=True)
-    table = SketchTable.concat(batches, params.num_perm)
-    # where each document's raw shingles are: (batch, start, end)
-    where = [(b, int(o[k]), int(o[k + 1])) for b in batches
-             if (o := b.shingle_offsets) is not None for k in range(len(o) - 1)]
-
-    def shingles(idx: np.ndarray) -> dict[int, np.ndarray]:
-        out = {}
-        for i in idx.tolist():
-            batch, lo, hi = where[i]
-            assert batch.shingles is not None
-            out[i] = distinct(batch.shingles[lo:hi])
-        return out
-
-    found = find_pairs(table, params, shingles)
-    timestamps = [d.timestamp for d in docs]
-    lengths = [len(d.text) for d in docs]
-    return _result(found, ids, timestamps, lengths, table.tokens, params)
-
-
-def _sketch_all(engine: LocalEngine, texts: Sequence[str], params: DupParams, batch_size: int,
-                progress: Callable[[int], None] | None, keep: bool) -> list[SketchBatch]:
-    warm_up(params)
-    out: list[SketchBatch] = []
-    done = 0
-    for sk in engine.map(sketch_texts, _batches(texts, batch_size), params, keep):
-        out.append(sk)
-        done += len(sk.tokens)
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + 1
+    warm_up(params, int(np.add.reduceat(lengths, np.arange(0, len(texts), batch_size)).max())
+            if texts else 0)
+    batches: list[SketchBatch] = []
+    for sk in ordered_map(sketch_texts, _batches(texts, batch_size), (params, True), workers):
+        batches.append(sk)
         if progress is not None:
-            progress(done)
-    return out
+            progress(sum(len(b.tokens) for b in batches))
+    table = SketchTable.concat(batches, params.num_perm)
+    sets = np.concatenate([b.sets for b in batches if b.sets is not None]) if batches else (
+        np.zeros(0, dtype=np.uint64))
+    counts = np.concatenate([np.diff(b.set_offsets) for b in batches
+                             if b.set_offsets is not None]) if batches else np.zeros(0, int)
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+
+    def measure(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        parts = np.array_split(np.arange(len(a)), max(1, min(workers, len(a) // 500)))
+        out = np.concatenate([np.zeros((0, 3), np.int64), *ordered_map(
+            lambda part: measure_pairs(sets, offsets, a[part], b[part]), parts, (), workers)])
+        return out[:, 0], out[:, 1].astype(np.float64), out[:, 2].astype(np.float64)
+
+    found = find_pairs(table, params, measure)
+    timestamps = [d.timestamp for d in docs]
+    return _result(found, ids, timestamps, (lengths - 1).tolist(), table.tokens, params)
 
 
 def _result(found: FoundPairs, ids: list[str], timestamps: list[float | None],
@@ -186,9 +211,8 @@ def _result(found: FoundPairs, ids: list[str], timestamps: list[float | None],
         else:
             pairs.append(DupPair(ids[b], ids[a], j, ba, ab, kind))
     pairs.sort(key=lambda p: (p.a, p.b))
-    groups = components(len(ids), found.a, found.b)
     clusters = []
-    for members in groups:
+    for members in components(len(ids), found.a, found.b):
         rep = representative(members, ids, timestamps, lengths)
         clusters.append((ids[rep], tuple(sorted(ids[m] for m in members.tolist()))))
     clusters.sort(key=lambda c: (-len(c[1]), c[0]))
@@ -201,7 +225,11 @@ def _result(found: FoundPairs, ids: list[str], timestamps: list[float | None],
                      stats)
 
 
-def _from_store(store: Store, params: DupParams, engine: LocalEngine, batch_size: int,
+PAIRS_PER_TASK = 2000
+"""Candidate pairs verified per task when texts must be read again (store)."""
+
+
+def _from_store(store: Store, params: DupParams, workers: int, batch_size: int,
                 progress: Callable[[int], None] | None) -> DupResult:
     dupsdb.declare(store)
     dupsdb.reset_if_changed(store, params)
@@ -209,8 +237,8 @@ def _from_store(store: Store, params: DupParams, engine: LocalEngine, batch_size
     done = 0
     if ids:
         warm_up(params)
-        for sk in _chunked_map(engine, sketch_texts, dupsdb.texts(store, ids, batch_size),
-                               params, False):
+        for sk in ordered_map(sketch_texts, dupsdb.texts(store, ids, batch_size),
+                              (params, False), workers):
             count = len(sk.tokens)
             dupsdb.save_sketches(store, ns[done : done + count], stamps[done : done + count],
                                  sk, params.min_tokens)
@@ -223,18 +251,22 @@ def _from_store(store: Store, params: DupParams, engine: LocalEngine, batch_size
         raise KhabarError(f"{store.path}: duplicate sketches out of step; run again")
     new_ns = [all_ns[i] for i in np.flatnonzero(table.new).tolist()]
 
-    def shingles(idx: np.ndarray) -> dict[int, np.ndarray]:
-        wanted = idx.tolist()
-        sets: dict[int, np.ndarray] = {}
-        texts = dupsdb.texts(store, [doc_ids[i] for i in wanted], batch_size)
-        pos = 0
-        for result in _chunked_map(engine, shingle_sets, texts, params):
-            for s in result:
-                sets[wanted[pos]] = s
-                pos += 1
-        return sets
+    def measure(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        # shingle sets are not stored: the texts of the candidates are shingled again,
+        # a slice of pairs at a time (pairs come sorted by their first document)
+        def tasks() -> Iterator[tuple[list[str], np.ndarray, np.ndarray]]:
+            for lo in range(0, len(a), PAIRS_PER_TASK):
+                pa, pb = a[lo : lo + PAIRS_PER_TASK], b[lo : lo + PAIRS_PER_TASK]
+                docs, local = np.unique(np.concatenate((pa, pb)), return_inverse=True)
+                names = [doc_ids[i] for i in docs.tolist()]
+                texts = [t for batch in dupsdb.texts(store, names, batch_size) for t in batch]
+                yield texts, local[: len(pa)], local[len(pa) :]
 
-    found = find_pairs(table, params, shingles)
+        out = np.concatenate([np.zeros((0, 3), np.int64),
+                              *ordered_map(measure_task, tasks(), (params,), workers)])
+        return out[:, 0], out[:, 1].astype(np.float64), out[:, 2].astype(np.float64)
+
+    found = find_pairs(table, params, measure)
     rows = []
     for a, b, j, ab, ba, ex in zip(found.a.tolist(), found.b.tolist(), found.jaccard.tolist(),
                                    found.a_in_b.tolist(), found.b_in_a.tolist(),
@@ -256,22 +288,6 @@ def _from_store(store: Store, params: DupParams, engine: LocalEngine, batch_size
     return _result(every, doc_ids, timestamps, lengths, table.tokens, params)
 
 
-def _chunked_map(engine: LocalEngine, fn: Callable[..., Any], batches: Iterator[Any],
-                 *args: Any) -> Iterator[Any]:
-    """`engine.map` over batches read from SQLite in this thread.
-
-    A process pool pulls its input from a helper thread, and a SQLite
-    connection belongs to the thread that made it; so batches are read here, a
-    few per worker at a time, and each group is mapped in turn.
-    """
-    if engine.workers == 1:
-        yield from engine.map(fn, batches, *args)
-        return
-    group = max(4 * engine.workers, 8)
-    while chunk := list(itertools.islice(batches, group)):
-        yield from engine.map(fn, chunk, *args)
-
-
 def load_pairs(store: Store, params: DupParams | None = None, *, update: bool = True,
                workers: int = 1) -> list[DupPair]:
     """The verified duplicate pairs of a store (brought up to date first, unless `update=False`).
@@ -283,8 +299,8 @@ def load_pairs(store: Store, params: DupParams | None = None, *, update: bool = 
     if update:
         return find_duplicates(store, params, workers=workers).pairs
     dupsdb.declare(store)
-    _, doc_ids, _, _ = dupsdb.doc_info(store)
-    by_n = dict(zip(dupsdb.doc_info(store)[0], doc_ids, strict=True))
+    ns, doc_ids, _, _ = dupsdb.doc_info(store)
+    by_n = dict(zip(ns, doc_ids, strict=True))
     out = []
     for a, b, j, ab, ba, kind in dupsdb.all_pairs(store):
         x, y = by_n[a], by_n[b]

@@ -162,28 +162,26 @@ def containment_candidates(samples: np.ndarray, offsets: np.ndarray, new: np.nda
         return np.zeros(0, dtype=np.int64)
     owner = np.repeat(np.arange(n, dtype=np.int64), counts)
     distinct, inverse, df = np.unique(samples, return_inverse=True, return_counts=True)
-    # rank of each distinct key: rarest first (ties by key), so probes avoid common keys
-    rank_of = np.empty(len(distinct), dtype=np.int64)
-    rank_of[np.lexsort((distinct, df))] = np.arange(len(distinct))
-    rank = rank_of[inverse]
     nd = len(distinct)
-    # entries ordered by (document, rank): each document's keys rarest first
-    by_doc = np.argsort(owner * nd + rank, kind="stable")
+    # rank of each distinct key: rarest first, ties by key (distinct is sorted by key, so a
+    # stable sort by frequency alone gives that order); probes then avoid common keys
+    rank_of = np.empty(nd, dtype=np.int64)
+    small_df = df.astype(np.uint16) if df.max() < 2**16 else df
+    rank_of[np.argsort(small_df, kind="stable")] = np.arange(nd)
+    rank = rank_of[inverse.ravel()]
+    # each document's entries rarest first: sorted (document, rank) codes, no argsort
+    by_doc = np.sort(owner * nd + rank)
     pos = np.arange(len(samples)) - np.repeat(offsets[:-1], counts)
     needed = need(counts, c)
-    prefix_len = counts - needed + 1
-    in_prefix = np.zeros(len(samples), dtype=bool)
-    in_prefix[by_doc] = pos < np.repeat(prefix_len, counts)
-    # inverted index: entries ordered by (rank, document)
-    by_rank = np.argsort(rank * n + owner, kind="stable")
-    post_rank = rank[by_rank]
-    post_doc = owner[by_rank]
-    found: list[np.ndarray] = []
-    probe_new = in_prefix & new[owner]
-    probe_old = in_prefix & ~new[owner]
-    found.append(_join(rank[probe_new], owner[probe_new], post_rank, post_doc, nd))
+    prefix = by_doc[pos < np.repeat(counts - needed + 1, counts)]
+    probe_rank, probe_doc = prefix % nd, prefix // nd
+    # inverted index: sorted (rank, document) codes
+    postings = np.sort(rank * n + owner)
+    post_rank, post_doc = postings // n, postings % n
+    probe_new = new[probe_doc]
+    found = [_join(probe_rank[probe_new], probe_doc[probe_new], post_rank, post_doc, nd)]
     post_is_new = new[post_doc]
-    found.append(_join(rank[probe_old], owner[probe_old], post_rank[post_is_new],
+    found.append(_join(probe_rank[~probe_new], probe_doc[~probe_new], post_rank[post_is_new],
                        post_doc[post_is_new], nd))
     a = np.concatenate([f[0] for f in found])
     b = np.concatenate([f[1] for f in found])

@@ -71,15 +71,23 @@ def _inverse(a: int) -> int:
 
 @lru_cache(maxsize=1)
 def _powers(size: int) -> tuple[np.ndarray, np.ndarray]:
-    """B^j and B^-j modulo 2^64 for j < size."""
-    with np.errstate(over="ignore"):
-        up = np.cumprod(np.full(size, _BASE, dtype=np.uint64))
-        down = np.cumprod(np.full(size, _inverse(_BASE), dtype=np.uint64))
-    up = np.concatenate(([_U64(1)], up[:-1]))
-    down = np.concatenate(([_U64(1)], down[:-1]))
-    up.setflags(write=False)
-    down.setflags(write=False)
-    return up, down
+    """B^j and B^-j modulo 2^64 for j < size (size a power of two).
+
+    Built by doubling (the second half is the first times B^half), which is
+    vectorized, unlike a running product.
+    """
+    out = []
+    for base in (_BASE, _inverse(_BASE)):
+        table = np.empty(size, dtype=np.uint64)
+        table[0] = 1
+        filled, step = 1, base
+        while filled < size:
+            np.multiply(table[:filled], _U64(step), out=table[filled : 2 * filled])
+            filled *= 2
+            step = step * step % (1 << 64)
+        table.setflags(write=False)
+        out.append(table)
+    return out[0], out[1]
 
 
 _MIN_TABLE = 1 << 16
@@ -98,8 +106,11 @@ def token_hashes(cps: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.nd
     """64-bit hash of each token ``cps[starts[i]:ends[i]]`` (a token's hash ignores where it is)."""
     n = len(cps)
     up, down = _power_tables(n)
-    prefix = np.zeros(n + 1, dtype=np.uint64)
-    np.cumsum(cps.astype(np.uint64) * up[:n], out=prefix[1:])
+    # prefix[i] = sum of cps[j] * B^j for j < i, built in place (this is the costly pass)
+    prefix = np.empty(n + 1, dtype=np.uint64)
+    prefix[0] = 0
+    np.multiply(cps, up[:n], out=prefix[1:])
+    np.cumsum(prefix, out=prefix)
     raw = (prefix[ends] - prefix[starts]) * down[starts]
     # the length keeps the empty-sum case and strings differing by trailing zeros apart
     raw ^= (ends - starts).astype(np.uint64) * _LENGTH_MIX
@@ -217,27 +228,22 @@ def normalized_codepoints(texts: list[str], options: NormalizeOptions | None = N
     np.cumsum(lengths + 1, out=bases[1:])
     cps = np.frombuffer("\n".join(texts).encode("utf-32-le", "surrogatepass"), np.uint32)
     mapped = lut.take(cps)
-    special = mapped >= _UNICODE
-    if not special.any():
-        return mapped, bases
-    expand_at = np.flatnonzero(mapped == EXPAND)
+    kept = mapped < _UNICODE
+    out = mapped[kept]
+    # "\n" maps to itself, so each text keeps its separator; removed characters (rare)
+    # are counted where they are
+    removed = np.flatnonzero(~kept)
+    per_text = np.diff(bases) - np.bincount(
+        np.searchsorted(bases, removed, side="right") - 1, minlength=n)
+    expand_at = removed[mapped[removed] == EXPAND]
     if expand_at.size:
-        counts = (~special).view(np.uint8).astype(np.int64)
+        # ligatures: their expansions go where the character would have been
         reps = [expansions[c] for c in cps[expand_at].tolist()]
-        counts[expand_at] = [len(r) for r in reps]
-        produced = np.cumsum(counts)
-        out = np.repeat(mapped, counts)
-        for pos, rep in zip(expand_at.tolist(), reps, strict=True):
-            end = int(produced[pos])
-            out[end - len(rep) : end] = rep
-        per_text = np.diff(np.concatenate(([0], produced[bases[1:-1] - 1], [len(out) + 1])))
-    else:
-        out = mapped[~special]
-        # "\n" maps to itself, so each text keeps its separator and loses its deletions
-        # (one zero appended, so an empty last text still has a segment to sum)
-        kept = np.append((~special).view(np.uint8), np.uint8(0))
-        per_text = np.add.reduceat(kept, bases[:-1], dtype=np.int64)
-        per_text[-1] += 1
+        sizes = np.fromiter(map(len, reps), dtype=np.int64, count=len(reps))
+        where = expand_at - np.searchsorted(removed, expand_at)
+        out = np.insert(out, np.repeat(where, sizes), np.concatenate(reps))
+        per_text += np.bincount(np.searchsorted(bases, expand_at, side="right") - 1,
+                                weights=sizes, minlength=n).astype(np.int64)
     new_bases = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(per_text, out=new_bases[1:])
     return out, new_bases
