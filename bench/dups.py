@@ -1,6 +1,7 @@
 """Benchmark: khabar duplicates vs datasketch and rensa, against exhaustive exact Jaccard.
 
     python bench/dups.py [--data ../shared/data/saudinewsnet/dev.jsonl.gz] [--workers 2]
+                         [--repeat 3] [--tools khabar,rensa,datasketch]
 
 Every tool starts from the same texts in memory and ends with a list of
 document pairs; the timed span covers everything in between. datasketch and
@@ -17,10 +18,12 @@ product. Containment ground truth: pairs where one set has ≥ 80% of its
 shingles in the other.
 
 Each tool runs in its own subprocess; peak memory is that process's peak
-resident set (VmHWM), after the texts are loaded ("base") and at the end; for
-khabar's worker processes, the largest worker's peak is shown beside it (an
-upper bound: it includes pages shared with the parent). Results are
-printed as a table and written to bench/results/dups.json.
+resident set (VmHWM: it starts afresh at exec, unlike ru_maxrss), with the
+resident set after the texts were loaded ("base") beside it. khabar's workers
+are threads, so its process holds everything. "CPU s" is user + system time of
+the process and any children: on a shared machine it is steadier than the
+wall time. `--repeat N` runs N rounds over all tools and keeps each tool's
+fastest. Results are printed as a table and written to bench/results/dups.json.
 """
 
 from __future__ import annotations

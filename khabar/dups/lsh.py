@@ -112,7 +112,7 @@ def _ordered(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
     """Pair codes min·n + max, distinct and sorted."""
     lo = np.minimum(a, b).astype(np.int64)
     hi = np.maximum(a, b).astype(np.int64)
-    return np.unique(lo * n + hi)
+    return distinct_counts(lo * n + hi)[0]
 
 
 def lsh_candidates(signatures: np.ndarray, new: np.ndarray, bands: int, rows: int) -> np.ndarray:
@@ -137,7 +137,7 @@ def lsh_candidates(signatures: np.ndarray, new: np.ndarray, bands: int, rows: in
         found.append(_ordered(a[keep], b[keep], n))
     if not found:
         return np.zeros(0, dtype=np.int64)
-    return np.unique(np.concatenate(found))
+    return distinct_counts(np.concatenate(found))[0]
 
 
 def _group_any(flags: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
@@ -187,12 +187,23 @@ def containment_candidates(samples: np.ndarray, offsets: np.ndarray, new: np.nda
     b = np.concatenate([f[1] for f in found])
     # A probes as the smaller side: keep B with (count, index) above A's
     bigger = (counts[b] > counts[a]) | ((counts[b] == counts[a]) & (b > a))
-    a, b = a[bigger], b[bigger]
-    code = np.unique(a * n + b)
+    code, hits = distinct_counts(a[bigger] * n + b[bigger])
     a, b = code // n, code % n
-    shared = _shared(samples, offsets, a, b, n)
-    ok = shared >= needed[a]
+    # prefix keys found in B already prove enough shared samples for most pairs; only
+    # the others are counted in full
+    ok = hits >= needed[a]
+    unsure = np.flatnonzero(~ok)
+    ok[unsure] = _shared(samples, offsets, a[unsure], b[unsure], n) >= needed[a[unsure]]
     return _ordered(a[ok], b[ok], n)
+
+
+def distinct_counts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values of an integer array and how often each occurs."""
+    x = np.sort(x)
+    if not len(x):
+        return x, np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], x[1:] != x[:-1])))
+    return x[starts], np.diff(np.append(starts, len(x)))
 
 
 def _join(probe_rank: np.ndarray, probe_doc: np.ndarray, post_rank: np.ndarray,
