@@ -1,31 +1,43 @@
 """How likely two articles report the same event: a small, documented logistic model.
 
-For a pair of articles the score combines seven features (see `FEATURES`):
+For a pair of articles the score combines eight features (`FEATURES`):
 
-* ``body``    cosine of the TF-IDF vectors of the leads (stemmed content words);
-* ``title``   cosine of the TF-IDF vectors of the titles;
+* ``body``    cosine of the TF-IDF vectors of the leads (stemmed content words, corpus
+              stopwords left out);
 * ``cover``   how much of each title's weight (IDF) the other article mentions at
               all, averaged over both directions: the names a headline is about
-              (Sudan vs Lithuania, Oman vs Tunisia) must appear in the other report;
+              (Sudan vs Lithuania, Oman vs Tunisia) must appear in the other report.
+              This is how the title counts: a plain title cosine, tried beside it,
+              got a weight near zero (or negative) and was dropped;
 * ``copy``    the share of one lead's 4-word shingles found in the other (the
-              larger share of the two directions), each shingle weighted by
-              1 / (articles containing it) so that templates and boilerplate
-              count for little; or the duplicate/reuse evidence of the earlier
-              stages when it is stronger (copied text is near-certain evidence
-              of one story);
+              larger of the two directions), each shingle weighted by
+              1 / (articles containing it) so that templates and boilerplate count
+              for little; or the duplicate/reuse evidence of the earlier stages
+              when it is stronger;
 * ``numbers_shared``   ln(1 + specific numbers both mention);
 * ``numbers_conflict`` ln(1 + numbers of the article with fewer numbers that the
-              other does not mention): two market reports, two casualty tolls,
-              two statistics releases differ in their figures;
-* ``time``    exp(-|Δt| / time scale): reports of one event cluster in time.
+              other does not mention): two market reports, two casualty tolls, two
+              statistics releases differ in their figures;
+* ``occasion_conflict`` ordinals or weekdays both mention without one in common
+              (the second relief flight vs the third; Monday's session vs Tuesday's);
+* ``same_outlet`` 1 − copy when both come from one outlet, else 0: an outlet reports
+              an event once, so two of its articles are one story only when one
+              republishes the other (in the labelled pairs, every same-outlet
+              "same event" pair was a copy; most same-outlet pairs without one were
+              related events);
+* ``time``    exp(−|Δt| / time scale): reports of one event cluster in time
+              (`time_unknown` when an article has no date).
 
-The weights are fitted on labelled pairs (``bench/stories.py --fit``) by
-L2-regularized logistic regression (NumPy + SciPy's L-BFGS), and validated
-by cross-validation; see the README for the figures. ``p = σ(w·f + b)`` is the
-probability that the pair reports one event.
+``p = σ(b + Σ w·f)`` is the probability that the pair reports one event. The
+weights are fitted on labelled pairs (``bench/stories.py --fit``) by logistic
+regression with an L2 penalty on standardized features (NumPy + SciPy's
+L-BFGS), "related" pairs weighing 3 (merging one costs more than splitting a
+same pair), and validated by cross-validation by pair and by day; see the
+README for the figures. A pair the earlier stages found to be a copy
+(evidence ≥ `PairParams.link`) has p = 1.
 
-Candidate pairs are found with sparse matrix products over blocks of
-articles close in time, so no pair of articles far apart is ever scored.
+Candidate pairs are found with sparse products over blocks of articles close
+in time, so no two articles more than `window` days apart are ever scored.
 """
 
 from __future__ import annotations
@@ -152,9 +164,12 @@ def _weighted(m: sp.csr_matrix, weights: np.ndarray, normalize: bool) -> sp.csr_
     return out
 
 
-def make_space(arts: Articles, stats: TermStats, params: PairParams) -> Space:
-    """Weight `arts` by the document frequencies in `stats`."""
-    weights = term_weights(stats, params)
+def make_space(arts: Articles, stats: TermStats, params: PairParams,
+               weights: np.ndarray | None = None) -> Space:
+    """Weight `arts` by the document frequencies in `stats` (`weights`: the result of
+    `term_weights(stats, params)` when the caller keeps it)."""
+    if weights is None:
+        weights = term_weights(stats, params)
     title_bin = arts.title_tf.copy()
     title_bin.data = np.ones_like(title_bin.data)
     title_idf = _weighted(title_bin, weights, normalize=False)

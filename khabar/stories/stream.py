@@ -41,6 +41,7 @@ from khabar.stories.similarity import (
     make_space,
     pair_features,
     score,
+    term_weights,
 )
 
 
@@ -105,8 +106,11 @@ class StoryStream:
         `evidence`: duplicate/reuse strength of id pairs, as in batch clustering."""
         self.params = params or StoryParams()
         self.evidence = as_evidence(evidence)
+        # document frequencies the weights come from, and the articles seen since they were
+        # last brought up to date (counted in at the next refresh point, never before)
         self._stats = prior.copy() if prior is not None else TermStats(self.params.features.dim)
-        self._weights = self._stats.copy()
+        self._pending: list[Articles] = []
+        self._term_weights = term_weights(self._stats, self.params.pairs)
         self._seen = 0
         self._clock = -math.inf
         self._active = _Active()
@@ -172,7 +176,7 @@ class StoryStream:
     def preload(self, arts: Articles, stories: Sequence[int]) -> None:
         """Put already-assigned articles (e.g. from the database) into the window as members
         of `stories`, without deciding anything; later articles may join them."""
-        space = make_space(arts, self._weights, self.params.pairs)
+        space = self._space(arts)
         act = self._active
         base = len(act)
         act.space = _vstack_space(act.space, space)
@@ -189,16 +193,22 @@ class StoryStream:
             if not math.isnan(t):
                 heapq.heappush(self._expiry, (t, base + k))
                 self._clock = max(self._clock, t)
-        self._stats.add(arts)
         self._seen += len(arts)
-        self._weights = self._stats.copy()
+        self._pending.append(arts)
+        self._refresh()
 
     # -- internals ------------------------------------------------------------------------------
 
     def _root(self, story: int) -> int:
-        while story in self._parent:
-            story = self._parent[story]
-        return story
+        parent = self._parent
+        if story not in parent:
+            return story
+        top = story
+        while top in parent:
+            top = parent[top]
+        while story != top:  # shorten the chain for next time
+            parent[story], story = top, parent[story]
+        return top
 
     def _until_refresh(self) -> int:
         for point in self._refresh_at:
@@ -226,6 +236,8 @@ class StoryStream:
     def _expire(self, clock: float) -> None:
         """Retire members older than the window at stream time `clock`."""
         limit = clock - self.params.pairs.window * DAY
+        if not self._expiry or self._expiry[0][0] >= limit:
+            return
         act = self._active
         while self._expiry and self._expiry[0][0] < limit:
             _, row = heapq.heappop(self._expiry)
@@ -270,9 +282,10 @@ class StoryStream:
         while True:
             best, best_avg = -1, -1.0
             size = self._size[story]
-            for other, w in sorted(self._links[story].items()):
-                avg = w / (size * self._size[other])
-                if avg > best_avg:
+            sizes = self._size
+            for other, w in self._links[story].items():
+                avg = w / (size * sizes[other])
+                if avg > best_avg or (avg == best_avg and other < best):
                     best, best_avg = other, avg
             if best < 0 or best_avg < threshold:
                 return
@@ -302,7 +315,7 @@ class StoryStream:
         first = times[0]
         self._expire(max(self._clock, first) if not math.isnan(first) else self._clock)
         self._compact()
-        space = make_space(arts, self._weights, params.pairs)
+        space = self._space(arts)
         act = self._active
         n_old = len(act)
         right = _vstack_space(act.space, space)
@@ -327,16 +340,19 @@ class StoryStream:
                 clock = max(clock, t)
                 self._expire(clock)
             lo, hi = int(bounds[k]), int(bounds[k + 1])
-            links = [(r, p) for r, p in zip(partner[lo:hi].tolist(), prob[lo:hi].tolist(),
-                                            strict=True) if act.alive[r] and p > 0.0]
+            alive = act.alive
+            stories_of = act.stories
+            root = self._root
+            links = [(r, p, root(stories_of[r]))
+                     for r, p in zip(partner[lo:hi].tolist(), prob[lo:hi].tolist(), strict=True)
+                     if alive[r] and p > 0.0]
             sums: dict[int, float] = {}
-            for r, p in links:
-                s = self._root(act.stories[r])
+            for _, p, s in links:
                 sums[s] = sums.get(s, 0.0) + p
             best, best_score = -1, -1.0
-            for s, total in sorted(sums.items()):
+            for s, total in sums.items():
                 avg = total / self._size[s]
-                if avg > best_score:
+                if avg > best_score or (avg == best_score and s < best):
                     best, best_score = s, avg
             if best >= 0 and best_score >= params.threshold:
                 story, value = best, best_score
@@ -347,29 +363,41 @@ class StoryStream:
                 self._links[story] = {}
             row = n_old + k
             self._size[story] += 1
-            act.stories.append(story)
-            act.alive.append(True)
-            act.partners[row] = links
+            stories_of.append(story)
+            alive.append(True)
+            act.partners[row] = [(r, p) for r, p, _ in links]
             story_links = self._links[story]
-            for r, p in links:
-                act.partners[r].append((row, p))
-                s = self._root(act.stories[r])
+            partners = act.partners
+            for r, p, s in links:
+                partners[r].append((row, p))
                 if s != story:
                     story_links[s] = story_links.get(s, 0.0) + p
-                    self._links[s][story] = self._links[s].get(story, 0.0) + p
+                    other = self._links[s]
+                    other[story] = other.get(story, 0.0) + p
             if not math.isnan(t):
                 heapq.heappush(self._expiry, (t, row))
             self._clock = clock
             out.append(Assignment(arts.ids[k], story, round(float(min(value, 1.0)), 6)))
             self._merge_around(story)
-        self._stats.add(arts)
         self._seen += len(arts)
+        self._pending.append(arts)
         if self._at_refresh():
-            self._weights = self._stats.copy()
+            self._refresh()
+        return out
+
+    def _space(self, arts: Articles) -> Space:
+        return make_space(arts, self._stats, self.params.pairs, self._term_weights)
+
+    def _refresh(self) -> None:
+        for arts in self._pending:
+            self._stats.add(arts)
+        self._pending = []
+        self._term_weights = term_weights(self._stats, self.params.pairs)
+        act = self._active
+        if act.space is not None:
             # the window's articles are weighed again with what the stream now knows:
             # the first articles of a stream were weighed with hardly any statistics
-            act.space = make_space(act.space.arts, self._weights, params.pairs)
-        return out
+            act.space = self._space(act.space.arts)
 
 
 def extract_batch(batch: list[Document], params: FeatureParams) -> Articles:
