@@ -25,10 +25,14 @@ from khabar.errors import KhabarError
 @click.option("--time-scale", type=float, default=None,
               help="Days over which time proximity decays by e [default: 2].")
 @click.option("--no-evidence", is_flag=True,
-              help="Ignore stored duplicate pairs (from `khabar dups --db`).")
+              help="Ignore stored duplicates and reused passages (from `khabar dups --db` and "
+                   "`khabar reuse --db`).")
+@click.option("--workers", type=int, default=0,
+              help="Processes computing features [default: all cores]; results never depend "
+                   "on it.")
 def stories(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out_dir: Path | None,
             mode: str, threshold: float | None, window: float | None,
-            time_scale: float | None, no_evidence: bool, **kw) -> None:
+            time_scale: float | None, no_evidence: bool, workers: int, **kw) -> None:
     """Group articles from INPUT files or the database into stories.
 
     A story is every article reporting one event. With --db, story ids are kept
@@ -42,6 +46,8 @@ def stories(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out_dir
                              ("--time-scale", time_scale, 0.0)):
         if value is not None and not value > low:
             raise KhabarError(f"{name} {value}: must be more than {low:g}")
+    if workers < 0:
+        raise KhabarError(f"--workers {workers}: must be 0 (all cores) or more")
     if threshold is not None and threshold > 1:
         raise KhabarError(f"--threshold {threshold}: a probability, at most 1")
     if inputs and db_path is None and out_dir is None:
@@ -54,7 +60,8 @@ def stories(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out_dir
         progress = Progress("stories: features", total=store.count(), enabled=not quiet)
         try:
             result = cluster_stories(store, params, mode=mode,
-                                     evidence={} if no_evidence else None, progress=progress)
+                                     evidence={} if no_evidence else None, progress=progress,
+                                     workers=workers)
         finally:
             progress.close()
         if out_dir is not None:
