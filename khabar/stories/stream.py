@@ -4,17 +4,22 @@
     for batch in batches:
         for a in stream.add(batch):
             print(a.id, a.story, a.score)
+        for absorbed, into in stream.pop_merges():
+            print(f"story {absorbed} is now part of story {into}")
 
 An article joins the active story with the highest average same-event
 probability over that story's active members (pairs never scored count as 0,
 as in batch average linkage) if it reaches `StoryParams.threshold`; else it
-starts a new story. A member stays active for `window` days of stream time
-(the latest publication time seen); a story whose members all left the window
-is finished and forgotten, so memory depends on the window, not on the length
-of the stream.
+starts a new story. When an article's links make two active stories agree on
+average (the mean probability over the pairs between their members reaches
+the threshold), they merge, the older keeping its number, as batch linkage
+would have merged them. A member stays active for `window` days of stream
+time (the latest publication time seen); a story whose members all left the
+window is finished and forgotten, so memory depends on the window, not on the
+length of the stream (drain `pop_merges` as you go).
 
 Feeding articles one at a time or in batches of any size gives the same
-result: every decision depends only on the articles before it, document
+result: every decision depends only on the articles before it, and document
 frequencies are refreshed at fixed positions of the stream (articles 64, 128,
 …, then every `refresh`), when the window's articles are weighed again.
 """
