@@ -1,4 +1,20 @@
-"""`find_duplicates`: exact and near duplicates of documents in memory or in a store."""
+"""`find_duplicates`: exact and near duplicates of documents in memory or in a store.
+
+The flow, the same for both:
+
+1. sketch every document (threads over batches): its token count, the digest
+   of its token sequence, its OPH signature and its containment samples, plus
+   (in memory) its sorted shingle set;
+2. find candidate pairs from the sketches (`core.find_pairs`: exact groups,
+   LSH bands, containment samples);
+3. verify every candidate on the real shingle sets: kept ones in memory,
+   re-shingled from the stored texts for a store (shingle sets are not stored:
+   they are several times the size of the sketches, and only candidates need them);
+4. cluster the verified pairs and pick representatives.
+
+A store keeps sketches and pairs (`db`), so the next run starts at step 1 with
+only the documents added or changed since.
+"""
 
 from __future__ import annotations
 
@@ -81,7 +97,12 @@ class DupResult:
         return {m for c in self.clusters for m in c.members if m != c.representative}
 
     def write(self, out_dir: str | os.PathLike[str]) -> dict[str, int]:
-        """Write pairs.jsonl, clusters.jsonl and short.jsonl; returns rows per file."""
+        """Write pairs.jsonl, clusters.jsonl and short.jsonl (`{"id": …}` rows) to `out_dir`.
+
+        Rows are sorted (pairs by a then b, clusters largest first) and similarities
+        rounded to `DECIMALS`, so equal inputs give byte-identical files. Returns the
+        number of rows written per file.
+        """
         from khabar.io.writers import write_jsonl
 
         out = Path(out_dir)

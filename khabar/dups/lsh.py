@@ -160,20 +160,33 @@ def containment_candidates(samples: np.ndarray, offsets: np.ndarray, new: np.nda
     counts = np.diff(offsets)
     if n < 2 or len(samples) == 0:
         return np.zeros(0, dtype=np.int64)
-    owner = np.repeat(np.arange(n, dtype=np.int64), counts)
-    distinct, inverse, df = np.unique(samples, return_inverse=True, return_counts=True)
-    nd = len(distinct)
-    # rank of each distinct key: rarest first, ties by key (distinct is sorted by key, so a
-    # stable sort by frequency alone gives that order); probes then avoid common keys
-    rank_of = np.empty(nd, dtype=np.int64)
-    small_df = df.astype(np.uint16) if df.max() < 2**16 else df
-    rank_of[np.argsort(small_df, kind="stable")] = np.arange(nd)
-    rank = rank_of[inverse.ravel()]
-    # each document's entries rarest first: sorted (document, rank) codes, no argsort
-    by_doc = np.sort(owner * nd + rank)
-    pos = np.arange(len(samples)) - np.repeat(offsets[:-1], counts)
     needed = need(counts, c)
-    prefix = by_doc[pos < np.repeat(counts - needed + 1, counts)]
+    # Most sample keys occur in one document only: they can be shared by no pair. In the
+    # rarest-first order they come first, so they fill the start of every prefix, and
+    # only the rest of a prefix is probed; everything below works on shared keys only.
+    distinct, inverse, df = np.unique(samples, return_inverse=True, return_counts=True)
+    inverse = inverse.ravel()
+    shared = df[inverse] >= 2
+    owner = np.repeat(np.arange(n, dtype=np.int64), counts)[shared]
+    s_samples = samples[shared]
+    s_counts = np.bincount(owner, minlength=n)
+    s_offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(s_counts, out=s_offsets[1:])
+    probes_per_doc = np.clip(counts - needed + 1 - (counts - s_counts), 0, s_counts)
+    if not len(s_samples) or not probes_per_doc.any():
+        return np.zeros(0, dtype=np.int64)
+    # rank of each key: rarest first, ties by key (distinct is sorted by key, so a stable
+    # sort by frequency alone gives that order); probes then avoid common keys
+    common = np.flatnonzero(df >= 2)
+    nd = len(common)
+    rank_of = np.zeros(len(distinct), dtype=np.int64)
+    common_df = df[common].astype(np.uint16) if df.max() < 2**16 else df[common]
+    rank_of[common[np.argsort(common_df, kind="stable")]] = np.arange(nd)
+    rank = rank_of[inverse[shared]]
+    # each document's shared keys rarest first: sorted (document, rank) codes
+    by_doc = np.sort(owner * nd + rank)
+    pos = np.arange(len(s_samples)) - np.repeat(s_offsets[:-1], s_counts)
+    prefix = by_doc[pos < np.repeat(probes_per_doc, s_counts)]
     probe_rank, probe_doc = prefix % nd, prefix // nd
     # inverted index: sorted (rank, document) codes
     postings = np.sort(rank * n + owner)
@@ -189,11 +202,11 @@ def containment_candidates(samples: np.ndarray, offsets: np.ndarray, new: np.nda
     bigger = (counts[b] > counts[a]) | ((counts[b] == counts[a]) & (b > a))
     code, hits = distinct_counts(a[bigger] * n + b[bigger])
     a, b = code // n, code % n
-    # prefix keys found in B already prove enough shared samples for most pairs; only
-    # the others are counted in full
+    # prefix keys found in B already prove enough shared samples for some pairs; the
+    # others are counted in full (on shared keys: no other key can be in both)
     ok = hits >= needed[a]
     unsure = np.flatnonzero(~ok)
-    ok[unsure] = _shared(samples, offsets, a[unsure], b[unsure], n) >= needed[a[unsure]]
+    ok[unsure] = _shared(s_samples, s_offsets, a[unsure], b[unsure], n) >= needed[a[unsure]]
     return _ordered(a[ok], b[ok], n)
 
 
@@ -209,7 +222,8 @@ def distinct_counts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _join(probe_rank: np.ndarray, probe_doc: np.ndarray, post_rank: np.ndarray,
           post_doc: np.ndarray, nd: int) -> tuple[np.ndarray, np.ndarray]:
     """(probing document, posted document) for every posting under each probe's key."""
-    bounds = np.searchsorted(post_rank, np.arange(nd + 1))
+    bounds = np.zeros(nd + 1, dtype=np.int64)  # postings are sorted by rank
+    np.cumsum(np.bincount(post_rank, minlength=nd), out=bounds[1:])
     lo = bounds[probe_rank]
     sizes = bounds[probe_rank + 1] - lo
     a = np.repeat(probe_doc, sizes)
