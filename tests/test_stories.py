@@ -305,3 +305,21 @@ def test_stored_duplicate_and_reuse_evidence_is_used(tmp_path):
     # the central bank's analyst reaction shares the governor's words with the wire story
     assert together(with_evidence, "alwaha-03.txt", "sawt-03.txt", "annakheel-02.txt")
     assert len(with_evidence.stories) <= len(without.stories)
+
+
+@pytest.mark.slow
+def test_saudinewsnet_labelled_pairs(saudinewsnet):
+    """A regression guard on the dev pairs (in sample: the validated figures are the bench's)."""
+    from khabar.evaluation.clustering import pair_scores, read_pairs
+    from khabar.io.readers import read
+    from khabar.stories.api import _batch, _features, _stream
+
+    pairs = read_pairs(saudinewsnet.parent / "dev-pairs.jsonl")
+    params = StoryParams()
+    arts = _features(((d, None) for d in read([saudinewsnet])), params, None)  # once for both
+    for mode, least_f1 in (("batch", 0.92), ("stream", 0.9)):
+        labels = (_batch if mode == "batch" else _stream)(arts, params, None)[0]
+        scores = pair_scores(dict(zip(arts.ids, labels.tolist(), strict=True)), pairs)
+        assert scores.same.f1 >= least_f1, (mode, scores)
+        assert scores.merged["related"] <= 0.15, (mode, scores)
+        assert scores.merged["different"] == 0.0, (mode, scores)
