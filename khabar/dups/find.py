@@ -19,24 +19,28 @@ only the documents added or changed since.
 from __future__ import annotations
 
 import os
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from khabar.document import Document
-from khabar.dups import db as dupsdb
 from khabar.dups.clusters import components, representative
 from khabar.dups.core import FoundPairs, SketchTable, find_pairs
 from khabar.dups.params import DupParams
 from khabar.dups.sketch import SketchBatch, measure_pairs, measure_task, sketch_texts, warm_up
-from khabar.engine.local import default_workers
 from khabar.errors import KhabarError
-from khabar.store import Store
+
+if TYPE_CHECKING:
+    from khabar.store import Store
+
+# The database side (khabar.store, khabar.dups.db) is imported only when a store is
+# used: documents in memory need neither.
 
 DEFAULT_BATCH = 250
 DECIMALS = 4
@@ -132,7 +136,11 @@ def _batches(items: Sequence[Any], size: int) -> Iterator[Any]:
 
 def workers_count(workers: int | None) -> int:
     """`workers` as given, or all cores for None or 0."""
-    return default_workers() if not workers or workers <= 0 else workers
+    if workers and workers > 0:
+        return workers
+    from khabar.engine.local import default_workers
+
+    return default_workers()
 
 
 def ordered_map(fn: Callable[..., Any], batches: Iterable[Any], args: tuple[Any, ...],
@@ -180,19 +188,20 @@ def find_duplicates(
     """
     params = params or DupParams()
     workers = workers_count(workers)
-    if isinstance(corpus, Store):
+    store_module = sys.modules.get("khabar.store")  # not imported: cannot be a Store
+    if store_module is not None and isinstance(corpus, store_module.Store):
         return _from_store(corpus, params, workers, batch_size, progress)
     items = list(corpus)
+    timestamps: list[float | None]
     if all(isinstance(x, str) for x in items):
-        docs = [Document(id=str(i), text=t) for i, t in enumerate(items)]
+        texts, ids, timestamps = items, [str(i) for i in range(len(items))], [None] * len(items)
     elif all(isinstance(x, Document) for x in items):
-        docs = items
+        texts, ids = [d.text for d in items], [d.id for d in items]
+        timestamps = [d.timestamp for d in items]
+        if len(set(ids)) != len(ids):
+            raise KhabarError("document ids must be unique")
     else:
         raise KhabarError("find_duplicates takes a Store, Documents or strings")
-    ids = [d.id for d in docs]
-    if len(set(ids)) != len(ids):
-        raise KhabarError("document ids must be unique")
-    texts = [d.text for d in docs]
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + 1
     warm_up(params, int(np.add.reduceat(lengths, np.arange(0, len(texts), batch_size)).max())
             if texts else 0)
@@ -216,7 +225,6 @@ def find_duplicates(
         return out[:, 0], out[:, 1].astype(np.float64), out[:, 2].astype(np.float64)
 
     found = find_pairs(table, params, measure)
-    timestamps = [d.timestamp for d in docs]
     return _result(found, ids, timestamps, (lengths - 1).tolist(), table.tokens, params)
 
 
@@ -252,6 +260,8 @@ PAIRS_PER_TASK = 2000
 
 def _from_store(store: Store, params: DupParams, workers: int, batch_size: int,
                 progress: Callable[[int], None] | None) -> DupResult:
+    from khabar.dups import db as dupsdb
+
     dupsdb.declare(store)
     dupsdb.reset_if_changed(store, params)
     ns, ids, stamps = dupsdb.stale(store, params)
@@ -316,6 +326,8 @@ def load_pairs(store: Store, params: DupParams | None = None, *, update: bool = 
     Cheap when nothing changed: only documents added or changed since the last
     run are sketched and paired.
     """
+    from khabar.dups import db as dupsdb
+
     params = params or DupParams()
     if update:
         return find_duplicates(store, params, workers=workers).pairs

@@ -38,7 +38,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from khabar.dups.shingles import fmix64
+from khabar.dups.shingles import fmix64, odd_constants
 
 FP_WEIGHT = 0.05
 FN_WEIGHT = 0.95
@@ -73,9 +73,7 @@ def choose_bands(threshold: float, num_perm: int, fp_weight: float = FP_WEIGHT,
 
 @lru_cache(maxsize=8)
 def _multipliers(n: int) -> np.ndarray:
-    gen = np.random.Generator(np.random.PCG64(0x6C7368))
-    m = gen.integers(0, 2**63, size=n, dtype=np.int64).astype(np.uint64) * np.uint64(2)
-    m += np.uint64(1)
+    m = odd_constants(n, 0x6C7368)
     m.setflags(write=False)
     return m
 

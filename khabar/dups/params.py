@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from khabar.errors import KhabarError
 from khabar.text.normalize import NormalizeOptions
 
-ALGORITHM_VERSION = 1
+ALGORITHM_VERSION = 2
 """Bumped whenever a change to the code changes sketches or pairs (stored results go stale)."""
 
 

@@ -30,10 +30,28 @@ _M2 = _U64(0xC4CEB9FE1A85EC53)
 _S33 = _U64(33)
 _BASE = 0x9E3779B97F4A7C15  # odd, so invertible modulo 2^64
 _LENGTH_MIX = _U64(0xD6E8FEB86659FD93)
-# Odd multipliers, one per position inside a shingle window (fixed forever: stored
-# sketches depend on them). Drawn once from a seeded generator.
-_WINDOW = np.random.Generator(np.random.PCG64(0x6B686162)).integers(
-    0, 2**63, size=64, dtype=np.int64).astype(np.uint64) * _U64(2) + _U64(1)
+
+
+def odd_constants(n: int, seed: int) -> np.ndarray:
+    """`n` fixed pseudo-random odd 64-bit constants (SplitMix64 from `seed`).
+
+    Plain integer arithmetic, so the constants are the same on every platform and
+    NumPy version: stored sketches depend on them.
+    """
+    mask = (1 << 64) - 1
+    out = []
+    state = seed & mask
+    for _ in range(n):
+        state = (state + 0x9E3779B97F4A7C15) & mask
+        z = state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+        out.append((z ^ (z >> 31)) | 1)
+    return np.array(out, dtype=np.uint64)
+
+
+# one multiplier per position inside a shingle window
+_WINDOW = odd_constants(64, 0x6B686162)
 
 SHINGLE_KINDS = ("word", "char")
 DEFAULT_SIZES = {"word": 5, "char": 5}
