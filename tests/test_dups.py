@@ -312,3 +312,24 @@ def test_dev_corpus_pairs_are_exact_and_complete(saudinewsnet: Path) -> None:
         a, b = shingle_sets[int(p.a)], shingle_sets[int(p.b)]
         assert p.jaccard == pytest.approx(len(a & b) / len(a | b))
         assert p.containment_a_in_b == pytest.approx(len(a & b) / len(a))
+
+
+@pytest.mark.slow
+def test_fast_text_path_matches_the_text_layer_on_real_news(saudinewsnet: Path) -> None:
+    """The fused normalization and token bounds agree with the text layer on real articles."""
+    import gzip
+
+    with gzip.open(saudinewsnet, "rt", encoding="utf-8") as f:
+        texts = [json.loads(line)["text"] or "" for _, line in zip(range(3000), f,
+                                                                   strict=False)]
+    for lo in range(0, len(texts), 500):
+        batch = texts[lo : lo + 500]
+        cps, bases = normalized_codepoints(batch)
+        normed = [n for n, _ in get_normalizer().normalize_many(batch)]
+        starts, ends = token_bounds(cps)
+        for i, (norm, toks) in enumerate(zip(normed, tokenize_many(normed), strict=True)):
+            a, b = int(bases[i]), int(bases[i + 1]) - 1
+            assert cps[a:b].tobytes().decode("utf-32-le") == norm
+            inside = (starts >= a) & (starts < b)
+            assert (starts[inside] - a).tolist() == toks.starts.tolist()
+            assert (ends[inside] - a).tolist() == toks.ends.tolist()
