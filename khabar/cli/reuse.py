@@ -1,0 +1,90 @@
+"""`khabar reuse`: reused passages between articles, with exact offsets and likely source."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from khabar.cli.common import Progress, corpus_options, open_corpus
+from khabar.errors import KhabarError
+
+
+@click.command()
+@corpus_options
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
+              help="JSONL file of passages (default: standard output), or with --format pan "
+                   "the directory for the XML files.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "pan"]), default="jsonl",
+              show_default=True,
+              help="jsonl: one passage per line; pan: PAN detection XML files, one per "
+                   "document that has passages.")
+@click.option("--min-words", type=int, default=8, show_default=True,
+              help="Shortest passage reported, in words on each side.")
+@click.option("--max-df", type=int, default=50, show_default=True,
+              help="Fingerprints in more documents than this are formulas and do not make "
+                   "candidate pairs.")
+@click.option("--include-boilerplate", is_flag=True,
+              help="Also report passages an outlet repeats in many of its own documents "
+                   "(flagged boilerplate: true).")
+@click.option("--workers", type=int, default=0,
+              help="Worker processes [default: all cores]; results never depend on it.")
+def reuse(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out: Path | None,
+          fmt: str, min_words: int, max_df: int, include_boilerplate: bool, workers: int,
+          **kw) -> None:
+    """Find passages reused between articles of INPUT files or the database.
+
+    Each passage gives both documents (`a` < `b` by id) with half-open ORIGINAL
+    character offsets, a similarity score, the sentences it covers on each
+    side, the likely source (`source`, or null) and the rule that decided it.
+    With --db the passages are also kept in the database.
+    """
+    from khabar.reuse.api import reuse_store
+    from khabar.reuse.options import ReuseOptions
+    from khabar.reuse.pan import write_pan
+
+    if min_words < 1:
+        raise KhabarError(f"--min-words {min_words}: must be at least 1")
+    if max_df < 2:
+        raise KhabarError(f"--max-df {max_df}: must be at least 2 (a pair needs two documents)")
+    if workers < 0:
+        raise KhabarError(f"--workers {workers}: must be 0 (all cores) or more")
+    if fmt == "pan":
+        if out is None:
+            raise KhabarError("--format pan needs --out DIR")
+        if out.exists() and not out.is_dir():
+            raise KhabarError(f"{out}: exists and is not a directory")
+    elif out is not None and out.is_dir():
+        raise KhabarError(f"{out}: is a directory; give a .jsonl file (or --format pan)")
+    base = ReuseOptions()
+    # the minimum passage in content words follows the minimum in words (about 6 in 10
+    # words of Arabic news are content words)
+    options = ReuseOptions(min_words=min_words, max_df=max_df,
+                           min_content=max(2, round(min_words * base.min_content
+                                                    / base.min_words)),
+                           include_boilerplate=include_boilerplate)
+    with open_corpus(inputs, db_path, kw, quiet) as store:
+        progress = Progress("reuse pairs", enabled=not quiet)
+        try:
+            passages = reuse_store(store, options, workers=workers, progress=progress)
+        finally:
+            progress.close()
+    pairs = len({(p.a, p.b) for p in passages})
+    if fmt == "pan":
+        assert out is not None
+        files = write_pan(passages, out)
+        written = f"{len(files)} files in {out}"
+    elif out is None:
+        for p in passages:
+            sys.stdout.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
+        written = "standard output"
+    else:
+        from khabar.io.writers import write_jsonl
+
+        write_jsonl((p.to_dict() for p in passages), out)
+        written = str(out)
+    if not quiet:
+        click.echo(f"reuse: {len(passages)} passages between {pairs} pairs of documents "
+                   f"-> {written}", err=True)

@@ -1,0 +1,218 @@
+"""What reuse detection keeps of each document: compact arrays, not the whole `TextView`.
+
+Building a `TextView` is the expensive part of reading text (normalization,
+tokens, stems, sentences), so it happens once per document, in batches, and
+only the arrays that candidate search and alignment need are kept:
+content-stem hashes with their token positions, token and sentence offsets
+in the ORIGINAL text, and the wire agencies the text credits. About 30 bytes
+per token, so a corpus of a few million tokens fits in memory comfortably.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from khabar.document import Document
+from khabar.repair import Repair
+from khabar.reuse.hashing import ngram_hashes, stem_hashes
+from khabar.text.stem import stopwords
+from khabar.text.tokenize import DIGIT
+from khabar.text.view import TextView, prepare
+
+# Wire agencies as they are credited in Arabic copy, matched on NORMALIZED text (alef
+# folded, Arabic punctuation made ASCII). Credits are parenthesized datelines "(واس)",
+# or "وكالة … للأنباء" style mentions; a bare word such as "واسع" must not count.
+_AGENCIES: dict[str, str] = {
+    "واس": "spa", "ا ف ب": "afp", "اف ب": "afp", "فرانس برس": "afp", "رويترز": "reuters",
+    "د ب ا": "dpa", "اسوشيتد برس": "ap", "ا ب": "ap", "يو بي اي": "upi", "شينخوا": "xinhua",
+    "الاناضول": "anadolu", "قنا": "qna", "وام": "wam", "كونا": "kuna", "بنا": "bna",
+    "سانا": "sana", "ارنا": "irna", "تسنيم": "tasnim", "ونا": "wana", "مينا": "mena",
+}
+_PAREN = re.compile(r"\(\s*(" + "|".join(sorted(map(re.escape, _AGENCIES), key=len,
+                                                   reverse=True)) + r")\s*\)")
+_NAMED = re.compile(
+    r"(?:وكالة|لوكالة|ووكالة|بوكالة)\s+(?:الانباء\s+)?\"?\s*("
+    + "|".join(sorted(map(re.escape, (k for k in _AGENCIES if " " not in k or k == "فرانس برس")),
+                      key=len, reverse=True))
+    + r")(?![\w])"
+)
+_GENERIC = re.compile(r"(?:وكالة|لوكالة)\s+(?:الانباء|انباء)\s+(\w+)|(?:وكالة)\s+(\w+)\s+للانباء")
+# Outlet names (the `source` field) that are themselves wire agencies.
+_AGENCY_OUTLETS = {
+    "spa": "spa", "واس": "spa", "afp": "afp", "reuters": "reuters", "رويترز": "reuters",
+    "dpa": "dpa", "ap": "ap", "xinhua": "xinhua", "anadolu": "anadolu", "qna": "qna",
+    "wam": "wam", "kuna": "kuna", "bna": "bna", "sana": "sana", "irna": "irna",
+    "tasnim": "tasnim", "mena": "mena",
+}
+
+
+def credited_agencies(normalized: str) -> frozenset[str]:
+    """Wire agencies a normalized text credits: "(واس)", "وكالة رويترز", "وكالة الأنباء X"."""
+    found = {_AGENCIES[m.group(1)] for m in _PAREN.finditer(normalized)}
+    found |= {_AGENCIES[m.group(1)] for m in _NAMED.finditer(normalized)}
+    for m in _GENERIC.finditer(normalized):
+        found.add("agency:" + (m.group(1) or m.group(2)))
+    return frozenset(found)
+
+
+def outlet_agency(source: str | None) -> str | None:
+    """The wire agency an outlet name denotes (`spa`, `reuters`…), if it is one."""
+    if not source:
+        return None
+    key = source.strip().lower()
+    for part in re.split(r"[\s./_-]+", key):
+        if part in _AGENCY_OUTLETS:
+            return _AGENCY_OUTLETS[part]
+    return None
+
+
+@dataclass(slots=True, eq=False)
+class DocFeatures:
+    """The arrays of one document that reuse detection works on."""
+
+    id: str
+    source: str | None
+    ts: float | None
+    """Publication time (unix seconds) or None."""
+    length: int
+    """Length of the original text."""
+    tok_start: np.ndarray
+    """ORIGINAL start offset of every token (int32)."""
+    tok_end: np.ndarray
+    tok_sent: np.ndarray
+    """Sentence index of every token (int32)."""
+    sent_start: np.ndarray
+    """ORIGINAL (start, end) of every sentence (int32)."""
+    sent_end: np.ndarray
+    content: np.ndarray
+    """Token index of every content token (int32): not a stopword, not a lone letter."""
+    stems: np.ndarray
+    """64-bit hash of the stem of every content token (uint64), aligned with `content`."""
+    stem_count: np.ndarray
+    """How often each content token's stem occurs in this document (int32)."""
+    credits: frozenset[str]
+    """Wire agencies the text credits (see `credited_agencies`)."""
+    grams: np.ndarray
+    """Hash of the n-gram of content stems starting at each content token (uint64)."""
+    rare: np.ndarray | None = None
+    """Per content token: is its stem in at most `max_df` documents of the corpus? Set by
+    the corpus pass (`mark_rare`); None means unknown (every stem counts as rare)."""
+    gram_rare: np.ndarray | None = None
+    """The same for the n-gram starting at each content token."""
+    boiler: np.ndarray | None = None
+    """Per content token: inside text its outlet repeats in many documents (set by
+    `OutletIndex.mark`); None when unknown."""
+    seed_keys: np.ndarray | None = None
+    """The rare n-grams, sorted (uint64), for fast intersection with another document…"""
+    seed_pos: np.ndarray | None = None
+    """…the content-token position of each…"""
+    seed_unique: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    """…and the distinct keys with the index of their first entry and their count."""
+
+    def seeds(self) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Sorted rare n-gram hashes, their positions, and the distinct ones (first, count).
+
+        All n-grams count as rare when rarity is unknown (a pair aligned on its own)."""
+        if self.seed_keys is None or self.seed_pos is None or self.seed_unique is None:
+            pos = (np.flatnonzero(self.gram_rare) if self.gram_rare is not None
+                   else np.arange(len(self.grams)))
+            order = np.argsort(self.grams[pos], kind="stable")
+            self.seed_pos = pos[order].astype(np.int64)
+            self.seed_keys = self.grams[self.seed_pos]
+            self.seed_unique = np.unique(self.seed_keys, return_index=True, return_counts=True)
+        return self.seed_keys, self.seed_pos, self.seed_unique
+
+    @property
+    def n_content(self) -> int:
+        return len(self.content)
+
+
+def content_mask(view: TextView) -> np.ndarray:
+    """Tokens that carry evidence of copying: not stopwords, not single letters.
+
+    Digits count (a figure copied with its sentence is strong evidence).
+    """
+    sw = stopwords()
+    kinds = view.tokens.kinds
+    strings = view.tokens.strings
+    return np.fromiter(
+        ((t not in sw and (len(t) > 1 or k == DIGIT)) for t, k in zip(strings, kinds.tolist(),
+                                                                      strict=True)),
+        dtype=bool, count=len(strings),
+    )
+
+
+def features_from_view(view: TextView, doc: Document, ngram: int = 3) -> DocFeatures:
+    mask = content_mask(view)
+    content = np.flatnonzero(mask).astype(np.int32)
+    stems = view.stems
+    hashes = stem_hashes([stems[i] for i in content.tolist()])
+    if len(hashes):
+        _, inverse, counts = np.unique(hashes, return_inverse=True, return_counts=True)
+        stem_count = counts[inverse].astype(np.int32)
+    else:
+        stem_count = np.empty(0, np.int32)
+    tok_start, tok_end = view.token_spans_original()
+    s_starts, _ = view.sentences
+    if len(s_starts):
+        spans = np.asarray(view.sentence_spans_original(), dtype=np.int32).reshape(-1, 2)
+        sent_start, sent_end = spans[:, 0].copy(), spans[:, 1].copy()
+    else:
+        sent_start = sent_end = np.empty(0, np.int32)
+    return DocFeatures(
+        id=doc.id, source=doc.source, ts=doc.timestamp, length=len(doc.text),
+        tok_start=np.asarray(tok_start, np.int32), tok_end=np.asarray(tok_end, np.int32),
+        tok_sent=view.sentence_of_tokens().astype(np.int32),
+        sent_start=sent_start, sent_end=sent_end,
+        content=content, stems=hashes, stem_count=stem_count,
+        credits=credited_agencies(view.normalized),
+        grams=ngram_hashes(hashes, ngram),
+    )
+
+
+def extract_features(batch: Sequence[Document | tuple[Document, Repair | None]],
+                     ngram: int = 3) -> list[DocFeatures]:
+    """Stage function: documents (or (document, stored repair) pairs) -> `DocFeatures`."""
+    docs: list[Document] = []
+    reps: list[Repair | None] = []
+    for item in batch:
+        if isinstance(item, Document):
+            docs.append(item)
+            reps.append(None)
+        else:
+            docs.append(item[0])
+            reps.append(item[1])
+    views = prepare(docs, reps)
+    return [features_from_view(v, d, ngram) for v, d in zip(views, docs, strict=True)]
+
+
+def _df_lookup(per_doc: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted keys and their document frequencies, from each document's distinct keys."""
+    if not per_doc:
+        return np.empty(0, np.uint64), np.empty(0, np.int64)
+    return np.unique(np.concatenate(per_doc), return_counts=True)
+
+
+def _rare_mask(keys: np.ndarray, vocab: np.ndarray, df: np.ndarray, max_df: int) -> np.ndarray:
+    if len(keys) == 0:
+        return np.zeros(0, bool)
+    pos = np.minimum(np.searchsorted(vocab, keys), len(vocab) - 1)
+    return (vocab[pos] == keys) & (df[pos] <= max_df)
+
+
+def mark_rare(feats: Sequence[DocFeatures], max_df: int) -> None:
+    """Set `rare` and `gram_rare` on every document from corpus document frequencies.
+
+    A stem or n-gram is rare when at most `max_df` documents have it (the cap of
+    the fingerprint index: anything that common is a formula and locates nothing).
+    """
+    vocab, df = _df_lookup([np.unique(f.stems) for f in feats])
+    gvocab, gdf = _df_lookup([np.unique(f.grams) for f in feats])
+    for f in feats:
+        f.rare = _rare_mask(f.stems, vocab, df, max_df)
+        f.gram_rare = _rare_mask(f.grams, gvocab, gdf, max_df)
+        f.seed_keys = f.seed_pos = f.seed_unique = None

@@ -1,0 +1,73 @@
+"""Parameters of reuse detection, chosen from what counts as reuse in news, not from a corpus.
+
+Lengths are counted in *content tokens* (tokens that are not stopwords) where
+the algorithm works on them, because Arabic function words (و، في، من، أن…)
+are attached or dropped freely by editors and carry no evidence of copying.
+About six in ten tokens of Arabic news are content tokens, so `min_words = 8`
+words is about five content tokens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ReuseOptions:
+    """What reuse detection looks for. Every field has a reason; none was fitted to a corpus."""
+
+    min_words: int = 8
+    """Shortest reused passage reported, in words (all tokens) on each side. Eight words is
+    about one clause: shorter shared strings are names, titles and stock phrases, which a
+    news editor would not call copying."""
+
+    min_content: int = 5
+    """Fewest matched content tokens on each side of a passage (about `min_words` words of
+    running text; also the anchor size the detector looks for)."""
+
+    ngram: int = 3
+    """Length of the ordered fingerprints (consecutive content stems). Three: a passage of
+    `min_words` words holds about five content tokens, hence three trigrams, so one edited
+    word still leaves a trigram standing, while two-word stems pairs are shared by chance."""
+
+    max_df: int = 50
+    """Fingerprints (and, for the bag index, stems) found in more documents than this are
+    ignored when looking for candidate pairs: a string carried by that many articles is a
+    formula or boilerplate, and its pairs would grow with the square of its frequency."""
+
+    bag_window: int = 64
+    """Content tokens per window of the bag index (windows overlap by half). About one
+    paragraph: reordered or shuffled reuse keeps its words within a paragraph-sized span."""
+
+    bag_min: int = 6
+    """Distinct rare stems two windows must share to make a candidate pair through the bag
+    index (word order ignored). A little more than `min_content`: without order, a bag
+    needs a few more words before sharing it is unlikely by chance."""
+
+    bag_levels: int = 2
+    """Window scales of the bag index: `bag_window`, 4 x `bag_window`, … each needing
+    proportionally more shared stems (long reordered passages dilute small windows)."""
+
+    max_gap: int = 8
+    """Largest run of unmatched content tokens bridged inside one passage (about one short
+    inserted sentence or clause): nearby matches separated by less are one passage."""
+
+    min_coverage: float = 0.5
+    """Share of the content tokens of each side of a passage whose stem occurs on the other
+    side. Half: an editor may rewrite up to every other word and it is still their copy."""
+
+    bag_coverage: float = 0.8
+    """The same share for a passage whose words were reordered (no ordered core): with no
+    order left, its words are its only evidence, and a reordered copy keeps nearly all."""
+
+    boilerplate_min_docs: int = 5
+    """A passage is an outlet's boilerplate when its text recurs in at least this many
+    documents of that outlet (signatures, disclaimers, standing paragraphs)."""
+
+    include_boilerplate: bool = False
+    """Report boilerplate passages too (flagged `boilerplate: true`)."""
+
+    max_dots_per_stem: int = 64
+    """A word occurring m times in one article and n in the other yields m*n matches; beyond
+    this product it is too common in the pair to locate anything and is not used as a seed
+    (it still counts for coverage)."""
