@@ -178,7 +178,7 @@ def bag_scales(options: ReuseOptions) -> list[tuple[int, int]]:
     its whole length, so a small window of one side meets only a small share of
     them in a small window of the other."""
     return [(options.bag_window * 4**k, options.bag_min * 4**k)
-            for k in range(max(options.bag_levels, 1))]
+            for k in range(max(options.bag_levels, 0))]
 
 
 def bag_pairs(feats: Sequence[DocFeatures], options: ReuseOptions
@@ -186,7 +186,7 @@ def bag_pairs(feats: Sequence[DocFeatures], options: ReuseOptions
     """Document pairs with two windows sharing enough distinct rare stems, at any scale."""
     found = [_bag_pairs_at(feats, w, m) for w, m in bag_scales(options)]
     n = max(len(feats), 1)
-    keys = np.unique(np.concatenate([a * n + b for a, b in found]))
+    keys = np.unique(np.concatenate([np.empty(0, np.int64), *(a * n + b for a, b in found)]))
     return keys // n, keys % n
 
 

@@ -46,7 +46,8 @@ class ReuseOptions:
 
     bag_levels: int = 2
     """Window scales of the bag index: `bag_window`, 4 x `bag_window`, … each needing
-    proportionally more shared stems (long reordered passages dilute small windows)."""
+    proportionally more shared stems (long reordered passages dilute small windows).
+    0 turns the bag index off: only ordered reuse is found."""
 
     max_gap: int = 8
     """Largest run of unmatched content tokens bridged inside one passage (about one short
