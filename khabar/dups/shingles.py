@@ -192,7 +192,7 @@ def token_bounds(cps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     time. `tests/test_dups.py` checks that both agree.
     """
     padded = np.zeros(len(cps) + 2, dtype=np.uint8)
-    padded[1:-1] = _classes().take(cps)
+    np.take(_classes(), cps, out=padded[1:-1])
     seps = np.flatnonzero(padded == _SEP)
     if seps.size:
         inner = (padded[seps - 1] == DIGIT) & (padded[seps + 1] == DIGIT)

@@ -147,16 +147,15 @@ def _densify(raw: np.ndarray, rows: np.ndarray, k: int, seed: int) -> None:
         return
     original = raw.copy()
     flat, flat_raw = original.ravel(), raw.ravel()
-    table = _probe_table(k, seed)
-    row = docs * k
-    for attempt in range(PROBES):
-        values = flat[row + table[bins, attempt]]
-        found = values != _EMPTY
-        flat_raw[row[found] + bins[found]] = values[found]
-        lost = ~found
-        docs, bins, row = docs[lost], bins[lost], row[lost]
-        if not docs.size:
-            return
+    # all PROBES candidates of every empty bin at once; the first non-empty one wins
+    values = flat[(docs * k)[:, None] + _probe_table(k, seed)[bins]]
+    hit = values != _EMPTY
+    first = hit.argmax(axis=1)
+    found = hit[np.arange(len(docs)), first]
+    flat_raw[docs[found] * k + bins[found]] = values[np.flatnonzero(found), first[found]]
+    docs, bins = docs[~found], bins[~found]
+    if not docs.size:
+        return
     # rotation for the rest: the first non-empty bin after i, cyclically
     full = original != _EMPTY
     doubled = np.concatenate((full, full), axis=1)
