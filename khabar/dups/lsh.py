@@ -30,6 +30,12 @@ comparing all pairs by prefix filtering (as in set-similarity joins): if
 so A probes only that many of its keys, its rarest ones, into an inverted index
 of all samples. Rarity only makes the probes cheap; the set of candidates is
 the same for any order.
+
+The sample rate p (1/8) trades sketch size for recall on short copies: a story
+of n shingles has about n·p samples, and one with none cannot be found this way
+(chance e^(−n·p), 0.3% at 50 shingles). On the SaudiNewsNet dev set, 99.9% of
+the pairs with containment ≥ 0.8 are found (`bench/dups.py`), at about 37
+sample keys (150 bytes) per article.
 """
 
 from __future__ import annotations

@@ -181,7 +181,7 @@ class BatchShingles:
     """int32 number of normalized tokens per document."""
     exact: np.ndarray
     """(n, 16) uint8 digest of each document's token sequence: equal iff the normalized
-    tokens joined with single spaces are equal (up to 64-bit token-hash collisions)."""
+    tokens joined with single spaces are equal (up to hash collisions)."""
 
 
 def token_bounds(cps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -209,10 +209,11 @@ def token_bounds(cps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def sequence_digests(units: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """(n, 16) uint8: two independent 64-bit polynomial hashes of each document's units.
+    """(n, 16) uint8: two 64-bit polynomial hashes of each document's unit sequence.
 
-    Equal exactly when the unit sequences are equal, up to a 2^-128 chance;
-    computed from one prefix sum per half, like `token_hashes`.
+    The halves mix the units differently before summing, so unequal sequences
+    collide in both only by a negligible chance; each half is one prefix sum,
+    like `token_hashes`.
     """
     n = len(units)
     up, down = _power_tables(n + 1)
