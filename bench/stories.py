@@ -118,11 +118,20 @@ def pair_quality(merged: np.ndarray, lab: np.ndarray) -> dict:
 
 def child(kind: str, data: Path, limit: int | None, out: Path, replays: int = 1,
           workers: int = 1) -> None:
+    import resource
+
     from khabar.stories import StoryParams, StoryStream, cluster_stories
     from khabar.stories.stream import stream_stories
 
+    def cpu() -> float:
+        # this process and its finished worker processes: a load-independent measure
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
     docs = load_docs(data, limit)
     base = peak_rss_mb()
+    cpu0 = cpu()
     report: dict = {"articles": len(docs), "rss_base_mb": base, "workers": workers}
     if kind == "batch":
         t = time.perf_counter()
@@ -164,6 +173,7 @@ def child(kind: str, data: Path, limit: int | None, out: Path, replays: int = 1,
         report["labels"] = resolve(np.array([labels[i] for i in ids]), merges).tolist()
         report["ids"] = ids
     report["rss_peak_mb"] = peak_rss_mb()
+    report["cpu_seconds"] = cpu() - cpu0
     out.write_text(json.dumps(report))
 
 
@@ -281,6 +291,23 @@ def sts_spearman(sts_dir: Path, params) -> dict:
     return out
 
 
+def _print_speed(results: dict, args: argparse.Namespace, n: int) -> None:
+    from khabar.engine.local import LocalEngine
+
+    sp_ = results["speed"]
+    print(f"\nkhabar stories on {args.data.name}: {n} articles "
+          f"(features in {LocalEngine(args.workers).workers} processes)\n")
+    print(f"{'run':28s} {'articles/s':>11s} {'per CPU-s':>10s} {'seconds':>8s} {'peak MB':>8s} "
+          f"{'base MB':>8s}")
+    for key, label in (("batch", "batch (features+cluster)"),
+                       ("stream", "stream (features+assign)"),
+                       ("stream_replayed_4x", "stream, collection 4x")):
+        r = sp_[key]
+        secs = r.get("seconds", r.get("articles", 0) / r["articles_per_s"])
+        print(f"{label:28s} {r['articles_per_s']:11,.0f} {r['articles_per_cpu_s']:10,.0f} "
+              f"{secs:8.1f} {r['rss_peak_mb']:8.0f} {r['rss_base_mb']:8.0f}")
+
+
 # -- main -----------------------------------------------------------------------------------------
 
 
@@ -292,6 +319,7 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--fit", action="store_true", help="Print the model fitted on all pairs.")
     ap.add_argument("--quick", action="store_true", help="Skip the stream cross-validation.")
+    ap.add_argument("--speed", action="store_true", help="Only the speed and memory runs.")
     ap.add_argument("--child", choices=["batch", "stream"], help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--replays", type=int, default=1, help=argparse.SUPPRESS)
@@ -306,7 +334,6 @@ def main() -> None:
         if not path.exists():
             sys.exit(f"{path}: absent (the shared corpora live in ../shared)")
 
-    from khabar.engine.local import LocalEngine
     from khabar.stories import FEATURES, StoryParams
     from khabar.stories.api import _features
     from khabar.stories.batch import collection_pairs, labelled_pair_features
@@ -322,17 +349,24 @@ def main() -> None:
     n = batch_run["articles"]
     results["speed"] = {
         "batch": {"articles_per_s": n / batch_run["seconds"], "seconds": batch_run["seconds"],
+                  "articles_per_cpu_s": n / batch_run["cpu_seconds"],
                   "rss_peak_mb": batch_run["rss_peak_mb"], "rss_base_mb": batch_run["rss_base_mb"]},
         "stream": {"articles_per_s": n / stream_run["seconds"],
+                   "articles_per_cpu_s": n / stream_run["cpu_seconds"],
                    "seconds": stream_run["seconds"], "rss_peak_mb": stream_run["rss_peak_mb"],
                    "rss_base_mb": stream_run["rss_base_mb"],
                    "active_articles_at_end": stream_run["active_articles_at_end"]},
         "stream_replayed_4x": {
             "articles": stream_4x["articles_streamed"],
             "articles_per_s": stream_4x["articles_streamed"] / stream_4x["seconds"],
+            "articles_per_cpu_s": stream_4x["articles_streamed"] / stream_4x["cpu_seconds"],
             "rss_peak_mb": stream_4x["rss_peak_mb"], "rss_base_mb": stream_4x["rss_base_mb"],
             "active_articles_at_end": stream_4x["active_articles_at_end"]},
     }
+
+    if args.speed:
+        _print_speed(results, args, n)
+        return
 
     # features once, for everything below
     docs = load_docs(args.data, args.limit)
@@ -416,17 +450,8 @@ def main() -> None:
         results["sts17_ar"] = sts_spearman(args.sts, params)
 
     # -- print ----------------------------------------------------------------------------------
+    _print_speed(results, args, n)
     sp_ = results["speed"]
-    print(f"\nkhabar stories on {args.data.name}: {n} articles "
-          f"(features in {LocalEngine(args.workers).workers} processes)\n")
-    print(f"{'run':28s} {'articles/s':>11s} {'seconds':>8s} {'peak MB':>8s} {'base MB':>8s}")
-    for key, label in (("batch", "batch (features+cluster)"),
-                       ("stream", "stream (features+assign)"),
-                       ("stream_replayed_4x", "stream, collection 4x")):
-        r = sp_[key]
-        secs = r.get("seconds", r.get("articles", 0) / r["articles_per_s"])
-        print(f"{label:28s} {r['articles_per_s']:11,.0f} {secs:8.1f} {r['rss_peak_mb']:8.0f} "
-              f"{r['rss_base_mb']:8.0f}")
     print(f"features alone: {sp_['features_per_s']:,.0f} articles/s; active articles at the end "
           f"of the 1x / 4x streams: {sp_['stream']['active_articles_at_end']} / "
           f"{sp_['stream_replayed_4x']['active_articles_at_end']}")

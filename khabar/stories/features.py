@@ -30,6 +30,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 
 import numpy as np
 import scipy.sparse as sp
@@ -85,13 +86,33 @@ def _unescape(text: str) -> str:
     return html.unescape(text) if "&" in text else text
 
 
+_DOT, _COMMA, _SPACE, _ZERO, _NINE = ord("."), ord(","), 0x20, ord("0"), ord("9")
+
+
 def _folded_texts(texts: Sequence[str]) -> list[str]:
-    """Normalized texts with every non-token character turned into a space."""
+    """Normalized texts as space-separated tokens, ready for `str.split`.
+
+    Tokens are runs of letters or of digits, as `khabar.text.tokenize` has them:
+    `.` and `,` stay only between two digits (3.5, 1,200) and a letter run and a
+    digit run that touch (2015م) are cut apart. All of it is array work over the
+    whole batch, so splitting the result is the only per-document step.
+    """
     sep = chr(_SEPARATOR)
     joined = sep.join(t.replace(sep, " ") if sep in t else t for t in texts)
     cps = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     mapped = _blank_table().take(cps)
     mapped = mapped[mapped < _UNICODE]
+    digit = (mapped >= _ZERO) & (mapped <= _NINE)
+    marks = np.flatnonzero((mapped == _DOT) | (mapped == _COMMA))
+    if marks.size:
+        inner = (marks > 0) & (marks < len(mapped) - 1)
+        inner[inner] = digit[marks[inner] - 1] & digit[marks[inner] + 1]
+        mapped[marks[~inner]] = _SPACE
+        digit[marks[inner]] = True  # a kept mark belongs to its number
+    word = (mapped != _SPACE) & (mapped != _SEPARATOR) & ~digit
+    touch = np.flatnonzero((digit[:-1] & word[1:]) | (word[:-1] & digit[1:])) + 1
+    if touch.size:
+        mapped = np.insert(mapped, touch, _SPACE)
     return mapped.tobytes().decode("utf-32-le", "surrogatepass").split(sep)
 
 
@@ -122,38 +143,33 @@ class _Lexicon:
         self._learn(set(tokens))
         return list(map(self.ids.__getitem__, tokens))
 
-    def analyse(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray, set[str], int]:
+    def analyse(self, tokens: list[str]) -> tuple[list[int], list[int], set[str], int]:
         """(term ids, counts, specific numbers, occasion bits) of a text's tokens.
 
         Term ids are -1 for words that carry no topic weight, NUMBER and OCCASION for
-        numbers and ordinal/weekday words: those few are looked at one by one, the
-        rest never leave C-level dictionary and NumPy calls.
+        numbers and ordinal/weekday words (callers drop ids below 0): those few are
+        looked at one by one, the rest never leave C-level dictionary calls.
         """
         counter = Counter(tokens)
-        keys = list(counter)
-        found = list(map(self.ids.get, keys))
+        found = list(map(self.ids.get, counter))
         if None in found:
-            self._learn([k for k, v in zip(keys, found, strict=True) if v is None])
-            found = list(map(self.ids.__getitem__, keys))
-        ids = np.array(found, dtype=np.int64)
-        counts = np.array(list(counter.values()), dtype=np.float64)
+            self._learn([k for k, v in zip(counter, found, strict=True) if v is None])
+            found = list(map(self.ids.__getitem__, counter))
         numbers: set[str] = set()
         occasion = 0
-        special = np.flatnonzero(ids < -1)
-        for k in special.tolist():
-            tok = keys[k]
-            if ids[k] == NUMBER:
-                form = self.numbers[tok]
-                if form is not None:
-                    numbers.add(form)
-            else:
-                occasion |= self.occasions[tok]
-        keep = ids >= 0
-        return ids[keep], counts[keep], numbers, occasion
+        if found and min(found) < -1:
+            for tok, i in zip(counter, found, strict=True):
+                if i == NUMBER:
+                    form = self.numbers[tok]
+                    if form is not None:
+                        numbers.add(form)
+                elif i == OCCASION:
+                    occasion |= self.occasions[tok]
+        return found, list(counter.values()), numbers, occasion
 
-    def token_hashes(self, tokens: list[str]) -> np.ndarray:
+    def token_hash_list(self, tokens: list[str]) -> list[int]:
         """The hash of each token, in order (tokens must have been seen by `analyse`)."""
-        return np.array(list(map(self.hashes.__getitem__, tokens)), dtype=np.uint64)
+        return list(map(self.hashes.__getitem__, tokens))
 
     def _learn(self, tokens: Iterable[str]) -> None:
         ids = self.ids
@@ -193,7 +209,6 @@ def term_id(word: str, dim: int = DEFAULT_DIM) -> int:
     return ids[0] if ids else -1
 
 
-_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+")
 SHINGLE = 4
 """Words per shingle: long enough that a shared one means copied text, short enough to
 survive light edits."""
@@ -248,25 +263,25 @@ def occasion_conflict(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def _shingles(hashes: list[np.ndarray], k: int = SHINGLE) -> sp.csr_matrix:
-    """Binary matrix of the hashed k-word shingles of each token sequence (one pass)."""
-    lengths = np.fromiter(map(len, hashes), dtype=np.int64, count=len(hashes))
-    flat = np.concatenate(hashes) if hashes else np.empty(0, np.uint64)
+def _shingles(flat: np.ndarray, lengths: np.ndarray, k: int = SHINGLE) -> sp.csr_matrix:
+    """Binary matrix of the hashed k-word shingles of each document's token hashes, given
+    as one flat array and the documents' lengths (one pass over the batch)."""
+    n_docs = len(lengths)
     m = len(flat) - k + 1
     if m <= 0:
-        return sp.csr_matrix((len(hashes), SHINGLE_DIM), dtype=np.float64)
+        return sp.csr_matrix((n_docs, SHINGLE_DIM), dtype=np.float64)
     h = flat[:m].copy()
     with np.errstate(over="ignore"):
         for j in range(1, k):
             h = h * np.uint64(0x100000001B3) + flat[j : j + m]
-    doc = np.repeat(np.arange(len(hashes)), lengths)
+    doc = np.repeat(np.arange(n_docs), lengths)
     ok = doc[:m] == doc[k - 1 : k - 1 + m]  # no shingle across two documents
     # keep the shingles whose hash is 0 mod SAMPLE: both articles keep the same ones, so
     # shares are estimated from a fixed quarter of the text at a quarter of the cost
     ok &= (h % np.uint64(SAMPLE)) == 0
     rows = doc[:m][ok]
     cols = ((h[ok] >> np.uint64(24)) & np.uint64(SHINGLE_DIM - 1)).astype(np.int64)
-    out = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(hashes), SHINGLE_DIM))
+    out = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n_docs, SHINGLE_DIM))
     out.sum_duplicates()
     out.data[:] = 1.0
     return out
@@ -353,13 +368,19 @@ def empty_articles(dim: int) -> Articles:
                     sp.csr_matrix((0, SHINGLE_DIM), dtype=np.float64), np.zeros(0, np.int64))
 
 
-def _tf_matrix(rows: list[tuple[np.ndarray, np.ndarray]], dim: int) -> sp.csr_matrix:
+def _tf_matrix(rows: list[tuple[list[int], list[int]]], dim: int) -> sp.csr_matrix:
+    """log(1 + count) rows from (term ids, counts) lists; ids below 0 are dropped."""
+    lengths = np.fromiter((len(c) for c, _ in rows), dtype=np.int64, count=len(rows))
+    cols = np.fromiter(chain.from_iterable(c for c, _ in rows), dtype=np.int64,
+                       count=int(lengths.sum()))
+    vals = np.fromiter(chain.from_iterable(v for _, v in rows), dtype=np.float64,
+                       count=len(cols))
+    keep = cols >= 0
+    row_of = np.repeat(np.arange(len(rows)), lengths)[keep]
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum([len(c) for c, _ in rows], out=indptr[1:])
-    cols = np.concatenate([c for c, _ in rows]) if rows else np.empty(0, np.int64)
-    vals = np.concatenate([v for _, v in rows]) if rows else np.empty(0)
+    np.cumsum(np.bincount(row_of, minlength=len(rows)), out=indptr[1:])
     # two words with one stem (or one hashed column) add up before the log
-    m = sp.csr_matrix((vals, cols.astype(np.int32), indptr), shape=(len(rows), dim))
+    m = sp.csr_matrix((vals[keep], cols[keep].astype(np.int32), indptr), shape=(len(rows), dim))
     m.sum_duplicates()
     m.data = np.log1p(m.data)
     return m
@@ -405,27 +426,31 @@ def extract(
     folded = _folded_texts([_unescape(t) for t in (*titles, *(b[:limit] for b in bodies))])
     lex = _lexicon(params.dim)
     n = len(docs)
-    title_rows: list[tuple[np.ndarray, np.ndarray]] = []
-    body_rows: list[tuple[np.ndarray, np.ndarray]] = []
-    lead_hashes: list[np.ndarray] = []
+    title_rows: list[tuple[list[int], list[int]]] = []
+    body_rows: list[tuple[list[int], list[int]]] = []
+    lead: list[int] = []
+    lead_lengths: list[int] = []
     numbers: list[frozenset[str]] = []
     occasions: list[int] = []
+    cap = params.body_tokens
     for i in range(n):
-        t_tokens = _TOKEN.findall(folded[i])
-        b_tokens = _TOKEN.findall(folded[n + i])[: params.body_tokens]
+        t_tokens = folded[i].split()
+        b_tokens = folded[n + i].split(None, cap)[:cap]
         t_ids, t_counts, t_nums, t_occ = lex.analyse(t_tokens)
         b_ids, b_counts, b_nums, b_occ = lex.analyse(b_tokens)
         title_rows.append((t_ids, t_counts))
         body_rows.append((b_ids, b_counts))
-        lead_hashes.append(lex.token_hashes(b_tokens))
-        numbers.append(frozenset(t_nums | b_nums))
+        lead.extend(lex.token_hash_list(b_tokens))
+        lead_lengths.append(len(b_tokens))
+        numbers.append(frozenset(t_nums | b_nums) if t_nums or b_nums else frozenset())
         occasions.append(t_occ | b_occ)
     ts = np.array([d.timestamp if d.date is not None else np.nan for d in docs],
                   dtype=np.float64)
     return Articles(
         [d.id for d in docs], ts, [d.source for d in docs], titles,
         _tf_matrix(title_rows, params.dim), _tf_matrix(body_rows, params.dim), numbers,
-        _shingles(lead_hashes), np.array(occasions, dtype=np.int64),
+        _shingles(np.array(lead, dtype=np.uint64), np.array(lead_lengths, dtype=np.int64)),
+        np.array(occasions, dtype=np.int64),
     )
 
 
