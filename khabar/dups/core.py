@@ -14,6 +14,7 @@ document is new; in an incremental run the old-old pairs are already stored.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -83,7 +84,8 @@ def _csr_take(values: np.ndarray, offsets: np.ndarray, idx: np.ndarray
     return values[pos], out_off
 
 
-def find_pairs(table: SketchTable, params: DupParams, measure: Measure) -> FoundPairs:
+def find_pairs(table: SketchTable, params: DupParams, measure: Measure, workers: int = 1
+               ) -> FoundPairs:
     """Every verified duplicate pair with at least one new document."""
     eligible = np.flatnonzero(table.tokens >= params.min_tokens)
     stats = {"documents": len(table.tokens), "short": len(table.tokens) - len(eligible)}
@@ -129,14 +131,20 @@ def find_pairs(table: SketchTable, params: DupParams, measure: Measure) -> Found
     # candidate unit pairs
     bands, rows = params.band_rows()
     n = n_units
-    lsh = lsh_candidates(table.signatures[rep], unit_new, bands, rows)
-    stats["lsh_candidates"] = len(lsh)
-    codes = lsh
-    if params.containment > 0:
-        samples, offsets = _csr_take(table.samples, table.sample_offsets, rep)
-        cont = containment_candidates(samples, offsets, unit_new, params.containment)
-        stats["containment_candidates"] = len(cont)
-        codes = np.union1d(lsh, cont)
+    with ThreadPoolExecutor(2 if workers > 1 else 1) as pool:
+        # the two generators are independent NumPy work: with threads, side by side
+        lsh_job = pool.submit(lsh_candidates, table.signatures[rep], unit_new, bands, rows)
+        cont_job = None
+        if params.containment > 0:
+            samples, offsets = _csr_take(table.samples, table.sample_offsets, rep)
+            cont_job = pool.submit(containment_candidates, samples, offsets, unit_new,
+                                   params.containment)
+        codes = lsh = lsh_job.result()
+        stats["lsh_candidates"] = len(lsh)
+        if cont_job is not None:
+            cont = cont_job.result()
+            stats["containment_candidates"] = len(cont)
+            codes = np.union1d(lsh, cont)
     ua, ub = codes // n, codes % n
     stats["candidates"] = len(codes)
 

@@ -224,7 +224,7 @@ def find_duplicates(
             lambda part: measure_pairs(sets, offsets, a[part], b[part]), parts, (), workers)])
         return out[:, 0], out[:, 1].astype(np.float64), out[:, 2].astype(np.float64)
 
-    found = find_pairs(table, params, measure)
+    found = find_pairs(table, params, measure, workers)
     return _result(found, ids, timestamps, (lengths - 1).tolist(), table.tokens, params)
 
 
@@ -297,7 +297,7 @@ def _from_store(store: Store, params: DupParams, workers: int, batch_size: int,
                               *ordered_map(measure_task, tasks(), (params,), workers)])
         return out[:, 0], out[:, 1].astype(np.float64), out[:, 2].astype(np.float64)
 
-    found = find_pairs(table, params, measure)
+    found = find_pairs(table, params, measure, workers)
     rows = []
     for a, b, j, ab, ba, ex in zip(found.a.tolist(), found.b.tolist(), found.jaccard.tolist(),
                                    found.a_in_b.tolist(), found.b_in_a.tolist(),
