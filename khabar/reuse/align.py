@@ -184,6 +184,16 @@ def _best_segment(matched: np.ndarray, penalty: float) -> tuple[int, int, float]
 
 
 _QUICK = 96
+_SMALL = 4096
+
+
+def _member(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """`np.isin(a, b)`; with a Python set below a few thousand elements, where NumPy's
+    fixed cost per call (sorting both, many small steps) is the larger one."""
+    if len(a) + len(b) > _SMALL:
+        return np.isin(a, b)
+    inside = set(b.tolist())
+    return np.fromiter((x in inside for x in a.tolist()), dtype=bool, count=len(a))
 
 
 def _may_hold_passage(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int],
@@ -241,16 +251,16 @@ def _near(i: np.ndarray, j: np.ndarray, alo: np.ndarray, ahi: np.ndarray, blo: n
     """
     c = max(w, 1)
     nra, nrb = (na - 1) // c + 1, (nb - 1) // c + 1
-    r0 = np.clip((alo - w - a0) // c, 0, nra - 1)
-    r1 = np.clip((ahi + w - 1 - a0) // c, 0, nra - 1)
-    c0 = np.clip((blo - w - b0) // c, 0, nrb - 1)
-    c1 = np.clip((bhi + w - 1 - b0) // c, 0, nrb - 1)
-    diff = np.zeros((nra + 1, nrb + 1), np.int32)
-    np.add.at(diff, (r0, c0), 1)
-    np.add.at(diff, (r0, c1 + 1), -1)
-    np.add.at(diff, (r1 + 1, c0), -1)
-    np.add.at(diff, (r1 + 1, c1 + 1), 1)
-    cover = diff.cumsum(axis=0).cumsum(axis=1)[:nra, :nrb] > 0
+    r0 = np.minimum(np.maximum((alo - w - a0) // c, 0), nra - 1)
+    r1 = np.minimum(np.maximum((ahi + w - 1 - a0) // c, 0), nra - 1) + 1
+    c0 = np.minimum(np.maximum((blo - w - b0) // c, 0), nrb - 1)
+    c1 = np.minimum(np.maximum((bhi + w - 1 - b0) // c, 0), nrb - 1) + 1
+    width = nrb + 1
+    corners = np.concatenate([r0 * width + c0, r0 * width + c1, r1 * width + c0,
+                              r1 * width + c1])
+    signs = np.repeat(np.array([1.0, -1.0, -1.0, 1.0]), len(r0))
+    diff = np.bincount(corners, weights=signs, minlength=(nra + 1) * width)
+    cover = diff.reshape(nra + 1, width).cumsum(axis=0).cumsum(axis=1)[:nra, :nrb] > 0.5
     return cover[i // c, j // c]
 
 
@@ -392,8 +402,8 @@ def _merge_near(regions: list[tuple[tuple[int, int], tuple[int, int], bool]],
                     ja = (min(pa[0], qa[0]), max(pa[1], qa[1]))
                     jb = (min(pb[0], qb[0]), max(pb[1], qb[1]))
                     sa, sb = fa.stems[ja[0] : ja[1]], fb.stems[jb[0] : jb[1]]
-                    if (np.isin(sa, sb).mean() >= opt.min_coverage
-                            and np.isin(sb, sa).mean() >= opt.min_coverage):
+                    if (_member(sa, sb).mean() >= opt.min_coverage
+                            and _member(sb, sa).mean() >= opt.min_coverage):
                         regions[x] = (ja, jb, pbag and qbag)
                         del regions[y]
                         merged = True
@@ -446,7 +456,7 @@ def _token_span(f: DocFeatures, c0: int, c1: int, other: np.ndarray, coverage: f
     last_c = int(np.searchsorted(f.content, last_of_sent, "left"))
 
     def belongs(lo: int, hi: int) -> bool:
-        return hi - lo <= CHAIN_STEP or bool(np.isin(f.stems[lo:hi], other).mean() >= coverage)
+        return hi - lo <= CHAIN_STEP or bool(_member(f.stems[lo:hi], other).mean() >= coverage)
 
     if belongs(first_c, c0):
         t0 = first_of_sent
@@ -504,7 +514,7 @@ def _shared_rare_stems(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int],
         sa = sa[fa.rare[ra[0] : ra[1]]]
     if fb.rare is not None:
         sb = sb[fb.rare[rb[0] : rb[1]]]
-    return len(np.intersect1d(sa, sb))
+    return len(set(sa.tolist()) & set(sb.tolist()))
 
 
 def _split_boilerplate(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int],
@@ -549,8 +559,8 @@ def _check(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int], rb: tuple[int,
     """Steps 5 and 6: keep passages long and matched enough, then map to original offsets."""
     sa = fa.stems[ra[0] : ra[1]]
     sb = fb.stems[rb[0] : rb[1]]
-    ma = int(np.isin(sa, sb).sum())
-    mb = int(np.isin(sb, sa).sum())
+    ma = int(_member(sa, sb).sum())
+    mb = int(_member(sb, sa).sum())
     if ma < opt.min_content or mb < opt.min_content:
         return None
     need = opt.bag_coverage if is_bag else opt.min_coverage

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from khabar.reuse.features import DocFeatures
+from khabar.reuse.hashing import unique
 
 
 class OutletIndex:
@@ -33,7 +34,7 @@ class OutletIndex:
             o = self._outlet.get(f.source) if f.source else None
             if o is None or len(f.grams) == 0:
                 continue
-            g = np.unique(f.grams)
+            g = unique(f.grams)
             parts_o.append(np.full(len(g), o, np.int64))
             parts_g.append(g)
         if parts_g:

@@ -18,9 +18,8 @@ import numpy as np
 
 from khabar.document import Document
 from khabar.repair import Repair
-from khabar.reuse.hashing import ngram_hashes, stem_hashes
-from khabar.text.stem import stopwords
-from khabar.text.tokenize import DIGIT
+from khabar.reuse.hashing import ngram_hashes, stem_hashes, unique
+from khabar.text.stem import stem, stopwords
 from khabar.text.view import TextView, prepare
 
 # Wire agencies as they are credited in Arabic copy, matched on NORMALIZED text (alef
@@ -103,6 +102,8 @@ class DocFeatures:
     the corpus pass (`mark_rare`); None means unknown (every stem counts as rare)."""
     gram_rare: np.ndarray | None = None
     """The same for the n-gram starting at each content token."""
+    gram_shared: np.ndarray | None = None
+    """…and whether that n-gram is also in some other document (and rare)."""
     boiler: np.ndarray | None = None
     """Per content token: inside text its outlet repeats in many documents (set by
     `OutletIndex.mark`); None when unknown."""
@@ -131,26 +132,41 @@ class DocFeatures:
         return len(self.content)
 
 
-def content_mask(view: TextView) -> np.ndarray:
-    """Tokens that carry evidence of copying: not stopwords, not single letters.
+def is_content(token: str, stop: frozenset[str]) -> bool:
+    """Does a (normalized) token carry evidence of copying? Not a stopword, not a lone
+    letter; digits count (a figure copied with its sentence is strong evidence)."""
+    return token not in stop and (len(token) > 1 or token.isdigit())
 
-    Digits count (a figure copied with its sentence is strong evidence).
+
+class _Lexicon:
+    """The distinct tokens of a batch, each classified and stemmed once.
+
+    Arabic news is Zipfian: a batch of 200 articles has a few hundred thousand
+    tokens but some tens of thousands of distinct ones, so deciding content /
+    stopword and hashing the stem per distinct token is most of the saving.
     """
-    sw = stopwords()
-    kinds = view.tokens.kinds
-    strings = view.tokens.strings
-    return np.fromiter(
-        ((t not in sw and (len(t) > 1 or k == DIGIT)) for t, k in zip(strings, kinds.tolist(),
-                                                                      strict=True)),
-        dtype=bool, count=len(strings),
-    )
+
+    def __init__(self, views: Sequence[TextView]) -> None:
+        stop = stopwords()
+        distinct = list(dict.fromkeys(t for v in views for t in v.tokens.strings))
+        self.code = {t: k for k, t in enumerate(distinct)}
+        self.content = np.fromiter((is_content(t, stop) for t in distinct), dtype=bool,
+                                   count=len(distinct))
+        self.hash = np.zeros(len(distinct), dtype=np.uint64)
+        words = [t for t, c in zip(distinct, self.content.tolist(), strict=True) if c]
+        self.hash[self.content] = stem_hashes(stem(words))
+
+    def codes(self, strings: list[str]) -> np.ndarray:
+        return np.fromiter(map(self.code.__getitem__, strings), dtype=np.int64,
+                           count=len(strings))
 
 
-def features_from_view(view: TextView, doc: Document, ngram: int = 3) -> DocFeatures:
-    mask = content_mask(view)
-    content = np.flatnonzero(mask).astype(np.int32)
-    stems = view.stems
-    hashes = stem_hashes([stems[i] for i in content.tolist()])
+def features_from_view(view: TextView, doc: Document, ngram: int = 3,
+                       lexicon: _Lexicon | None = None) -> DocFeatures:
+    lex = lexicon or _Lexicon([view])
+    codes = lex.codes(view.tokens.strings)
+    content = np.flatnonzero(lex.content[codes]).astype(np.int32)
+    hashes = lex.hash[codes[content]]
     if len(hashes):
         _, inverse, counts = np.unique(hashes, return_inverse=True, return_counts=True)
         stem_count = counts[inverse].astype(np.int32)
@@ -187,21 +203,27 @@ def extract_features(batch: Sequence[Document | tuple[Document, Repair | None]],
             docs.append(item[0])
             reps.append(item[1])
     views = prepare(docs, reps)
-    return [features_from_view(v, d, ngram) for v, d in zip(views, docs, strict=True)]
+    lexicon = _Lexicon(views)
+    return [features_from_view(v, d, ngram, lexicon) for v, d in zip(views, docs, strict=True)]
 
 
-def _df_lookup(per_doc: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted keys and their document frequencies, from each document's distinct keys."""
+def _document_frequencies(per_doc: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """For every key of every document: in how many documents of the collection it is.
+
+    One sort of all keys of the collection (not one lookup per document, whose
+    scattered accesses into a large vocabulary are slow)."""
     if not per_doc:
-        return np.empty(0, np.uint64), np.empty(0, np.int64)
-    return np.unique(np.concatenate(per_doc), return_counts=True)
-
-
-def _rare_mask(keys: np.ndarray, vocab: np.ndarray, df: np.ndarray, max_df: int) -> np.ndarray:
+        return []
+    lengths = [len(k) for k in per_doc]
+    keys = np.concatenate(per_doc)
     if len(keys) == 0:
-        return np.zeros(0, bool)
-    pos = np.minimum(np.searchsorted(vocab, keys), len(vocab) - 1)
-    return (vocab[pos] == keys) & (df[pos] <= max_df)
+        return [np.zeros(0, np.int64) for _ in per_doc]
+    doc = np.repeat(np.arange(len(per_doc)), lengths)
+    _, key_id = np.unique(keys, return_inverse=True)
+    # documents per key: distinct (key, document) pairs counted per key
+    pair = unique(key_id.astype(np.int64) * len(per_doc) + doc)
+    df = np.bincount(pair // len(per_doc), minlength=int(key_id.max()) + 1)
+    return np.split(df[key_id], np.cumsum(lengths)[:-1])
 
 
 def mark_rare(feats: Sequence[DocFeatures], max_df: int) -> None:
@@ -210,9 +232,9 @@ def mark_rare(feats: Sequence[DocFeatures], max_df: int) -> None:
     A stem or n-gram is rare when at most `max_df` documents have it (the cap of
     the fingerprint index: anything that common is a formula and locates nothing).
     """
-    vocab, df = _df_lookup([np.unique(f.stems) for f in feats])
-    gvocab, gdf = _df_lookup([np.unique(f.grams) for f in feats])
-    for f in feats:
-        f.rare = _rare_mask(f.stems, vocab, df, max_df)
-        f.gram_rare = _rare_mask(f.grams, gvocab, gdf, max_df)
+    for f, df in zip(feats, _document_frequencies([f.stems for f in feats]), strict=True):
+        f.rare = df <= max_df
+    for f, df in zip(feats, _document_frequencies([f.grams for f in feats]), strict=True):
+        f.gram_rare = df <= max_df
+        f.gram_shared = (df >= 2) & f.gram_rare
         f.seed_keys = f.seed_pos = f.seed_unique = None

@@ -35,6 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from khabar.reuse.features import DocFeatures, mark_rare
+from khabar.reuse.hashing import unique
 from khabar.reuse.options import ReuseOptions
 
 CHAIN_STEP = 3
@@ -79,8 +80,8 @@ def _pairs_sharing(rows: np.ndarray, cols: np.ndarray, owner: np.ndarray, n_rows
         ra = owner[prod.row[m] + start]
         rb = owner[prod.col[m]]
         m2 = ra < rb
-        found.append(np.unique(ra[m2] * n_owner + rb[m2]))
-    keys = np.unique(np.concatenate(found))
+        found.append(unique(ra[m2] * n_owner + rb[m2]))
+    keys = unique(np.concatenate(found))
     return keys // n_owner, keys % n_owner
 
 
@@ -91,7 +92,9 @@ def _shared_entries(feats: Sequence[DocFeatures], max_df: int
     cap bounds it to (number of n-grams) x max_df^2 / 2 entries whatever the corpus size."""
     docs, grams, poss = [], [], []
     for d, f in enumerate(feats):
-        p = np.flatnonzero(f.gram_rare) if f.gram_rare is not None else np.arange(len(f.grams))
+        # only n-grams some other document has too (most n-grams are in one document)
+        p = (np.flatnonzero(f.gram_shared) if f.gram_shared is not None
+             else np.arange(len(f.grams)))
         docs.append(np.full(len(p), d, np.int64))
         grams.append(f.grams[p])
         poss.append(p.astype(np.int64))
@@ -143,7 +146,12 @@ def ordered_pairs(feats: Sequence[DocFeatures], options: ReuseOptions
     n = options.ngram
     step = n + CHAIN_STEP - 1
     key = da * len(feats) + db
-    order = np.lexsort((pb, pa, key))
+    # one int64 sort key (pair, position in a, position in b) sorts faster than a lexsort
+    span = int(max(pa.max(), pb.max())) + 1
+    if (int(key.max()) + 1) * span * span < 2**63:
+        order = np.argsort((key * span + pa) * span + pb, kind="stable")
+    else:  # a huge collection: the combined key would overflow
+        order = np.lexsort((pb, pa, key))
     key, da, db, pa, pb = key[order], da[order], db[order], pa[order], pb[order]
     dpa, dpb = np.diff(pa), np.diff(pb)
     linked = (key[1:] == key[:-1]) & (dpa > 0) & (dpa <= step) & (dpb > 0) & (dpb <= step)
@@ -160,7 +168,7 @@ def ordered_pairs(feats: Sequence[DocFeatures], options: ReuseOptions
 
     wa = words(da[first], pa[first], pa[last] + n - 1)
     wb = words(db[first], pb[first], pb[last] + n - 1)
-    pairs = np.unique(key[first[np.minimum(wa, wb) >= options.min_words]])
+    pairs = unique(key[first[np.minimum(wa, wb) >= options.min_words]])
     return pairs // len(feats), pairs % len(feats)
 
 
@@ -186,7 +194,7 @@ def bag_pairs(feats: Sequence[DocFeatures], options: ReuseOptions
     """Document pairs with two windows sharing enough distinct rare stems, at any scale."""
     found = [_bag_pairs_at(feats, w, m) for w, m in bag_scales(options)]
     n = max(len(feats), 1)
-    keys = np.unique(np.concatenate([np.empty(0, np.int64), *(a * n + b for a, b in found)]))
+    keys = unique(np.concatenate([np.empty(0, np.int64), *(a * n + b for a, b in found)]))
     return keys // n, keys % n
 
 
