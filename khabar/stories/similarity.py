@@ -42,6 +42,7 @@ in time, so no two articles more than `window` days apart are ever scored.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -133,6 +134,10 @@ class Space:
     shingle_w: sp.csr_matrix
     """Shingles weighted by 1 / document frequency (see `TermStats.shingle_weights`)."""
     shingle_mass: np.ndarray
+    numbers: sp.csr_matrix
+    """Binary: the article mentions this (hashed) specific number."""
+    outlet: np.ndarray
+    """A hash of the outlet's name, -1 when unknown (for ``same_outlet``)."""
 
     def __len__(self) -> int:
         return len(self.arts)
@@ -140,7 +145,8 @@ class Space:
     def take(self, rows: np.ndarray) -> Space:
         return Space(self.arts.take(rows), self.body[rows], self.title[rows],
                      self.title_idf[rows], self.present[rows], self.title_mass[rows],
-                     self.shingle_w[rows], self.shingle_mass[rows])
+                     self.shingle_w[rows], self.shingle_mass[rows], self.numbers[rows],
+                     self.outlet[rows])
 
 
 def term_weights(stats: TermStats, params: PairParams) -> np.ndarray:
@@ -182,7 +188,20 @@ def make_space(arts: Articles, stats: TermStats, params: PairParams,
         np.asarray(title_idf.sum(axis=1)).ravel(),
         (sw := stats.shingle_weights(arts.shingles)),
         np.asarray(sw.sum(axis=1)).ravel(),
+        _number_matrix(arts.numbers),
+        np.array([zlib.crc32(s.encode("utf-8")) if s else -1 for s in arts.sources],
+                 dtype=np.int64),
     )
+
+
+def _number_matrix(numbers: list[frozenset[str]]) -> sp.csr_matrix:
+    lengths = [len(x) for x in numbers]
+    cols = [zlib.crc32(x.encode("ascii", "replace")) & ((1 << 30) - 1)
+            for nums in numbers for x in sorted(nums)]
+    indptr = np.zeros(len(numbers) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    return sp.csr_matrix((np.ones(len(cols)), np.array(cols, dtype=np.int64), indptr),
+                         shape=(len(numbers), 1 << 30))
 
 
 # A product of two blocks, as flat keys (left row * right rows + right row), sorted, with
@@ -368,21 +387,13 @@ def pair_features(
         linked = ext >= params.link
 
     f[:, 2] = np.minimum(copy, 1.0)
-    nums_a, nums_b = a.arts.numbers, b.arts.numbers
-    shared_n = np.empty(len(keys))
-    conflict = np.empty(len(keys))
-    for k, (i, j) in enumerate(zip(li.tolist(), ri.tolist(), strict=True)):
-        x, y = nums_a[i], nums_b[j]
-        s = len(x & y) if x and y else 0
-        shared_n[k] = s
-        conflict[k] = min(len(x), len(y)) - s
+    shared_n = _lookup(keys, _shared_shingles(a.numbers, b.numbers, 1)[0])
+    count_a = np.diff(a.numbers.indptr)[li]
+    count_b = np.diff(b.numbers.indptr)[ri]
     f[:, 3] = np.log1p(shared_n)
-    f[:, 4] = np.log1p(conflict)
+    f[:, 4] = np.log1p(np.minimum(count_a, count_b) - shared_n)
     f[:, 5] = occasion_conflict(a.arts.occasions[li], b.arts.occasions[ri])
-    src_a, src_b = a.arts.sources, b.arts.sources
-    same_outlet = np.fromiter(
-        (src_a[i] is not None and src_a[i] == src_b[j]
-         for i, j in zip(li.tolist(), ri.tolist(), strict=True)), dtype=bool, count=len(keys))
+    same_outlet = (a.outlet[li] >= 0) & (a.outlet[li] == b.outlet[ri])
     f[:, 6] = same_outlet * (1.0 - f[:, 2])
     f[:, TIME] = np.exp(-dt / params.time_scale)
     return Pairs(li, ri, f, linked=linked)

@@ -97,6 +97,8 @@ def _vstack_space(a: Space | None, b: Space) -> Space:
         np.concatenate([a.title_mass, b.title_mass]),
         sp.vstack([a.shingle_w, b.shingle_w], format="csr"),
         np.concatenate([a.shingle_mass, b.shingle_mass]),
+        sp.vstack([a.numbers, b.numbers], format="csr"),
+        np.concatenate([a.outlet, b.outlet]),
     )
 
 
