@@ -26,7 +26,9 @@ fitted to this corpus.
 **News reuse check**: all of SaudiNewsNet dev (16,111 articles) as one corpus;
 for the labelled pairs of `dev-pairs.jsonl`, the share linked by at least one
 non-boilerplate passage, by `copy` label (yes / partial should be linked, no
-should not), with and without the pairs the labellers marked ambiguous.
+should not), with and without the pairs the labellers marked ambiguous; and
+the same counting only passages that start within the first 1,800 characters
+of both articles, the part the labellers were shown.
 
 Each run is its own subprocess; peak memory is that process's VmHWM plus the
 largest worker (RUSAGE_CHILDREN). "CPU s" is user + system of the process and
@@ -53,6 +55,8 @@ TOOLS = {
     "khabar-1w": "khabar reuse, one process",
     "khabar-ordered": "khabar reuse, bag index off (bag_levels=0)",
 }
+VISIBLE = 1800
+"""The labellers saw the first 1800 characters of each article (LABELING.md)."""
 SWEEP = {
     "min_words": [6, 10, 12],
     "max_gap": [4, 12, 16],
@@ -151,16 +155,20 @@ def child_news(data: Path, workers: int, out: Path) -> None:
     docs = list(read([data / "dev.jsonl.gz"]))
     passages = find_reuse(docs, ReuseOptions(include_boilerplate=True), workers=workers)
     t_end, c_end = time.perf_counter(), _cpu()
-    linked: dict[tuple[str, str], list[bool]] = {}
+    # per linked pair: passages that are reuse, boilerplate, and reuse starting within the
+    # first VISIBLE characters of both texts (what the labellers were shown)
+    linked: dict[tuple[str, str], list[int]] = {}
     for p in passages:
-        linked.setdefault((p.a, p.b), []).append(p.boilerplate)
+        row = linked.setdefault((p.a, p.b), [0, 0, 0])
+        row[1 if p.boilerplate else 0] += 1
+        row[2] += (not p.boilerplate and p.a_start < VISIBLE and p.b_start < VISIBLE)
     res = {
         "documents": len(docs), "seconds": t_end - t0, "cpu": c_end - c0,
         "peak_mb": _hwm_mb(),
         "workers_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
         "passages": len(passages), "boilerplate": sum(p.boilerplate for p in passages),
         "pairs_linked": len(linked),
-        "linked": {f"{a}\t{b}": [sum(not x for x in v), sum(v)] for (a, b), v in linked.items()},
+        "linked": {f"{a}\t{b}": v for (a, b), v in linked.items()},
     }
     out.write_text(json.dumps(res), encoding="utf-8")
 
@@ -218,7 +226,7 @@ def news(args) -> dict:
     counts: dict[str, Counter] = {}
     for r in rows:
         a, b = sorted((r["a"], r["b"]))
-        real, boiler = linked.get(f"{a}\t{b}", [0, 0])
+        real, boiler, visible = linked.get(f"{a}\t{b}", [0, 0, 0])
         for group in (r["copy"], "yes+partial" if r["copy"] in ("yes", "partial") else None):
             if group is None:
                 continue
@@ -229,7 +237,9 @@ def news(args) -> dict:
                 c["pairs"] += 1
                 c["linked"] += real > 0
                 c["boilerplate_only"] += real == 0 and boiler > 0
-    res["labelled"] = {k: {**v, "share_linked": v["linked"] / v["pairs"]}
+                c["linked_visible"] += visible > 0
+    res["labelled"] = {k: {**v, "share_linked": v["linked"] / v["pairs"],
+                           "share_linked_visible": v["linked_visible"] / v["pairs"]}
                        for k, v in sorted(counts.items())}
     return res
 
@@ -307,10 +317,11 @@ def report_news(r: dict) -> None:
           f"passages ({r['boilerplate']} boilerplate) between {r['pairs_linked']} pairs; "
           f"{r['seconds']:.1f} s wall, {r['cpu']:.1f} s CPU, "
           f"peak {r['peak_mb'] + r['workers_peak_mb']:.0f} MB")
-    print(f"{'labelled pairs':<26}{'pairs':>7}{'linked':>8}{'share':>8}{'boiler-only':>12}")
+    print(f"{'labelled pairs':<26}{'pairs':>7}{'linked':>8}{'share':>8}{'boiler-only':>12}"
+          f"{'share in first 1800 chars':>27}")
     for key, v in r["labelled"].items():
         print(f"{key:<26}{v['pairs']:>7}{v['linked']:>8}{v['share_linked']:>8.3f}"
-              f"{v['boilerplate_only']:>12}")
+              f"{v['boilerplate_only']:>12}{v['share_linked_visible']:>27.3f}")
 
 
 if __name__ == "__main__":
