@@ -45,7 +45,10 @@ class PipelineParams:
     min_story_size: int = 1
     """Stories with fewer articles are left out of the report (they stay in the data)."""
     workers: int = 0
-    """Processes for the parallel stages; 0 = all cores."""
+    """Local processes (threads for duplicates) for the parallel stages; 0 = all cores."""
+    engine: Any = None
+    """Engine of the reuse and story stages: None for local processes, else an engine or
+    a name for `khabar.engine.get_engine` (e.g. "spark:spark://head:7077")."""
 
 
 @dataclass
@@ -84,7 +87,7 @@ def run_pipeline(
 def _run(inputs, out: Path, store: Store, params: PipelineParams, fields, echo: Echo,
          progress: ProgressFactory | None, on_problem) -> PipelineResult:
     from khabar.dups import DupParams, find_duplicates
-    from khabar.engine import default_workers
+    from khabar.engine import default_workers, get_engine
     from khabar.errors import KhabarError
     from khabar.explain import ExplainParams
     from khabar.explain import run as explain_run
@@ -95,6 +98,7 @@ def _run(inputs, out: Path, store: Store, params: PipelineParams, fields, echo: 
     from khabar.stories import StoryParams, cluster_stories
 
     workers = params.workers or default_workers()
+    engine = workers if params.engine is None else get_engine(params.engine)
     result = PipelineResult(index=out / "index.html", data_dir=out / "data")
     result.data_dir.mkdir(parents=True, exist_ok=True)
 
@@ -127,7 +131,7 @@ def _run(inputs, out: Path, store: Store, params: PipelineParams, fields, echo: 
          f"{len(dups.clusters)} clusters")
 
     bar, t = stage("reuse", n_docs)
-    passages = reuse_store(store, params.reuse or ReuseOptions(), workers=workers, progress=bar)
+    passages = reuse_store(store, params.reuse or ReuseOptions(), workers=engine, progress=bar)
     write_jsonl((p.to_dict() for p in passages), result.data_dir / "passages.jsonl")
     linked = {(p.a, p.b) for p in passages}
     result.counts["reuse"] = {"passages": len(passages), "pairs": len(linked)}
@@ -135,7 +139,7 @@ def _run(inputs, out: Path, store: Store, params: PipelineParams, fields, echo: 
 
     bar, t = stage("stories", n_docs)
     stories = cluster_stories(store, params.stories or StoryParams(), mode=params.story_mode,
-                              progress=bar)
+                              progress=bar, workers=engine)
     write_jsonl((s.to_dict() for s in stories.stories), result.data_dir / "stories.jsonl")
     write_jsonl(stories.assignments(), result.data_dir / "assignments.jsonl")
     multi = sum(1 for s in stories.stories if len(s.members) > 1)

@@ -26,7 +26,7 @@ def run(*cmd: str | Path, **kw) -> None:
 
 
 def ensure_venv(extras: str) -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 (this script may run under any python3)
         sys.exit("khabar needs Python 3.11 or newer")
     if not PY.exists():
         run(sys.executable, "-m", "venv", VENV)

@@ -116,3 +116,41 @@ def open_corpus(inputs: tuple[Path, ...], db_path: Path | None, kwargs: dict[str
                 if report.read == 0 and store.count() == 0:
                     raise KhabarError("no documents could be read from the inputs given")
             yield store
+
+
+def engine_options(func: Callable) -> Callable:
+    """`--workers N` and `--engine local|spark[:MASTER]` of the commands with parallel stages."""
+    func = click.option(
+        "--engine", "engine_spec", default="local", show_default=True, metavar="NAME",
+        help="local (processes on this machine) or spark / spark:MASTER (e.g. "
+             "spark:spark://head:7077; needs the spark extra). Results never depend on it.",
+    )(func)
+    return click.option(
+        "--workers", type=int, default=0, show_default=True,
+        help="Local worker processes (0: all cores); results never depend on it.",
+    )(func)
+
+
+@contextmanager
+def engine_from(engine_spec: str, workers: int) -> Iterator[Any]:
+    """The engine the options name (a worker count for local), stopped on the way out."""
+    from khabar.errors import KhabarError
+
+    if workers < 0:
+        raise KhabarError(f"--workers {workers}: must be 0 (all cores) or more")
+    name = engine_spec.strip()
+    if name == "local":
+        yield workers
+        return
+    from khabar.engine import get_engine
+
+    try:
+        engine = get_engine(name)
+    except ValueError as exc:
+        raise KhabarError(f"--engine: {exc}") from exc
+    try:
+        yield engine
+    finally:
+        stop = getattr(engine, "stop", None)
+        if stop is not None:
+            stop()

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import click
 
-from khabar.cli.common import Progress, corpus_options, open_corpus
+from khabar.cli.common import (
+    Progress,
+    corpus_options,
+    engine_from,
+    engine_options,
+    open_corpus,
+)
 from khabar.errors import KhabarError
 
 
@@ -29,11 +35,10 @@ from khabar.errors import KhabarError
 @click.option("--include-boilerplate", is_flag=True,
               help="Also report passages an outlet repeats in many of its own documents "
                    "(flagged boilerplate: true).")
-@click.option("--workers", type=int, default=0,
-              help="Worker processes [default: all cores]; results never depend on it.")
+@engine_options
 def reuse(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out: Path | None,
           fmt: str, min_words: int, max_df: int, include_boilerplate: bool, workers: int,
-          **kw) -> None:
+          engine_spec: str, **kw) -> None:
     """Find passages reused between articles of INPUT files or the database.
 
     Each passage gives both documents (`a` < `b` by id) with half-open ORIGINAL
@@ -49,8 +54,6 @@ def reuse(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out: Path
         raise KhabarError(f"--min-words {min_words}: must be at least 1")
     if max_df < 2:
         raise KhabarError(f"--max-df {max_df}: must be at least 2 (a pair needs two documents)")
-    if workers < 0:
-        raise KhabarError(f"--workers {workers}: must be 0 (all cores) or more")
     if fmt == "pan":
         if out is None:
             raise KhabarError("--format pan needs --out DIR")
@@ -65,10 +68,11 @@ def reuse(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out: Path
                            min_content=max(2, round(min_words * base.min_content
                                                     / base.min_words)),
                            include_boilerplate=include_boilerplate)
-    with open_corpus(inputs, db_path, kw, quiet) as store:
+    with engine_from(engine_spec, workers) as engine, \
+            open_corpus(inputs, db_path, kw, quiet) as store:
         progress = Progress("reuse pairs", enabled=not quiet)
         try:
-            passages = reuse_store(store, options, workers=workers, progress=progress)
+            passages = reuse_store(store, options, workers=engine, progress=progress)
         finally:
             progress.close()
     pairs = len({(p.a, p.b) for p in passages})

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import click
 
-from khabar.cli.common import Progress, echo_problem, field_options, fields_from, quiet_option
+from khabar.cli.common import (
+    Progress,
+    echo_problem,
+    engine_from,
+    engine_options,
+    field_options,
+    fields_from,
+    quiet_option,
+)
 
 
 @click.command()
@@ -20,11 +28,12 @@ from khabar.cli.common import Progress, echo_problem, field_options, fields_from
               show_default=True, help="Story clustering over the whole collection or as a stream.")
 @click.option("--min-story-size", default=1, show_default=True,
               help="Leave smaller stories out of the report.")
-@click.option("--workers", default=0, show_default=True, help="Processes to use (0: all cores).")
+@engine_options
 @field_options
 @quiet_option
 def run(inputs: tuple[Path, ...], out_dir: Path, db_path: Path | None, mode: str,
-        min_story_size: int, workers: int, quiet: bool, **kw) -> None:
+        min_story_size: int, workers: int, engine_spec: str, quiet: bool,
+        **kw) -> None:
     """Run the whole job on INPUTS and write the story report to --out.
 
     ingest → repair → duplicates → reuse → stories → explanations → report.
@@ -36,10 +45,12 @@ def run(inputs: tuple[Path, ...], out_dir: Path, db_path: Path | None, mode: str
     def progress(label: str, total: int | None) -> Progress:
         return Progress(label, total, enabled=not quiet)
 
-    params = PipelineParams(story_mode=mode, min_story_size=min_story_size, workers=workers)
-    result = run_pipeline(
-        list(inputs), out_dir, db_path, params=params, fields=fields_from(kw),
-        echo=(lambda line: None) if quiet else (lambda line: click.echo(line, err=True)),
-        progress=progress, on_problem=echo_problem(quiet),
-    )
+    with engine_from(engine_spec, workers) as engine:
+        params = PipelineParams(story_mode=mode, min_story_size=min_story_size,
+                                workers=workers, engine=None if engine_spec == "local" else engine)
+        result = run_pipeline(
+            list(inputs), out_dir, db_path, params=params, fields=fields_from(kw),
+            echo=(lambda line: None) if quiet else (lambda line: click.echo(line, err=True)),
+            progress=progress, on_problem=echo_problem(quiet),
+        )
     click.echo(f"report: {result.index}")

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from khabar.cli.common import Progress, corpus_options, open_corpus
+from khabar.cli.common import (
+    Progress,
+    corpus_options,
+    engine_from,
+    engine_options,
+    open_corpus,
+)
 from khabar.errors import KhabarError
 
 
@@ -27,12 +33,11 @@ from khabar.errors import KhabarError
 @click.option("--no-evidence", is_flag=True,
               help="Ignore stored duplicates and reused passages (from `khabar dups --db` and "
                    "`khabar reuse --db`).")
-@click.option("--workers", type=int, default=0,
-              help="Processes computing features [default: all cores]; results never depend "
-                   "on it.")
+@engine_options
 def stories(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out_dir: Path | None,
             mode: str, threshold: float | None, window: float | None,
-            time_scale: float | None, no_evidence: bool, workers: int, **kw) -> None:
+            time_scale: float | None, no_evidence: bool, workers: int,
+            engine_spec: str, **kw) -> None:
     """Group articles from INPUT files or the database into stories.
 
     A story is every article reporting one event. With --db, story ids are kept
@@ -46,8 +51,6 @@ def stories(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out_dir
                              ("--time-scale", time_scale, 0.0)):
         if value is not None and not value > low:
             raise KhabarError(f"{name} {value}: must be more than {low:g}")
-    if workers < 0:
-        raise KhabarError(f"--workers {workers}: must be 0 (all cores) or more")
     if threshold is not None and threshold > 1:
         raise KhabarError(f"--threshold {threshold}: a probability, at most 1")
     if inputs and db_path is None and out_dir is None:
@@ -55,13 +58,14 @@ def stories(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out_dir
     if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
         raise KhabarError(f"{out_dir}: exists and is not a directory")
     params = StoryParams.make(threshold=threshold, window=window, time_scale=time_scale)
-    with open_corpus(inputs, db_path, kw, quiet) as store:
+    with engine_from(engine_spec, workers) as engine, \
+            open_corpus(inputs, db_path, kw, quiet) as store:
         assert isinstance(store, Store)
         progress = Progress("stories: features", total=store.count(), enabled=not quiet)
         try:
             result = cluster_stories(store, params, mode=mode,
                                      evidence={} if no_evidence else None, progress=progress,
-                                     workers=workers)
+                                     workers=engine)
         finally:
             progress.close()
         if out_dir is not None:

@@ -6,7 +6,8 @@
     passages = load_passages(store)              # what the last run stored
 
 Feature extraction and alignment are stage functions run by an engine over
-batches (`workers` processes); candidate search runs once over the whole
+batches (`workers`: a number of local processes, or an engine such as
+`khabar.engine.spark.SparkEngine`); candidate search runs once over the whole
 collection, because which strings are rare is a property of the collection.
 Output never depends on the number of workers.
 """
@@ -20,7 +21,7 @@ from dataclasses import asdict
 import numpy as np
 
 from khabar.document import Document
-from khabar.engine.local import LocalEngine
+from khabar.engine import Engine, get_engine
 from khabar.repair import Repair
 from khabar.reuse.align import Alignment, align_pair
 from khabar.reuse.boilerplate import OutletIndex
@@ -104,11 +105,11 @@ def _batches(items: Iterable, size: int) -> Iterator[list]:
 
 
 def features(docs: Iterable[Document | tuple[Document, Repair | None]],
-             options: ReuseOptions | None = None, workers: int = 1,
+             options: ReuseOptions | None = None, workers: int | Engine = 1,
              batches: Iterable[list] | None = None) -> list[DocFeatures]:
     """`DocFeatures` of every document, in input order."""
     options = options or ReuseOptions()
-    engine = LocalEngine(workers)
+    engine = get_engine(workers)
     out: list[DocFeatures] = []
     for part in engine.map(extract_features, batches or _batches(docs, FEATURE_BATCH),
                            options.ngram):
@@ -117,7 +118,7 @@ def features(docs: Iterable[Document | tuple[Document, Repair | None]],
 
 
 def passages_from_features(feats: list[DocFeatures], options: ReuseOptions | None = None,
-                           workers: int = 1,
+                           workers: int | Engine = 1,
                            progress: Callable[[int], None] | None = None) -> list[Passage]:
     """Every passage of the collection (boilerplate included, flagged), sorted."""
     options = options or ReuseOptions()
@@ -128,7 +129,7 @@ def passages_from_features(feats: list[DocFeatures], options: ReuseOptions | Non
     outlets = OutletIndex(feats)
     for f in feats:
         outlets.mark(f, options.boilerplate_min_docs, options.ngram)
-    engine = LocalEngine(workers)
+    engine = get_engine(workers)
     out: list[Passage] = []
     done = 0
     results = engine.map(align_batch, _pair_batches(feats, cand, PAIR_BATCH), options)
@@ -161,7 +162,7 @@ def _passages(fa: DocFeatures, fb: DocFeatures, aligned: list[Alignment]) -> lis
 
 
 def find_reuse(docs: Iterable[Document | tuple[Document, Repair | None]],
-               options: ReuseOptions | None = None, *, workers: int = 1,
+               options: ReuseOptions | None = None, *, workers: int | Engine = 1,
                progress: Callable[[int], None] | None = None) -> list[Passage]:
     """Reused passages among `docs`, sorted by pair and position.
 
@@ -176,7 +177,7 @@ def find_reuse(docs: Iterable[Document | tuple[Document, Repair | None]],
 # -- the store ----------------------------------------------------------------------------
 
 
-def reuse_store(store: Store, options: ReuseOptions | None = None, *, workers: int = 1,
+def reuse_store(store: Store, options: ReuseOptions | None = None, *, workers: int | Engine = 1,
                 progress: Callable[[int], None] | None = None) -> list[Passage]:
     """Find reuse among the documents of `store` and keep every passage in it.
 

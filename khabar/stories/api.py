@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from khabar.document import Document
-from khabar.engine.local import LocalEngine
+from khabar.engine import Engine, get_engine
 from khabar.errors import KhabarError
 from khabar.repair import Repair
 from khabar.store import Store
@@ -32,7 +32,7 @@ def extract_pairs(batch: list[tuple[Document, Repair | None]], params: FeaturePa
 
 def _features(
     pairs: Iterable[tuple[Document, Repair | None]], params: StoryParams,
-    progress: Callable[[int], None] | None, workers: int = 1,
+    progress: Callable[[int], None] | None, workers: int | Engine = 1,
 ) -> Articles:
     def batches() -> Iterator[list[tuple[Document, Repair | None]]]:
         chunk: list[tuple[Document, Repair | None]] = []
@@ -46,7 +46,7 @@ def _features(
 
     parts: list[Articles] = []
     done = 0
-    for arts in LocalEngine(workers).map(extract_pairs, batches(), params.features):
+    for arts in get_engine(workers).map(extract_pairs, batches(), params.features):
         parts.append(arts)
         done += len(arts)
         if progress is not None:
@@ -104,7 +104,7 @@ def cluster_stories(
     mode: str = "batch",
     evidence: Mapping[tuple[str, str], float] | None = None,
     progress: Callable[[int], None] | None = None,
-    workers: int = 1,
+    workers: int | Engine = 1,
 ) -> StoryResult:
     """Group articles into stories.
 
@@ -113,8 +113,9 @@ def cluster_stories(
     `Document`s (story ids are numbered from 1 by first appearance).
     `mode="stream"` assigns articles one by one in time order (see
     `StoryStream`); with a store, only articles without a story are streamed,
-    after the stored articles of the window before them. `workers` processes
-    compute features (results never depend on it).
+    after the stored articles of the window before them. `workers` (local
+    processes, or an engine such as `SparkEngine`) compute features; results
+    never depend on it.
     """
     params = params or StoryParams()
     if mode not in MODES:
@@ -155,7 +156,7 @@ def _stream(arts: Articles, params: StoryParams, evidence) -> tuple[np.ndarray, 
 
 
 def _from_store(store: Store, params: StoryParams, mode: str, evidence,
-                progress: Callable[[int], None] | None, workers: int) -> StoryResult:
+                progress: Callable[[int], None] | None, workers: int | Engine) -> StoryResult:
     storydb.declare(store)
     if evidence is None:
         evidence = evidence_from_store(store)

@@ -433,10 +433,10 @@ def stream_stories(
     processes while the current batch is assigned; the assignments are the same
     whatever `workers` and `batch` are.
     """
-    from khabar.engine.local import LocalEngine
+    from khabar.engine import get_engine
 
     stream = stream or StoryStream(params)
-    engine = LocalEngine(workers)
+    engine = get_engine(workers)
     for arts in engine.map(extract_batch, _chunks(docs, batch), stream.params.features):
         yield from stream.add_features(arts)
 
