@@ -687,3 +687,13 @@ def test_saudinewsnet_dev_reads_fully(saudinewsnet: Path) -> None:
     assert all(parse_date(value) is not None for value in raw_dates if value)
     assert all(doc.date is not None for doc in docs if doc.date_raw)
     assert len({doc.id for doc in docs}) == len(docs)
+
+
+def test_html_entities_in_titles_are_decoded_and_text_is_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    rows = [{"id": "1", "title": "مصادر &quot;سبق&quot;: اجتماع &amp; لقاء",
+             "text": "نص فيه &quot; كما هو"}]
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    (doc,) = read([path])
+    assert doc.title == 'مصادر "سبق": اجتماع & لقاء'
+    assert doc.text == "نص فيه &quot; كما هو"  # the text keeps its characters (offsets)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import gzip
+import html
 import io
 import json
 import os
@@ -624,6 +625,10 @@ class _Reader:
                 date_raw = str(raw_date)
             when = parse_date(raw_date)
         title = pop(f_title, None)
+        if type(title) is str and "&" in title:
+            # scrapers often keep a headline's HTML entities (&quot;); a title has no offsets
+            # to keep, so it is decoded here rather than repaired
+            title = html.unescape(title)
         source = pop(f_source, None)
         url = pop(f_url, None)
         return Document(
