@@ -52,7 +52,10 @@ DEFAULT_STS = SHARED / "sts17-ar"
 
 RELATED_WEIGHT = 3.0
 """In fitting, a "related" pair weighs this many "same" pairs: the target tolerates one
-merged related pair in ten but wants most same pairs, so merging one costs more."""
+merged related pair in ten but wants most same pairs, so merging one costs more. Heavier
+weights trade same-event recall for purity (cross-validated mean over the splits: 3 -> F1
+0.939, related merged 0.120; 4 -> 0.930, 0.109; 5 -> 0.925, 0.099), and at 5 a story that
+grows over three days (tests/test_stories.py) already splits in streaming: 3 is kept."""
 L2 = 1.0
 """Ridge penalty on standardized features (the intercept is free)."""
 
