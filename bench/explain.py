@@ -10,7 +10,9 @@
    extraction is run again on the same articles; if any labelled item is no
    longer produced exactly (same document, offsets, kind and text), the labels
    are stale and the script stops with an error naming them, instead of
-   reporting a figure about code that no longer exists.
+   reporting a figure about code that no longer exists. Items no longer
+   extracted at all (a later rule filtered them out) leave the sample, and
+   the script says how many and how many of them were labelled wrong.
 
    Criteria. An attribution is correct when its kind is right (a quotation in
    marks or after a colon is a quote, indirect speech a report, an agency or
@@ -132,8 +134,15 @@ def precision() -> dict:
     docs = _documents({lab["doc"] for lab in labels})
     produced = {(it["doc"], it["start"], it["end"], it["kind"]): it["text"]
                 for it in extract(docs)}
-    stale = [lab["id"] for lab in labels
-             if produced.get((lab["doc"], lab["start"], lab["end"], lab["kind"])) != lab["text"]]
+    def now(lab: dict) -> str | None:
+        return produced.get((lab["doc"], lab["start"], lab["end"], lab["kind"]))
+
+    # an item no longer extracted at all was filtered out by a later rule: it leaves the
+    # sample (what remains is still a random sample of what is extracted); an item that is
+    # extracted differently has to be labelled again
+    dropped = [lab for lab in labels if now(lab) is None]
+    stale = [lab["id"] for lab in labels if now(lab) is not None and now(lab) != lab["text"]]
+    labels = [lab for lab in labels if now(lab) is not None]
     if stale:
         raise SystemExit(
             f"{len(stale)} labelled item(s) are no longer extracted as labelled: "
@@ -141,6 +150,9 @@ def precision() -> dict:
             "The extraction changed: relabel those items (python bench/explain.py sample) "
             "before quoting a precision.")
     table: dict[str, dict] = {}
+    table["_dropped"] = {"n": len(dropped),
+                         "labelled_wrong": sum(1 for lab in dropped if not lab["correct"]),
+                         "ids": [lab["id"] for lab in dropped]}
     for group, kinds in (("attribution", ATTRIBUTION_KINDS), ("mention", MENTION_KINDS)):
         for k in (*kinds, group):
             sel = [lab for lab in labels
@@ -223,12 +235,17 @@ def main() -> None:
         sample(args.n, args.articles)
         return
     table = precision()
+    dropped = table.pop("_dropped")
+    if dropped["n"]:
+        print(f"{dropped['n']} labelled items are no longer extracted (filtered by later rules; "
+              f"{dropped['labelled_wrong']} of them were labelled wrong): "
+              f"{', '.join(dropped['ids'])}")
     print(f"{'kind':36} {'n':>4} {'correct':>8} {'precision':>9}  95% interval")
     for name, row in table.items():
         p = "-" if row["precision"] is None else f"{row['precision']:.2f}"
         ci = "" if row["wilson95"] is None else "{:.2f}-{:.2f}".format(*row["wilson95"])
         print(f"{name:36} {row['n']:4d} {row['correct']:8d} {p:>9}  {ci}")
-    result = {"precision": table}
+    result = {"precision": table, "dropped": dropped}
     if not args.no_novelty:
         nov = novelty_measurements()
         print("\nnovelty: share of the later article's sentences marked repeated, by copy label")

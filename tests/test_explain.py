@@ -509,3 +509,24 @@ def test_demo_novelty_with_the_real_reuse_stage(demo):
     # without passages the same sentences are still found, as paraphrases
     plain = novelty([views[d.id] for d in members], members)
     assert all(m.evidence == "paraphrase" for m in plain["alfajr-05.txt"])
+
+
+@pytest.mark.parametrize(("source", "text"), [
+    ("sabq", "سبق- جدة: أعلنت وزارة الصحة اليوم تسجيل حالة وفاة جديدة."),  # web name
+    ("صحيفة سبق", "(سبق) - أعلنت وزارة الصحة اليوم تسجيل حالة وفاة جديدة."),
+    ("قناة المدار الإخبارية", "تل الريحان (قناة المدار) - خرج قطار ركاب عن السكة."),
+    ("alweeam", "للمزيد تابعوا صحيفة الوئام على تويتر."),
+])
+def test_an_outlet_naming_itself_credits_nobody(source, text):
+    atts, _ = atts_of(text, source)
+    assert not [a for a in atts if a.kind == "credit"]
+    # the same line in another outlet's article is a credit
+    other, _ = atts_of(text, "okaz")
+    assert [a for a in other if a.kind == "credit"], text
+
+
+def test_the_market_of_okaz_is_a_place_not_the_newspaper():
+    doc = Document(id="x", text="انطلقت فعاليات سوق عكاظ في الطائف مساء أمس.", source="alyaum")
+    found = {(m.kind, m.text) for m in mentions(prepare([doc])[0], doc)}
+    assert ("place", "سوق عكاظ") in found
+    assert not any(kind == "agency" for kind, _ in found)

@@ -199,9 +199,19 @@ class _Doc:
         self.history: list[_Speaker] = []
         self.history_sent: list[tuple[_Speaker, int]] = []
         self.doc_id = doc.id if doc is not None else p.view.id
-        self.own = norm(doc.source) if doc is not None and doc.source else None
+        self.own = _own_names(doc.source) if doc is not None and doc.source else None
 
     # -- helpers ---------------------------------------------------------------------------------
+
+    def is_own(self, name: str) -> bool:
+        """Whether `name` (an agency or outlet) is the document's own outlet."""
+        if self.own is None:
+            return False
+        n = norm(name)
+        if n in self.own:
+            return True
+        core = _core(n)
+        return bool(core) and any(f" {core} " in f" {own} " for own in self.own)
 
     def span(self, i: int, j: int, cut: int = 0) -> tuple[int, int]:
         return self.p.tok_orig(i, j, cut)
@@ -592,8 +602,8 @@ class _Doc:
         for m in self.ms:
             if m.kind != "agency":
                 continue
-            if self.own is not None and norm(m.canonical) in (self.own, ):
-                continue  # an outlet naming itself (copyright line) credits nobody
+            if self.is_own(m.canonical):
+                continue  # an outlet naming itself (dateline, copyright line) credits nobody
             s, e = self.span(m.i, m.j, m.cut)
             e = _close_quote(self.p.view.original, s, e)
             seen.add((s, e))
@@ -628,10 +638,32 @@ class _Doc:
                     else display(self.text(s, e))
                 if entry is not None and entry.kind != "agency":
                     continue  # a place or organization in parentheses is not a credit
+                if self.is_own(name):
+                    continue
                 seen.add((s, e))
                 out.append(Attribution(self.doc_id, "credit", self.text(s, e), s, e,
                                        name, s, e, None, None, None))
         return out
+
+
+_KIND_WORDS = ("صحيفة", "جريدة", "قناة", "وكالة", "موقع", "شبكة", "إذاعة", "مجلة")
+
+
+def _core(name: str) -> str:
+    """A normalized outlet name without its kind word: صحيفة سبق -> سبق."""
+    toks = name.split()
+    kinds = {norm(w) for w in _KIND_WORDS}
+    return " ".join(toks[1:]) if len(toks) > 1 and toks[0] in kinds else name
+
+
+def _own_names(source: str) -> frozenset[str]:
+    """Normalized names a document's outlet goes by: its `source` field as given and,
+    when the gazetteer knows it (by name or web name: sabq, okaz), its canonical name."""
+    names = {norm(source)}
+    entry = gazetteer().lookup(source)
+    if entry is not None and entry.kind == "agency":
+        names.add(norm(entry.canonical))
+    return frozenset(n for n in names if n)
 
 
 def _close_quote(text: str, s: int, e: int) -> int:
