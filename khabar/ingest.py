@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from khabar.document import Document
+from khabar.engine.local import batched
 from khabar.errors import Problem, ProblemLog
 from khabar.repair import (
     RepairContext,
@@ -63,17 +64,6 @@ class IngestReport:
         if skipped:
             line += " (" + ", ".join(f"{k}: {v}" for k, v in sorted(self.skipped.items())) + ")"
         return line
-
-
-def _batches(docs: Iterable[Document], size: int) -> Iterator[list[Document]]:
-    batch: list[Document] = []
-    for d in docs:
-        batch.append(d)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def ingest(
@@ -124,7 +114,7 @@ def _ingest(inputs, db: Store, fields, batch_size, on_problem, progress, repair_
     run = db.start_run("ingest")
     done = 0
     flushed = 0
-    for batch in _batches(docs, batch_size):
+    for batch in batched(docs, batch_size):
         with db.transaction():
             existing = db.existing([d.id for d in batch])
             for doc in batch:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol, runtime_checkable
 
-from khabar.engine.local import LocalEngine, default_workers
+from khabar.engine.local import LocalEngine, batched, default_workers
 
 
 @runtime_checkable
@@ -59,4 +59,4 @@ def get_engine(spec: int | str | Engine | None = None) -> Engine:
     raise TypeError(f"not an engine: {spec!r}")
 
 
-__all__ = ["Engine", "LocalEngine", "default_workers", "get_engine"]
+__all__ = ["Engine", "LocalEngine", "batched", "default_workers", "get_engine"]

@@ -12,6 +12,19 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Consecutive lists of `size` items (the last may be shorter), drawn lazily: the unit
+    every engine hands to a stage function."""
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def default_workers() -> int:
     """All cores this process may use (respects CPU affinity and cgroup pinning)."""
     try:

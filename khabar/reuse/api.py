@@ -21,7 +21,7 @@ from dataclasses import asdict
 import numpy as np
 
 from khabar.document import Document
-from khabar.engine import Engine, get_engine
+from khabar.engine import Engine, batched, get_engine
 from khabar.repair import Repair
 from khabar.reuse.align import Alignment, align_pair
 from khabar.reuse.boilerplate import OutletIndex
@@ -90,17 +90,6 @@ def _pair_batches(feats: Sequence[DocFeatures], cand: Candidates, size: int
                               cand.bag[start : start + size].tolist(), strict=True))
 
 
-def _batches(items: Iterable, size: int) -> Iterator[list]:
-    batch: list = []
-    for x in items:
-        batch.append(x)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 # -- the whole run ------------------------------------------------------------------------
 
 
@@ -111,7 +100,7 @@ def features(docs: Iterable[Document | tuple[Document, Repair | None]],
     options = options or ReuseOptions()
     engine = get_engine(workers)
     out: list[DocFeatures] = []
-    for part in engine.map(extract_features, batches or _batches(docs, FEATURE_BATCH),
+    for part in engine.map(extract_features, batches or batched(docs, FEATURE_BATCH),
                            options.ngram):
         out.extend(part)
     return out

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
 from khabar.document import Document
-from khabar.engine import Engine, get_engine
+from khabar.engine import Engine, batched, get_engine
 from khabar.errors import KhabarError
 from khabar.repair import Repair
 from khabar.store import Store
@@ -34,19 +34,9 @@ def _features(
     pairs: Iterable[tuple[Document, Repair | None]], params: StoryParams,
     progress: Callable[[int], None] | None, workers: int | Engine = 1,
 ) -> Articles:
-    def batches() -> Iterator[list[tuple[Document, Repair | None]]]:
-        chunk: list[tuple[Document, Repair | None]] = []
-        for pair in pairs:
-            chunk.append(pair)
-            if len(chunk) >= BATCH:
-                yield chunk
-                chunk = []
-        if chunk:
-            yield chunk
-
     parts: list[Articles] = []
     done = 0
-    for arts in get_engine(workers).map(extract_pairs, batches(), params.features):
+    for arts in get_engine(workers).map(extract_pairs, batched(pairs, BATCH), params.features):
         parts.append(arts)
         done += len(arts)
         if progress is not None:

@@ -412,17 +412,6 @@ def extract_batch(batch: list[Document], params: FeatureParams) -> Articles:
     return extract(batch, None, params)
 
 
-def _chunks(docs: Iterable[Document], size: int) -> Iterator[list[Document]]:
-    chunk: list[Document] = []
-    for d in docs:
-        chunk.append(d)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def stream_stories(
     docs: Iterable[Document], params: StoryParams | None = None, *, workers: int = 1,
     batch: int = 1000, stream: StoryStream | None = None,
@@ -433,11 +422,11 @@ def stream_stories(
     processes while the current batch is assigned; the assignments are the same
     whatever `workers` and `batch` are.
     """
-    from khabar.engine import get_engine
+    from khabar.engine import batched, get_engine
 
     stream = stream or StoryStream(params)
     engine = get_engine(workers)
-    for arts in engine.map(extract_batch, _chunks(docs, batch), stream.params.features):
+    for arts in engine.map(extract_batch, batched(docs, batch), stream.params.features):
         yield from stream.add_features(arts)
 
 
