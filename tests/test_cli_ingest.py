@@ -85,3 +85,17 @@ def test_show_unknown_id(tmp_path, capsys):
     code, _, err = run(["show", "nope", "--db", str(db)], capsys)
     assert code == 1 and "nope: no such document" in err
     assert Path(db).exists()
+
+
+def test_unwritable_output_is_one_line_not_a_traceback(tmp_path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x", encoding="utf-8")
+    for args in (["reuse", str(DEMO), "--out", str(blocker / "p.jsonl")],
+                 ["dups", str(DEMO), "--out", str(blocker / "d")],
+                 ["run", str(DEMO), "--out", str(blocker / "r")]):
+        res = subprocess.run([sys.executable, "-m", "khabar", *args, "-q"], capture_output=True,
+                             text=True, timeout=300)
+        assert res.returncode == 1, args
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
+        assert lines[0].startswith("khabar: error: ") and str(blocker) in lines[0]

@@ -8,6 +8,7 @@ take the others down.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -66,6 +67,16 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except KhabarError as exc:
         click.echo(f"khabar: error: {exc}", err=True)
+        sys.exit(1)
+    except OSError as exc:
+        # an output path that cannot be written, a full disk: the system's one-line reason
+        # (KHABAR_DEBUG=1 shows the traceback, for bug reports)
+        if os.environ.get("KHABAR_DEBUG"):
+            raise
+        where = exc.filename if exc.filename is not None else ""
+        reason = exc.strerror or str(exc)
+        click.echo(f"khabar: error: {where}: {reason}" if where else f"khabar: error: {reason}",
+                   err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)

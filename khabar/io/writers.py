@@ -84,7 +84,12 @@ def _atomic(path: Path) -> Iterator[IO[bytes]]:
     # Not mkstemp: its files are private (0600); "x" mode honours the umask.
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        with open(tmp, "xb", buffering=_BUFFER) as raw:
+        raw_file = open(tmp, "xb", buffering=_BUFFER)  # noqa: SIM115 (closed by the with below)
+    except OSError as exc:
+        # name the file the user asked for, not our temporary one
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
+    try:
+        with raw_file as raw:
             if path.name.lower().endswith(".gz"):
                 # mtime=0 keeps the output byte-identical from run to run; the
                 # buffer turns many one-line writes into few compressor calls.
