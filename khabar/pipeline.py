@@ -149,12 +149,12 @@ def _run(inputs, out: Path, store: Store, params: PipelineParams, fields, echo: 
     bar, t = stage("explain", len(stories.stories))
     counts = explain_run(
         store, [(str(s.story), list(s.members)) for s in stories.stories], passages,
-        params.explain or ExplainParams(),
+        params.explain or ExplainParams(), workers=engine,
     )
     result.counts["explain"] = counts
     done("explain", bar, t, ", ".join(f"{v} {k}" for k, v in counts.items()))
 
     bar, t = stage("report")
-    result.index = write_report(store, out, min_size=params.min_story_size)
+    result.index = write_report(store, out, workers=engine, min_size=params.min_story_size)
     done("report", bar, t, str(result.index))
     return result

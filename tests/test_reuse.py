@@ -293,3 +293,20 @@ def test_seeds_share_the_quotation_and_the_militia_sentences(seeds_dir) -> None:
     # the quotation passage is the quoted sentence, not the paragraphs around it
     (q,) = [p for p in found if SEED_QUOTE in texts[p.a][p.a_start : p.a_end]]
     assert len(texts[q.a][q.a_start : q.a_end]) < len(SEED_QUOTE) + 40
+
+
+def test_two_alignments_of_the_same_characters_make_one_passage():
+    # In a corpus, two token-level alignments of one pair can widen to the same sentence
+    # edges; the stored table has one row per character range, so they must come out as one.
+    from khabar.reuse.align import Alignment
+    from khabar.reuse.api import _passages
+    from khabar.reuse.features import extract_features
+
+    fa, fb = extract_features([doc("a", "نص أول طويل بما يكفي لاختبار المقاطع"),
+                               doc("b", "نص ثان طويل بما يكفي لاختبار المقاطع")])
+    weak = Alignment(0, 20, 0, 20, 0.7, (0,), (0,), (0, 3), (0, 3), boilerplate=True)
+    strong = Alignment(0, 20, 0, 20, 0.9, (0,), (0,), (1, 4), (1, 4), boilerplate=False)
+    other = Alignment(21, 30, 21, 30, 0.8, (0,), (0,), (4, 5), (4, 5))
+    out = _passages(fa, fb, [weak, other, strong])
+    assert [(p.a_start, p.a_end, p.score, p.boilerplate) for p in out] == [
+        (0, 20, 0.9, False), (21, 30, 0.8, False)]

@@ -9,13 +9,16 @@ between runs leaves nothing stale behind.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from khabar.document import Document
+from khabar.engine import Engine, batched, get_engine
 from khabar.explain.attribution import Attribution
 from khabar.explain.entities import Mention
 from khabar.explain.novelty import SentenceNovelty
-from khabar.explain.story import ExplainParams, StoryExplanation, explain_story
+from khabar.explain.story import ExplainParams, StoryExplanation, explain_batch
+from khabar.repair import Repair
 from khabar.store import Store
 
 VERSION = 1
@@ -109,40 +112,43 @@ def run(
     passages: Iterable[Any] | None = None,
     params: ExplainParams | None = None,
     batch_size: int = 50,
+    workers: int | Engine = 1,
 ) -> dict[str, int]:
     """Explain stored stories ((story id, member ids) pairs) and store the results.
 
     Documents come with their stored repairs; `passages` (reuse passages of the
-    corpus) are handed to each story they fall in. Returns counts.
+    corpus) are handed to each story they fall in. Stories are explained by
+    `explain_batch` on `workers` (local processes or an engine), `batch_size`
+    stories at a time, and saved in input order. Returns counts.
     """
     by_doc: dict[str, list[Any]] = {}
     for p in passages or ():
         by_doc.setdefault(p.a, []).append(p)
+
+    def jobs() -> Iterator[tuple[str, list[Document], list[Repair | None], list[Any]]]:
+        # read in this thread: the store's connection is not for the engine's workers
+        for sid, members in stories:
+            docs, reps = [], []
+            for batch in store.documents(ids=list(members)):
+                for doc, rep in batch:
+                    docs.append(doc)
+                    reps.append(rep)
+            if not docs:
+                continue
+            member_set = {d.id for d in docs}
+            pas = [p for d in docs for p in by_doc.get(d.id, ()) if p.b in member_set]
+            yield str(sid), docs, reps, pas
+
     counts = {"stories": 0, "sentences": 0, "repeated": 0, "attributions": 0, "mentions": 0}
-    pending: list[StoryExplanation] = []
-    for sid, members in stories:
-        docs, reps = [], []
-        for batch in store.documents(ids=list(members)):
-            for doc, rep in batch:
-                docs.append(doc)
-                reps.append(rep)
-        if not docs:
-            continue
-        member_set = {d.id for d in docs}
-        pas = [p for d in docs for p in by_doc.get(d.id, ()) if p.b in member_set]
-        e = explain_story(docs, story=str(sid), repairs=reps, passages=pas, params=params)
-        pending.append(e)
-        counts["stories"] += 1
-        for marks in e.novelty.values():
-            counts["sentences"] += len(marks)
-            counts["repeated"] += sum(1 for s in marks if s.status == "repeated")
-        counts["attributions"] += sum(len(a) for a in e.attributions.values())
-        counts["mentions"] += sum(len(m) for m in e.mentions.values())
-        if len(pending) >= batch_size:
-            save(store, pending)
-            pending = []
-    if pending:
-        save(store, pending)
+    for done in get_engine(workers).map(explain_batch, batched(jobs(), batch_size), params):
+        for e in done:
+            counts["stories"] += 1
+            for marks in e.novelty.values():
+                counts["sentences"] += len(marks)
+                counts["repeated"] += sum(1 for s in marks if s.status == "repeated")
+            counts["attributions"] += sum(len(a) for a in e.attributions.values())
+            counts["mentions"] += sum(len(m) for m in e.mentions.values())
+        save(store, done)
     return counts
 
 

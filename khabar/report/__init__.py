@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from khabar.engine import Engine
 from khabar.report.model import (
     ArticleView,
     MentionMark,
@@ -53,7 +54,8 @@ __all__ = [
 ]
 
 
-def write_report(data_or_store: ReportData | Any, out_dir: str | Path, **build: Any) -> Path:
+def write_report(data_or_store: ReportData | Any, out_dir: str | Path,
+                 workers: int | Engine = 1, **build: Any) -> Path:
     """Write the report into `out_dir` and return the path of its ``index.html``.
 
     `data_or_store` is a `ReportData`, or a `Store` from which it is built with
@@ -61,14 +63,15 @@ def write_report(data_or_store: ReportData | Any, out_dir: str | Path, **build: 
     name and renamed into place, so a reader never sees a half-written page.
     Story pages left in ``stories/`` by an earlier report whose stories are
     gone are removed (only ``*.html`` files there: the folder belongs to the
-    report); nothing else in `out_dir` is touched.
+    report); nothing else in `out_dir` is touched. `workers` (local processes or
+    an engine) render the story pages; the files never depend on it.
     """
     data = (data_or_store if isinstance(data_or_store, ReportData)
             else build_report_data(data_or_store, **build))
     out = Path(out_dir)
     (out / STORIES_DIR).mkdir(parents=True, exist_ok=True)
     keep: set[str] = set()
-    for rel, content in iter_pages(data):
+    for rel, content in iter_pages(data, workers):
         _write_atomic(out / rel, content.encode("utf-8"))
         if rel.startswith(f"{STORIES_DIR}/"):
             keep.add(Path(rel).name)

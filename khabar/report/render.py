@@ -29,10 +29,11 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from urllib.parse import urlsplit
 
+from khabar.engine import Engine, batched, get_engine
 from khabar.repair import line_key
 from khabar.report.model import (
     ArticleView,
@@ -352,7 +353,12 @@ def _link(href: str | None, inner: str, cls: str = "", title: str = "") -> str:
 def render_story(data: ReportData, story: StoryPage,
                  doc_story: dict[str, str] | None = None) -> str:
     """One story's page; pass `doc_story` (from `doc_stories`) when rendering many."""
-    links = _Links(doc_story if doc_story is not None else doc_stories(data), story.story)
+    return _render_story(story, doc_story if doc_story is not None else doc_stories(data),
+                         data.generated)
+
+
+def _render_story(story: StoryPage, doc_story: dict[str, str], generated: str | None) -> str:
+    links = _Links(doc_story, story.story)
     by_id = {a.id: a for a in story.articles}
     sections: list[tuple[str, str, str]] = []  # (anchor, heading, html)
 
@@ -396,7 +402,7 @@ def render_story(data: ReportData, story: StoryPage,
         f'<section id="{a}">\n<h2>{esc(h)}</h2>\n{inner}</section>\n' for a, h, inner in sections
     )
     crumb = f'<span class="crumb"><bdi>{esc(story.title[:80])}</bdi></span>'
-    return _page(story.title, body, home="../index.html", crumb=crumb, generated=data.generated)
+    return _page(story.title, body, home="../index.html", crumb=crumb, generated=generated)
 
 
 def _summary(story: StoryPage, by_id: dict[str, ArticleView], links: _Links) -> str:
@@ -596,6 +602,7 @@ def _repairs(art: ArticleView) -> str:
 _WORD = re.compile(r"\S+")
 
 
+@lru_cache(maxsize=1 << 16)
 def _fold(word: str) -> str:
     # compare words as the rest of khabar does (the text layer's normalization: no harakat
     # or tatweel, one alef, Arabic-Indic digits as ASCII) and without punctuation: those
@@ -605,7 +612,8 @@ def _fold(word: str) -> str:
 
 def changed_words(a: str, b: str, limit: int = 4000) -> tuple[list[tuple[int, int]],
                                                                   list[tuple[int, int]]]:
-    """Spans of the words of `a` and `b` that the other side does not have (a word diff)."""
+    """Spans of the runs of words of `a` and `b` that the other side does not have (a word
+    diff)."""
     wa = [(m.start(), m.end()) for m in _WORD.finditer(a)]
     wb = [(m.start(), m.end()) for m in _WORD.finditer(b)]
     if len(wa) > limit or len(wb) > limit:
@@ -618,8 +626,12 @@ def changed_words(a: str, b: str, limit: int = 4000) -> tuple[list[tuple[int, in
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue
-        out_a.extend(wa[i1:i2])
-        out_b.extend(wb[j1:j2])
+        # one span per run of changed words (the spaces inside a run are marked with it):
+        # far fewer spans to lay out than one per word
+        if i2 > i1:
+            out_a.append((wa[i1][0], wa[i2 - 1][1]))
+        if j2 > j1:
+            out_b.append((wb[j1][0], wb[j2 - 1][1]))
     return out_a, out_b
 
 
@@ -785,22 +797,36 @@ def _mentions(story: StoryPage) -> str:
 # -- the whole report --------------------------------------------------------------------------
 
 
-def iter_pages(data: ReportData) -> Iterator[tuple[str, str]]:
+RENDER_BATCH = 100
+"""Story pages per rendering batch (each batch also carries the article -> story map)."""
+
+
+def render_batch(stories: list[StoryPage], doc_story: dict[str, str], generated: str | None
+                 ) -> list[tuple[str, str]]:
+    """Stage function: (relative path, HTML) of the pages of `stories`."""
+    return [(f"{STORIES_DIR}/{story_filename(story.story)}",
+             _render_story(story, doc_story, generated)) for story in stories]
+
+
+def iter_pages(data: ReportData, workers: int | Engine = 1) -> Iterator[tuple[str, str]]:
     """Every page of the report as (relative POSIX path, HTML), one at a time.
 
-    A generator so that a report of many thousand stories is written page by
-    page, never held whole in memory.
+    A generator so that pages are written as they are made, never all held in
+    memory; story pages are rendered by `render_batch` on `workers` (local
+    processes or an engine), in order.
     """
     yield "index.html", render_index(data)
     doc_story = doc_stories(data)
     seen: set[str] = set()
-    for story in data.stories:
-        path = f"{STORIES_DIR}/{story_filename(story.story)}"
-        if path in seen:
-            # two ids with one hash prefix: vanishingly rare, but never overwrite silently
-            raise ValueError(f"story file name collision for {story.story!r}")
-        seen.add(path)
-        yield path, render_story(data, story, doc_story)
+    pages = get_engine(workers).map(render_batch, batched(data.stories, RENDER_BATCH),
+                                    doc_story, data.generated)
+    for batch in pages:
+        for path, page in batch:
+            if path in seen:
+                # two ids with one hash prefix: vanishingly rare, but never overwrite silently
+                raise ValueError(f"story file name collision for {path!r}")
+            seen.add(path)
+            yield path, page
 
 
 def render_report(data: ReportData) -> dict[str, str]:

@@ -136,6 +136,16 @@ def passages_from_features(feats: list[DocFeatures], options: ReuseOptions | Non
 
 
 def _passages(fa: DocFeatures, fb: DocFeatures, aligned: list[Alignment]) -> list[Passage]:
+    # Two token-level alignments can widen to the same characters (both reach the edges of
+    # one long sentence): one passage per character range, the best-scoring, reuse before
+    # boilerplate on a tie.
+    best: dict[tuple[int, int, int, int], Alignment] = {}
+    for x in aligned:
+        key = (x.a_start, x.a_end, x.b_start, x.b_end)
+        old = best.get(key)
+        if old is None or (x.score, not x.boilerplate) > (old.score, not old.boilerplate):
+            best[key] = x
+    aligned = [best[k] for k in sorted(best)]
     # boilerplate says nothing about who copied whom
     real = [x for x in aligned if not x.boilerplate]
     source, rule = decide(fa, fb, [x.a_content for x in real], [x.b_content for x in real])
