@@ -120,3 +120,19 @@ def test_cli_spark_engine_writes_what_local_writes(tmp_path) -> None:
         outs[name] = out.read_bytes()
     assert outs["local"].count(b"\n") > 5
     assert outs["spark:local[2]"] == outs["local"]
+
+
+@needs_spark
+def test_spark_pipeline_writes_what_local_writes(spark, tmp_path) -> None:
+    from khabar.pipeline import PipelineParams, run_pipeline
+
+    outs = {}
+    for name, engine in (("local", None), ("spark", spark)):
+        out = tmp_path / name
+        run_pipeline([DEMO], out, params=PipelineParams(workers=1, engine=engine))
+        outs[name] = {p.relative_to(out).as_posix(): p.read_bytes()
+                      for p in sorted(out.rglob("*")) if p.is_file()}
+    assert set(outs["spark"]) == set(outs["local"])
+    assert any(k.startswith("stories/") for k in outs["local"])
+    for rel, content in outs["local"].items():
+        assert outs["spark"][rel] == content, rel
