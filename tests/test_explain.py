@@ -530,3 +530,17 @@ def test_the_market_of_okaz_is_a_place_not_the_newspaper():
     found = {(m.kind, m.text) for m in mentions(prepare([doc])[0], doc)}
     assert ("place", "سوق عكاظ") in found
     assert not any(kind == "agency" for kind, _ in found)
+
+
+@pytest.mark.parametrize(("text", "credits"), [
+    ("وصلت الدفعة في سبتمبر (أيلول).", []),                       # a month, not an agency
+    ("وثيقة الرهن (أو صك الملكية).\nنص آخر هنا.", []),            # a phrase, not a name
+    ("عبر الوسائل (إيميل، فيسبوك، تويتر...الخ).", []),            # a list
+    ("ولا للراحة أنساً، ولا للأكل ذوقاً.", []),                    # the word, not ANSA
+    ("روما (أنسا) - أعلنت الحكومة الإيطالية خطة جديدة.", ["أنسا"]),
+    ("ومن المقرر أن تعقد اللجنة اجتماعها المقبل. (واحة)", ["واحة"]),
+    ("خرجت العربات عن السكة مساء الاثنين (واحة، ق ن أ).", ["واحة", "ق ن أ"]),
+])
+def test_what_in_parentheses_is_a_credit(text, credits):
+    atts, _ = atts_of(text, "okaz")
+    assert [a.cue for a in atts if a.kind == "credit"] == credits

@@ -49,6 +49,7 @@ from khabar.explain.common import Prepared, display
 from khabar.explain.entities import M, Mention, find, to_mention
 from khabar.explain.gazetteer import entities as gazetteer
 from khabar.explain.gazetteer import norm, variants, words
+from khabar.io.dates import is_month
 from khabar.text.stem import stopwords
 from khabar.text.view import TextView
 
@@ -621,7 +622,11 @@ class _Doc:
             if not (at_dateline or at_end):
                 continue
             pos = inner_s
-            for part in re.split(r"[,/]", text[inner_s:inner_e]):
+            parts = re.split(r"[,/]", text[inner_s:inner_e])
+            if len(parts) > 2 or "..." in text[inner_s:inner_e]:
+                continue  # a list in parentheses ("e-mail, Facebook, Twitter…"); joint credits
+                # name two agencies at most
+            for part in parts:
                 ps = pos + len(part) - len(part.lstrip())
                 pe = pos + len(part.rstrip())
                 pos += len(part) + 1
@@ -638,6 +643,10 @@ class _Doc:
                     else display(self.text(s, e))
                 if entry is not None and entry.kind != "agency":
                     continue  # a place or organization in parentheses is not a credit
+                if entry is None and (toks[0] in self.sw or any(is_month(t) for t in toks)):
+                    # an unknown name must look like one: not a phrase opening with a
+                    # function word ("(أو صك الملكية)"), not a month ("سبتمبر (أيلول)")
+                    continue
                 if self.is_own(name):
                     continue
                 seen.add((s, e))

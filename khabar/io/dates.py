@@ -69,6 +69,13 @@ _ORDINAL_FIRST = {"الاول", "اول"}
 _ORDINAL_SECOND = {"الثاني", "ثاني"}
 _TWO_WORD = {"تشرين": (10, 11), "كانون": (12, 1)}
 
+def is_month(token: str) -> bool:
+    """Whether a normalized token names a month (any of the calendars above, or the first
+    word of a two-word Levantine month such as تشرين / كانون)."""
+    return token in _MONTHS or token in _TWO_WORD
+
+
+
 _WEEKDAYS: dict[str, int] = {}
 for _number, _names in enumerate(
     (
