@@ -544,3 +544,15 @@ def test_the_market_of_okaz_is_a_place_not_the_newspaper():
 def test_what_in_parentheses_is_a_credit(text, credits):
     atts, _ = atts_of(text, "okaz")
     assert [a.cue for a in atts if a.kind == "credit"] == credits
+
+
+@pytest.mark.parametrize(("text", "agencies"), [
+    ("عبرت السفينة قناة السويس أمس متجهة إلى البحر المتوسط.", []),  # a canal
+    ("وافق المجلس على تنفيذ قناة السيول بوادي الكراع.", []),          # a flood channel
+    ("وقال المحافظ لقناة المدار الإخبارية إن الوضع هادئ.", ["قناة المدار الإخبارية"]),
+    ("وقال المتحدث لقناة «المسيرة» إن الهجوم فشل.", ["قناة «المسيرة"]),
+])
+def test_qanat_is_a_broadcaster_only_when_called_one(text, agencies):
+    doc = Document(id="x", text=text, source="okaz")
+    found = [m.text for m in mentions(prepare([doc])[0], doc) if m.kind == "agency"]
+    assert found == agencies

@@ -106,6 +106,8 @@ _ADJECTIVES = frozenset("العام العامة العليا الاعلي ال�
 _ADJECTIVAL_TITLES = frozenset("الصحفي الصحافي الاعلامي الاعلامية المعارض المعارضة الراحل "
                                "الراحلة الفني الخبير المستشار".split())
 _ONLY_QUOTED_OUTLET = frozenset("موقع شبكة تلفزيون".split())
+_BROADCASTER = frozenset("الاخبارية الفضائية التلفزيونية التلفزيون الرياضية".split())
+"""Words that make an unquoted قناة + name a broadcaster (normalized forms)."""
 
 
 @lru_cache(maxsize=262144)
@@ -290,6 +292,13 @@ class _Finder:
                 j += 1
             if trig in ("قناة", "اذاعة") and not _is_definite(p.toks[i + 1]):
                 return None
+            if trig == "قناة":
+                # قناة is also a canal (قناة السويس، قناة السيول): unquoted and unknown to the
+                # gazetteer, it is a broadcaster only when called one (قناة المدار الإخبارية)
+                if j < len(p) and p.joinable[j] and p.toks[j] in _BROADCASTER:
+                    j += 1
+                if not any(t in _BROADCASTER for t in p.toks[i + 1:j]):
+                    return None
         j = min(j, len(p))
         return M(i, j, self._cut(i, self.L["outlet_trigger"]), "agency", "", "outlet-trigger")
 
