@@ -134,15 +134,14 @@ def precision() -> dict:
     docs = _documents({lab["doc"] for lab in labels})
     produced = {(it["doc"], it["start"], it["end"], it["kind"]): it["text"]
                 for it in extract(docs)}
-    def now(lab: dict) -> str | None:
-        return produced.get((lab["doc"], lab["start"], lab["end"], lab["kind"]))
-
+    now = {lab["id"]: produced.get((lab["doc"], lab["start"], lab["end"], lab["kind"]))
+           for lab in labels}
     # an item no longer extracted at all was filtered out by a later rule: it leaves the
     # sample (what remains is still a random sample of what is extracted); an item that is
     # extracted differently has to be labelled again
-    dropped = [lab for lab in labels if now(lab) is None]
-    stale = [lab["id"] for lab in labels if now(lab) is not None and now(lab) != lab["text"]]
-    labels = [lab for lab in labels if now(lab) is not None]
+    dropped = [lab for lab in labels if now[lab["id"]] is None]
+    stale = [lab["id"] for lab in labels if now[lab["id"]] not in (None, lab["text"])]
+    labels = [lab for lab in labels if now[lab["id"]] is not None]
     if stale:
         raise SystemExit(
             f"{len(stale)} labelled item(s) are no longer extracted as labelled: "

@@ -47,8 +47,9 @@ class PipelineParams:
     workers: int = 0
     """Local processes (threads for duplicates) for the parallel stages; 0 = all cores."""
     engine: Any = None
-    """Engine of the reuse and story stages: None for local processes, else an engine or
-    a name for `khabar.engine.get_engine` (e.g. "spark:spark://head:7077")."""
+    """Engine of reuse, stories, explanations and report pages: None for `workers` local
+    processes, else anything `khabar.engine.get_engine` takes (a worker count, an engine,
+    or a name such as "spark:spark://head:7077")."""
 
 
 @dataclass

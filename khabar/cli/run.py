@@ -47,7 +47,7 @@ def run(inputs: tuple[Path, ...], out_dir: Path, db_path: Path | None, mode: str
 
     with engine_from(engine_spec, workers) as engine:
         params = PipelineParams(story_mode=mode, min_story_size=min_story_size,
-                                workers=workers, engine=None if engine_spec == "local" else engine)
+                                workers=workers, engine=engine)
         result = run_pipeline(
             list(inputs), out_dir, db_path, params=params, fields=fields_from(kw),
             echo=(lambda line: None) if quiet else (lambda line: click.echo(line, err=True)),

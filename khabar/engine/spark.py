@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
 import tempfile
 import zipfile
@@ -118,10 +119,13 @@ class SparkEngine:
         self._shipped = archive
 
     def stop(self) -> None:
-        """Stop the Spark session if this engine started it."""
+        """Stop the Spark session if this engine started it, and remove the shipped code."""
         if self._session is not None and self._own:
             self._session.stop()
         self._session = None
+        if self._shipped is not None:
+            shutil.rmtree(self._shipped.parent, ignore_errors=True)
+            self._shipped = None
 
     def __enter__(self) -> SparkEngine:
         return self

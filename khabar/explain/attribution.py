@@ -658,11 +658,15 @@ class _Doc:
 _KIND_WORDS = ("صحيفة", "جريدة", "قناة", "وكالة", "موقع", "شبكة", "إذاعة", "مجلة")
 
 
+@lru_cache(maxsize=1)
+def _kind_words() -> frozenset[str]:
+    return frozenset(norm(w) for w in _KIND_WORDS)
+
+
 def _core(name: str) -> str:
     """A normalized outlet name without its kind word: صحيفة سبق -> سبق."""
     toks = name.split()
-    kinds = {norm(w) for w in _KIND_WORDS}
-    return " ".join(toks[1:]) if len(toks) > 1 and toks[0] in kinds else name
+    return " ".join(toks[1:]) if len(toks) > 1 and toks[0] in _kind_words() else name
 
 
 def _own_names(source: str) -> frozenset[str]:

@@ -25,7 +25,7 @@ title is often what the person did, not their name).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
@@ -322,6 +322,18 @@ class _Finder:
 
     # -- persons -------------------------------------------------------------------------------
 
+    def _given_name_near(self, ks: range, stop: Callable[[int], bool]) -> tuple[int, int] | None:
+        """(start, end) of the name opening at the first known given name among `ks`, looking
+        no further than where `stop` says; None when there is none."""
+        p, L = self.p, self.L
+        for k in ks:
+            if stop(k):
+                return None
+            if p.toks[k] in L["first"] or p.toks[k] in L["ambiguous"]:
+                end = self.name_from(k, after_title=True)
+                return (k, end) if end > k else None
+        return None
+
     def name_from(self, j: int, after_title: bool) -> int:
         """End of a person name starting at token j (j itself when there is none)."""
         p, L = self.p, self.L
@@ -426,24 +438,18 @@ class _Finder:
             if end > j and p.toks[j] not in L["first"] and not self.is_ali(j):
                 # مدرب نجوم المنارة جمال المهيري، مدير مكتب الحملة بتركيا خالد السلامة:
                 # an unknown word first and a given name soon after: the first was a complement
-                for k in range(end, min(end + 3, len(p))):
-                    if k > end and not p.joinable[k]:
-                        break
-                    if p.toks[k] in L["first"] or p.toks[k] in L["ambiguous"]:
-                        end2 = self.name_from(k, after_title=True)
-                        if end2 > k:
-                            j, end = k, end2
-                        break
+                start = end
+                found = self._given_name_near(
+                    range(start, min(start + 3, len(p))),
+                    lambda k: k > start and not p.joinable[k])
+                if found is not None:
+                    j, end = found
         if end == j and j < len(p):
             # محافظ وادي السدر عادل الطحان: an unlisted place or body, then a known given name
-            for k in range(j + 1, min(j + 4, len(p))):
-                if not p.joinable[k] or self.taken[k]:
-                    break
-                if p.toks[k] in L["first"] or p.toks[k] in L["ambiguous"]:
-                    end2 = self.name_from(k, after_title=True)
-                    if end2 > k:
-                        j, end = k, end2
-                    break
+            found = self._given_name_near(range(j + 1, min(j + 4, len(p))),
+                                          lambda k: not p.joinable[k] or self.taken[k])
+            if found is not None:
+                j, end = found
         if end == j:
             if nested:
                 return M(i, i, 0, "", "", "chain", nested=nested)

@@ -24,7 +24,7 @@ from typing import IO, Any
 
 from khabar.document import Document
 from khabar.errors import KhabarError
-from khabar.io.readers import Fields
+from khabar.io.readers import _KINDS, Fields
 
 __all__ = ["format_date", "write_documents", "write_jsonl"]
 
@@ -33,14 +33,8 @@ _BUFFER = 1 << 20
 PARQUET_ROW_GROUP = 4096
 """Rows per Parquet row group (and per batch held in memory while writing)."""
 
-_FORMATS = {
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "json",
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".parquet": "parquet",
-}
+# every format the readers know, except those that hold no records of their own
+_FORMATS = {ext: kind for ext, kind in _KINDS.items() if kind not in ("txt", "zip")}
 
 
 def format_date(value: datetime) -> str:
