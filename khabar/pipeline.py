@@ -1,31 +1,150 @@
-"""The main job: raw articles in, the story report out.
-
-    ingest -> repair -> duplicates -> reuse -> stories -> explanations -> report
+"""Runs registered stages over a runner: the main job and every stage command.
 
     import khabar
-    result = khabar.run_pipeline(["articles.jsonl.gz"], "out/")
-    print(result.index)          # out/index.html
+    result = khabar.run_pipeline(["articles.jsonl.gz"], "out/")     # the main job
+    print(result.index)                                             # out/index.html
 
-Every stage keeps its results in the database (a temporary one unless `db` is
-given), so running again over a grown collection only adds to what is there:
-stored articles come back unchanged, duplicates are checked incrementally,
-and stories keep their ids. The machine-readable results are written next to
-the report under ``data/``.
+    from khabar.pipeline import Job
+    with Job(["dups"], inputs=["articles.jsonl"], workers=2) as job:
+        job.run()
+        job.write("dups/")                                          # pairs.jsonl, …
+
+A `Job` plans the stages its targets need from what each stage requires and
+provides (`khabar.stage`), runs them in that order on one runner, and writes
+the outputs of the stages it ran, each file in its canonical order. Nothing
+is kept in the driver but dataset handles and counts.
 """
 
 from __future__ import annotations
 
-import tempfile
+import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from khabar.store import Store
+from khabar.engine import Dataset, RunnerSpec, get_runner, owns
+from khabar.errors import KhabarError, Problem
+from khabar.stage import Context, Output, Stage, plan
 
 Echo = Callable[[str], None]
-ProgressFactory = Callable[[str, int | None], Any]
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its live and finished children (Linux: from /proc)."""
+    total = sum(os.times()[:4])
+    try:
+        for task in os.listdir(f"/proc/{os.getpid()}/task"):
+            with open(f"/proc/{os.getpid()}/task/{task}/children") as fh:
+                for child in fh.read().split():
+                    total += _proc_cpu(int(child))
+    except OSError:
+        pass
+    return total
+
+
+def _proc_cpu(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+class Job:
+    """One run of the stages `targets` need, over `inputs` (files, documents) or a store."""
+
+    def __init__(self, targets: Sequence[str], inputs: Any = None, *, store: Any = None,
+                 out: str | Path | None = None, workers: RunnerSpec = None,
+                 params: dict[str, Any] | None = None, options: dict[str, Any] | None = None,
+                 echo: Echo | None = None, on_problem: Callable[[Problem], None] | None = None,
+                 workdir: str | Path | None = None) -> None:
+        self.stages: list[Stage] = plan(targets)
+        self._own_runner = owns(workers)
+        try:
+            self.runner = get_runner(workers, workdir=workdir)
+        except ValueError as exc:
+            raise KhabarError(f"--engine: {exc}") from exc
+        self.ctx = Context(self.runner, dict(params or {}), store,
+                           Path(out) if out is not None else None,
+                           echo or (lambda _line: None), on_problem,
+                           options=dict(options or {}))
+        self.ctx.options["inputs"] = inputs
+        self.data: dict[str, Dataset] = {}
+        self.seconds: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+
+    def __enter__(self) -> Job:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._own_runner:
+            close = getattr(self.runner, "close", None) or getattr(self.runner, "stop", None)
+            if close is not None:
+                close()
+
+    @property
+    def counts(self) -> dict[str, dict[str, Any]]:
+        return self.ctx.counts
+
+    def run(self) -> dict[str, Dataset]:
+        for st in self.stages:
+            given = {name: self.data[name] for name in st.requires}
+            given.update({name: self.data[name] for name in st.optional if name in self.data})
+            wall, cpu = time.perf_counter(), cpu_seconds()
+            made = st.build(self.ctx, given, self.ctx.params_of(st.name))
+            missing = set(st.provides) - set(made)
+            if missing:
+                raise RuntimeError(f"stage {st.name} did not provide {sorted(missing)}")
+            self.data.update(made)
+            self.seconds[st.name] = time.perf_counter() - wall
+            self.cpu[st.name] = cpu_seconds() - cpu
+        return self.data
+
+    def outputs(self) -> list[Output]:
+        return [o for st in self.stages for o in st.outputs if o.dataset in self.data]
+
+    def rows(self, output: Output) -> Iterator[Any]:
+        """The records of one output, in its canonical order (numbered when it says so)."""
+        records = self.data[output.dataset].sorted_records(output.key)
+        if output.number is None:
+            yield from records
+            return
+        from dataclasses import replace
+
+        for k, rec in enumerate(records):
+            yield replace(rec, **{output.number: k})
+
+    def write(self, folder: str | Path, names: Iterable[str] | None = None) -> dict[str, int]:
+        """Write the outputs (all, or those of the datasets `names`) into `folder`."""
+        from khabar.io.writers import write_jsonl
+
+        target = Path(folder)
+        if target.exists() and not target.is_dir():
+            raise KhabarError(f"{target}: exists and is not a directory")
+        wanted = set(names) if names is not None else None
+        written = {}
+        for output in self.outputs():
+            if wanted is not None and output.dataset not in wanted:
+                continue
+            written[output.file] = write_jsonl((r.to_dict() for r in self.rows(output)),
+                                               target / output.file)
+        return written
+
+    def collect(self, name: str) -> list[Any]:
+        """Every record of a provided dataset, in its output order when it is an output."""
+        for output in self.outputs():
+            if output.dataset == name:
+                return list(self.rows(output))
+        return list(self.data[name].records())
+
+
+# -- the main job -------------------------------------------------------------------------------
 
 
 @dataclass
@@ -45,11 +164,10 @@ class PipelineParams:
     min_story_size: int = 1
     """Stories with fewer articles are left out of the report (they stay in the data)."""
     workers: int = 0
-    """Local processes (threads for duplicates) for the parallel stages; 0 = all cores."""
+    """Local processes for the parallel steps; 0 = all cores."""
     engine: Any = None
-    """Engine of reuse, stories, explanations and report pages: None for `workers` local
-    processes, else anything `khabar.engine.get_engine` takes (a worker count, an engine,
-    or a name such as "spark:spark://head:7077")."""
+    """A runner, or anything `khabar.engine.get_runner` takes ("spark:spark://head:7077");
+    None for `workers` local processes."""
 
 
 @dataclass
@@ -58,104 +176,54 @@ class PipelineResult:
     data_dir: Path
     counts: dict[str, Any] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)
 
 
 def run_pipeline(
-    inputs: Iterable[str | Path],
+    inputs: Iterable[str | Path] | None,
     out_dir: str | Path,
     db: str | Path | None = None,
     *,
     params: PipelineParams | None = None,
     fields: Any = None,
     echo: Echo | None = None,
-    progress: ProgressFactory | None = None,
-    on_problem: Callable[[Any], None] | None = None,
+    on_problem: Callable[[Problem], None] | None = None,
+    progress: Any = None,
 ) -> PipelineResult:
     """Run the whole job over `inputs` and write the report into `out_dir`.
 
-    `echo` receives one line per finished stage; `progress(label, total)`
-    returns a callable taking a count (and optionally having `close()`).
+    Without `db` nothing but the report folder is written; with `db` the
+    documents and every stage's results are kept in that database too (a later
+    run adds to it and keeps story ids).
     """
+    from khabar.store import Store
+
+    params = params or PipelineParams()
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="khabar-") as tmp:
-        db_path = Path(db) if db is not None else Path(tmp) / "khabar.db"
-        with Store(db_path) as store:
-            return _run(list(inputs), out, store, params or PipelineParams(), fields,
-                        echo or (lambda _line: None), progress, on_problem)
+    if out.exists() and not out.is_dir():
+        raise KhabarError(f"{out}: exists and is not a directory")
+    stage_params = {"dups": params.dups, "reuse": params.reuse, "stories": params.stories,
+                    "explain": params.explain}
+    options = {"fields": fields, "story_mode": params.story_mode,
+               "min_story_size": params.min_story_size}
+    spec = params.engine if params.engine is not None else params.workers
+    store = Store(db) if db is not None else None
+    try:
+        with Job(["report"], list(inputs) if inputs is not None else None, store=store, out=out,
+                 workers=spec, params=stage_params, options=options, echo=echo,
+                 on_problem=on_problem) as job:
+            job.run()
+            data_dir = out / "data"
+            job.write(data_dir)
+            if store is not None:
+                from khabar.storage import save_outputs
+
+                save_outputs(store, job)
+            return PipelineResult(out / "index.html", data_dir, dict(job.counts),
+                                  dict(job.seconds), dict(job.cpu))
+    finally:
+        if store is not None:
+            store.close()
 
 
-def _run(inputs, out: Path, store: Store, params: PipelineParams, fields, echo: Echo,
-         progress: ProgressFactory | None, on_problem) -> PipelineResult:
-    from khabar.dups import DupParams, find_duplicates
-    from khabar.engine import default_workers, get_engine
-    from khabar.errors import KhabarError
-    from khabar.explain import ExplainParams
-    from khabar.explain import run as explain_run
-    from khabar.ingest import ingest
-    from khabar.io.writers import write_jsonl
-    from khabar.report import write_report
-    from khabar.reuse import ReuseOptions, reuse_store
-    from khabar.stories import StoryParams, cluster_stories
-
-    workers = params.workers or default_workers()
-    engine = workers if params.engine is None else get_engine(params.engine)
-    result = PipelineResult(index=out / "index.html", data_dir=out / "data")
-    result.data_dir.mkdir(parents=True, exist_ok=True)
-
-    def stage(name: str, total: int | None = None):
-        bar = progress(name, total) if progress is not None else None
-        return bar, time.perf_counter()
-
-    def done(name: str, bar: Any, started: float, line: str) -> None:
-        if bar is not None and hasattr(bar, "close"):
-            bar.close()
-        result.seconds[name] = time.perf_counter() - started
-        echo(f"{name}: {line} ({result.seconds[name]:.1f} s)")
-
-    bar, t = stage("ingest")
-    report = ingest(inputs, store, fields=fields, progress=bar, on_problem=on_problem)
-    result.counts["ingest"] = report.as_dict()
-    done("ingest", bar, t, report.summary())
-    n_docs = store.count()
-    if n_docs == 0:
-        raise KhabarError("no documents could be read from the inputs given")
-
-    bar, t = stage("duplicates", n_docs)
-    dups = find_duplicates(store, params.dups or DupParams(), workers=workers, progress=bar)
-    write_jsonl((p.to_dict() for p in dups.pairs), result.data_dir / "pairs.jsonl")
-    write_jsonl((c.to_dict() for c in dups.clusters), result.data_dir / "clusters.jsonl")
-    exact = sum(1 for p in dups.pairs if p.kind == "exact")
-    result.counts["duplicates"] = {"pairs": len(dups.pairs), "exact": exact,
-                                   "clusters": len(dups.clusters)}
-    done("duplicates", bar, t, f"{len(dups.pairs)} verified pairs ({exact} exact) in "
-         f"{len(dups.clusters)} clusters")
-
-    bar, t = stage("reuse", n_docs)
-    passages = reuse_store(store, params.reuse or ReuseOptions(), workers=engine, progress=bar)
-    write_jsonl((p.to_dict() for p in passages), result.data_dir / "passages.jsonl")
-    linked = {(p.a, p.b) for p in passages}
-    result.counts["reuse"] = {"passages": len(passages), "pairs": len(linked)}
-    done("reuse", bar, t, f"{len(passages)} reused passages between {len(linked)} pairs")
-
-    bar, t = stage("stories", n_docs)
-    stories = cluster_stories(store, params.stories or StoryParams(), mode=params.story_mode,
-                              progress=bar, workers=engine)
-    write_jsonl((s.to_dict() for s in stories.stories), result.data_dir / "stories.jsonl")
-    write_jsonl(stories.assignments(), result.data_dir / "assignments.jsonl")
-    multi = sum(1 for s in stories.stories if len(s.members) > 1)
-    result.counts["stories"] = {"stories": len(stories.stories), "with_several": multi}
-    done("stories", bar, t, f"{len(stories.stories)} stories, {multi} with several articles")
-
-    bar, t = stage("explain", len(stories.stories))
-    counts = explain_run(
-        store, [(str(s.story), list(s.members)) for s in stories.stories], passages,
-        params.explain or ExplainParams(), workers=engine,
-    )
-    result.counts["explain"] = counts
-    done("explain", bar, t, ", ".join(f"{v} {k}" for k, v in counts.items()))
-
-    bar, t = stage("report")
-    result.index = write_report(store, out, workers=engine, min_size=params.min_story_size)
-    done("report", bar, t, str(result.index))
-    return result
+__all__ = ["Job", "PipelineParams", "PipelineResult", "cpu_seconds", "run_pipeline"]

@@ -314,9 +314,10 @@ class Store:
 
     def documents(
         self, ids: Sequence[str] | None = None, batch_size: int = 1000,
-        since_n: int | None = None,
-    ) -> Iterator[list[tuple[Document, Repair]]]:
-        """Stored documents with their repairs, in batches, in insertion order."""
+        since_n: int | None = None, with_n: bool = False,
+    ) -> Iterator[list[Any]]:
+        """Stored documents with their repairs, in batches, in insertion order: (document,
+        repair) pairs, or (n, document, repair) with `with_n`."""
         if ids is not None:
             for i in range(0, len(ids), batch_size):
                 chunk = list(ids[i : i + batch_size])
@@ -336,7 +337,10 @@ class Store:
             if not rows:
                 return
             last = rows[-1][-1]
-            yield [_from_row(r[:-1]) for r in rows]
+            if with_n:
+                yield [(r[-1], *_from_row(r[:-1])) for r in rows]
+            else:
+                yield [_from_row(r[:-1]) for r in rows]
 
     def versions(self, doc_id: str) -> list[dict[str, Any]]:
         cur = self.db.execute(

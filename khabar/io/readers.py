@@ -14,6 +14,7 @@ member by its own extension), and directories, walked recursively.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import gzip
@@ -39,7 +40,8 @@ from khabar.errors import KhabarError, Problem, ProblemLog, ProblemSink
 from khabar.io.dates import parse_date
 from khabar.io.decode import CHUNK_SIZE, DecodeError, StreamDecoder, decode_bytes, has_undecodable
 
-__all__ = ["SUPPORTED_EXTENSIONS", "DocumentStream", "Fields", "read"]
+__all__ = ["SUPPORTED_EXTENSIONS", "DocumentStream", "Fields", "LineChunk", "parse_chunk", "read",
+           "read_deferred"]
 
 SUPPORTED_EXTENSIONS = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet", ".txt", ".zip")
 """Recognised file types; each but `.zip` may also be compressed as `NAME.EXT.gz`."""
@@ -214,10 +216,87 @@ def read(
     return DocumentStream(paths, fields, on_problem)
 
 
+@dataclass(frozen=True, slots=True)
+class LineChunk:
+    """Complete lines of a UTF-8 JSON-lines file, read but not yet parsed.
+
+    Reading bytes is cheap and sequential; parsing JSON and building documents
+    is not, so `read_deferred` hands these to the runner, whose workers call
+    `parse_chunk` on all cores.
+    """
+
+    display: str
+    key: str
+    first_line: int
+    data: bytes
+
+
+CHUNK_LINES = 2048
+"""Most lines in one `LineChunk` (a runner numbers records inside a chunk in 12 bits)."""
+
+
+def read_deferred(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    fields: Fields = Fields(),
+    on_problem: ProblemSink | None = None,
+) -> Iterator[Document | LineChunk]:
+    """Like `read`, but UTF-8 JSON-lines files come as `LineChunk`s for `parse_chunk`.
+
+    Every other input (other formats, other encodings) is read here as by `read`.
+    """
+    log = ProblemLog()
+
+    def report(p: Problem) -> None:
+        log(p)
+        if on_problem is not None:
+            on_problem(p)
+
+    return _Reader(fields, report, defer=True).read_all(_as_paths(paths))
+
+
+def parse_chunk(chunk: LineChunk, fields: Fields = Fields()
+                ) -> tuple[list[Document], list[Problem]]:
+    """The documents of a chunk and the problems of its bad lines, as `read` reports them."""
+    problems: list[Problem] = []
+    reader = _Reader(fields, problems.append)
+    src = _Source(chunk.display, chunk.key, chunk.display, _no_opener)
+    docs = []
+    loads = json.loads
+    lines = chunk.data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    for i, raw in enumerate(lines):
+        number = chunk.first_line + i
+        if not raw or raw.isspace():
+            continue
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            reader.problem(src, number, "decode", "line skipped: bytes that are not valid utf-8")
+            continue
+        try:
+            record = loads(line)
+        except json.JSONDecodeError as exc:
+            reader.problem(src, number, "json", f"broken JSON: {exc.msg} (column {exc.colno})")
+            continue
+        except (ValueError, RecursionError) as exc:
+            reader.problem(src, number, "json", f"broken JSON: {exc}")
+            continue
+        doc = reader.document(record, src, number, f"{chunk.display}:{number}")
+        if doc is not None:
+            docs.append(doc)
+    return docs, problems
+
+
+def _no_opener() -> IO[bytes]:
+    raise OSError("a parsed chunk has no file to open")
+
+
 class _Reader:
-    def __init__(self, fields: Fields, report: ProblemSink) -> None:
+    def __init__(self, fields: Fields, report: ProblemSink, defer: bool = False) -> None:
         self.fields = fields
         self.report = report
+        self.defer = defer
         self._names = fields.names()
         self._drop_from_metadata = {fields.id, fields.text, "id", "file"}
 
@@ -258,7 +337,9 @@ class _Reader:
                 yield from self._parquet(src, gz, cursor)
             else:
                 with self._open(src, gz) as stream:
-                    if kind == "jsonl":
+                    if kind == "jsonl" and self.defer:
+                        yield from self._jsonl_chunks(stream, src, cursor)
+                    elif kind == "jsonl":
                         yield from self._jsonl(stream, src, cursor)
                     elif kind == "json":
                         yield from self._json(stream, src, cursor)
@@ -452,6 +533,51 @@ class _Reader:
         return table
 
     # ------------------------------------------------------------- formats
+
+    def _jsonl_chunks(self, stream: IO[bytes], src: _Source, cursor: _Cursor
+                      ) -> Iterator[Document | LineChunk]:
+        """Raw UTF-8 lines in chunks; any other encoding is decoded and parsed here."""
+        read = getattr(stream, "read1", stream.read)
+        head = b""
+        while len(head) < CHUNK_SIZE:
+            more = read(CHUNK_SIZE - len(head))
+            if not more:
+                break
+            head += more
+        if head.startswith(codecs.BOM_UTF8):
+            head = head[len(codecs.BOM_UTF8):]
+        elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (
+                not head.isascii() and _decide_or_none(head, src.display) != "utf-8"):
+            # not UTF-8: the ordinary reader decides and decodes the whole stream
+            yield from self._jsonl(_Prefixed(head, stream), src, cursor)
+            return
+        line = 1
+        seen = False
+        buffer = head
+        done = not head
+        while not done:
+            while len(buffer) < CHUNK_SIZE:
+                more = read(CHUNK_SIZE)
+                if not more:
+                    done = True
+                    break
+                buffer += more
+            cut = len(buffer) if done else buffer.rfind(b"\n") + 1
+            if cut == 0:  # one line longer than a chunk: keep reading it
+                more = read(CHUNK_SIZE)
+                if more:
+                    buffer += more
+                    continue
+                cut, done = len(buffer), True
+            body, buffer = buffer[:cut], buffer[cut:]
+            for piece in _line_pieces(body, CHUNK_LINES):
+                if not seen and not piece.isspace():
+                    seen = True
+                yield LineChunk(src.display, src.key, line, piece)
+                line += piece.count(b"\n") + (0 if piece.endswith(b"\n") else 1)
+            cursor.line = line
+        if not seen:
+            self.problem(src, None, "empty", "empty file")
 
     def _jsonl(self, stream: IO[bytes], src: _Source, cursor: _Cursor) -> Iterator[Document]:
         decoder = StreamDecoder(stream, src.display)
@@ -855,3 +981,50 @@ class _JsonScanner:
                 self.pos = len(self.buf)
                 return
             self._fill(max(len(self.buf) - self.pos, CHUNK_SIZE))
+
+
+def _line_pieces(data: bytes, limit: int) -> Iterator[bytes]:
+    """`data` (whole lines) cut into pieces of at most `limit` lines."""
+    start = 0
+    while start < len(data):
+        end = start
+        for _ in range(limit):
+            nl = data.find(b"\n", end)
+            if nl < 0:
+                end = len(data)
+                break
+            end = nl + 1
+            if end >= len(data):
+                break
+        yield data[start:end]
+        start = end
+
+
+def _decide_or_none(sample: bytes, name: str) -> str | None:
+    from khabar.io.decode import _decide
+
+    try:
+        return _decide(sample, name, final=False)
+    except DecodeError:
+        return None
+
+
+class _Prefixed(io.RawIOBase):
+    """A stream that first gives back bytes already read from it."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        self._head = head
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)

@@ -1,0 +1,378 @@
+"""The first two stages: documents read and numbered, then repaired and prepared once per run.
+
+* ``read`` provides ``documents``: every input record as an `Article` without
+  a view, numbered in input order (``n``: the store's ``documents.n`` when a
+  store is used). Without a store, two records with one id keep the later
+  (the earlier is reported as a problem with its file and line).
+* ``prepare`` provides ``articles``: each document repaired with what the
+  corpus knows (an outlet's boilerplate lines, a glued headline's document)
+  and normalized, tokenized and split into sentences once, as a `TextView`
+  that every later stage reads. With a store the stored repairs are used.
+
+The corpus knowledge is two keyed groupings: (outlet, line hash) → how many of
+the outlet's documents carry the line, and headline key → the documents a
+glued fragment may belong to. Neither needs the collection in one place.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from khabar.document import Document
+from khabar.engine import Dataset, batched, cogroup
+from khabar.errors import KhabarError, Problem
+from khabar.repair import (
+    Repair,
+    RepairContext,
+    RepairOptions,
+    TitleIndex,
+    document_line_hashes,
+    find_tail,
+    headline_keys,
+    line_key,
+    repair,
+)
+from khabar.stage import Context, stage
+from khabar.text.normalize import NormalizeOptions
+from khabar.text.view import TextView, prepare
+
+READ_BATCH = 256
+
+
+@dataclass(slots=True)
+class Article:
+    """One document of a run: its number, the document, its repair and (once prepared) its
+    `TextView`, the normalized form every stage reads."""
+
+    n: int
+    doc: Document
+    repair: Repair | None = None
+    view: TextView | None = None
+
+    def __reduce__(self) -> tuple:
+        # positional rebuild: much faster than the slots dataclass default (fields() per call)
+        return (Article, (self.n, self.doc, self.repair, self.view))
+
+    @property
+    def id(self) -> str:
+        return self.doc.id
+
+
+@dataclass(frozen=True, slots=True)
+class PrepareParams:
+    repair: RepairOptions = RepairOptions()
+    normalize: NormalizeOptions = NormalizeOptions()
+
+
+def article_n(a: Article) -> int:
+    return a.n
+
+
+# -- read ------------------------------------------------------------------------------------------
+
+
+def _numbered(docs: Iterable[Document], start: int = 0) -> Iterator[list[Article]]:
+    n = start
+    for batch in batched(docs, READ_BATCH):
+        out = []
+        for d in batch:
+            out.append(Article(n, d))
+            n += 1
+        yield out
+
+
+def _stored(store: Any) -> Iterator[list[Article]]:
+    with store.snapshot() if hasattr(store, "snapshot") else _nothing():
+        for batch in store.documents(batch_size=READ_BATCH, with_n=True):
+            yield [Article(n, doc, rep) for n, doc, rep in batch]
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _id_keys(batch: list[Article]) -> list[tuple[str, tuple[int, str | None]]]:
+    return [(a.doc.id, (a.n, a.doc.origin)) for a in batch]
+
+
+def _repeated_ids(doc_id: str, values: list[tuple[int, str | None]]) -> list[tuple[int, str, Any]]:
+    if len(values) < 2:
+        return []
+    values.sort()
+    last = values[-1][0]
+    return [(n, doc_id, origin, last) for n, origin in values[:-1]]
+
+
+def _drop(batch: list[Article], dropped: Any) -> list[Article]:
+    gone = dropped.value
+    return [a for a in batch if a.n not in gone]
+
+
+@stage("read", provides=("documents",))
+def read_stage(ctx: Context, data: dict[str, Dataset], params: None) -> dict[str, Dataset]:
+    """Documents from the inputs (or the store), numbered; one per id."""
+    runner = ctx.runner
+    inputs = ctx.options.get("inputs")
+    store = ctx.store
+    if store is not None:
+        if inputs:
+            report = store.ingest(inputs, fields=ctx.options.get("fields"),
+                                  on_problem=ctx.on_problem)
+            ctx.counts["read"] = {"ingest": report.as_dict()}
+            ctx.echo(f"ingest: {report.summary()}")
+        docs = runner.source(_stored(store))
+    else:
+        if inputs is None:
+            raise KhabarError("nothing to read: give input files or a database")
+        docs = _parsed(runner, inputs, ctx)
+        # the same id twice in one run: the later record is the document (as an update
+        # would be with a store); the earlier one is reported where it was read
+        repeated = [r for b in docs.group(_id_keys, _repeated_ids).batches() for r in b]
+        if repeated:
+            for n, doc_id, origin, _last in repeated:
+                if ctx.on_problem is not None:
+                    file, _, line = (origin or "").rpartition(":")
+                    ctx.on_problem(Problem(file or (origin or ""),
+                                           int(line) if line.isdigit() else None, "duplicate-id",
+                                           f"id {doc_id!r} appears again later; the later "
+                                           "record is used"))
+            docs = docs.map(_drop, runner.broadcast(frozenset(r[0] for r in repeated)))
+    count = docs.count()
+    if count == 0:
+        raise KhabarError("no documents could be read from the inputs given")
+    ctx.counts.setdefault("read", {})["documents"] = count
+    return {"documents": docs}
+
+
+RECORD_BITS = 12
+"""A document's number is (payload << RECORD_BITS) | its place in the payload: input order,
+known without counting what came before (payloads are parsed in parallel)."""
+
+
+def _payloads(items: Iterable[Any]) -> Iterator[Any]:
+    """Line chunks as they are; documents read by the driver, in lists of at most 4,096."""
+    from khabar.io.readers import LineChunk
+
+    batch: list[Document] = []
+    for item in items:
+        if isinstance(item, LineChunk):
+            if batch:
+                yield batch
+                batch = []
+            yield item
+        else:
+            batch.append(item)
+            if len(batch) >= 1 << RECORD_BITS:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+def _parse(k: int, payload: Any, fields: Any) -> tuple[list[Article], list[Problem]]:
+    from khabar.io.readers import LineChunk, parse_chunk
+
+    if isinstance(payload, LineChunk):
+        docs, problems = parse_chunk(payload, fields)
+    else:
+        docs, problems = payload, []
+    base = k << RECORD_BITS
+    return [Article(base + i, d) for i, d in enumerate(docs)], problems
+
+
+def _parsed(runner: Any, inputs: Any, ctx: Context) -> Dataset:
+    from khabar.io.readers import Fields, read_deferred
+
+    fields = ctx.options.get("fields") or Fields()
+    items = inputs if isinstance(inputs, list | tuple) else [inputs]
+    if items and all(isinstance(x, Document) for x in items):
+        source: Iterable[Any] = items
+    else:
+        source = read_deferred(items, fields=fields, on_problem=ctx.on_problem)
+    if not hasattr(runner, "source_parsed"):
+        return runner.source(_numbered(_as_documents(inputs, ctx)))
+    docs, sides = runner.source_parsed(_payloads(source), _parse, (fields,))
+    for problems in sides:
+        for p in problems:
+            if ctx.on_problem is not None:
+                ctx.on_problem(p)
+    return docs
+
+
+def _as_documents(inputs: Any, ctx: Context) -> Iterable[Document]:
+    items = inputs if isinstance(inputs, list | tuple) else [inputs]
+    if items and all(isinstance(x, Document) for x in items):
+        return items
+    if items and all(isinstance(x, str) and not _looks_like_path(x) for x in items) \
+            and ctx.options.get("texts"):
+        return [Document(id=str(i), text=t) for i, t in enumerate(items)]
+    from khabar.io.readers import Fields, read
+
+    return read(items, fields=ctx.options.get("fields") or Fields(), on_problem=ctx.on_problem)
+
+
+def _looks_like_path(x: str) -> bool:
+    return "\n" not in x and len(x) < 4096
+
+
+# -- prepare ---------------------------------------------------------------------------------------
+
+
+def _line_keys(batch: list[Article], opts: RepairOptions) -> list[tuple[tuple[str, str], int]]:
+    out = []
+    for a in batch:
+        if a.doc.source:
+            out.extend(((a.doc.source, h), a.n) for h in document_line_hashes(a.doc.text, opts))
+    return out
+
+
+def _boilerplate(key: tuple[str, str], docs: list[int], opts: RepairOptions
+                 ) -> list[tuple[str, str, int]]:
+    count = len(set(docs))
+    return [(key[0], key[1], count)] if count >= opts.boilerplate_min_docs else []
+
+
+def _per_source(batch: list[Article]) -> Counter[str]:
+    return Counter(a.doc.source for a in batch if a.doc.source)
+
+
+def _add(a: Counter[str], b: Counter[str]) -> Counter[str]:
+    return a + b
+
+
+def _tails(batch: list[Article], opts: RepairOptions) -> list[tuple[str, tuple]]:
+    out = []
+    for a in batch:
+        m = find_tail(a.doc.text, opts)
+        if m:
+            frag = m.group("frag")
+            out.append((line_key(frag), ("tail", a.n, a.doc.id, frag.strip())))
+    return out
+
+
+def _heads(batch: list[Article], opts: RepairOptions, tails: Any) -> list[tuple[str, tuple]]:
+    # a fragment matches a headline key equal to it or starting with it at a word boundary,
+    # so each key is offered under every prefix long enough to be a fragment (only those
+    # some fragment has: fragments are rare, headline prefixes are not)
+    wanted = tails.value
+    out = []
+    for a in batch:
+        for key in headline_keys(a.doc.text, a.doc.title, opts):
+            words = key.split(" ")
+            for k in range(opts.headline_min_tokens, len(words) + 1):
+                prefix = " ".join(words[:k])
+                if prefix in wanted:
+                    out.append((prefix, ("head", a.n, a.doc.id, k == len(words))))
+    return out
+
+
+def _tail_set(batch: list[tuple[str, tuple]]) -> set[str]:
+    return {key for key, _ in batch}
+
+
+def _union(a: set[str], b: set[str]) -> set[str]:
+    return a | b
+
+
+def _tail_records(batch: list[Article], opts: RepairOptions) -> list[tuple[str, tuple]]:
+    return _tails(batch, opts)
+
+
+def _same(batch: list[tuple[str, tuple]]) -> list[tuple[str, tuple]]:
+    return batch
+
+
+def _links(key: str, sides: list[list[tuple]], _opts: RepairOptions
+           ) -> list[tuple[int, tuple]]:
+    tails = sorted(sides[0])
+    heads = sorted(((not v[3], v[1]), v[2]) for v in sides[1])
+    out = []
+    for _, n, _doc_id, frag in tails:
+        best = next(((hn, hid) for (_, hn), hid in heads if hn != n), None)
+        if best is not None:
+            out.append((n, ("link", key, best[1], best[0], frag)))
+    return out
+
+
+def _link_keys(batch: list[tuple[int, tuple]]) -> list[tuple[int, tuple]]:
+    return list(batch)
+
+
+def _title_keys(batch: list[tuple[int, tuple]]) -> list[tuple[int, tuple]]:
+    # the linked document learns its probable title from the first fragment pointing at it
+    return [(link[3], ("title", n, link[4])) for n, link in batch]
+
+
+def _doc_keys(batch: list[Article]) -> list[tuple[int, Article]]:
+    return [(a.n, a) for a in batch]
+
+
+def _with_context(n: int, sides: list[list[Any]], boiler: Any) -> list[tuple[Article, Any]]:
+    docs, links, titles = sides
+    if not docs:
+        return []
+    art = docs[0]
+    link = min(links) if links else None
+    title = min(titles)[2] if titles else None
+    hashes = boiler.value.get(art.doc.source or "")
+    return [(art, (link, title, hashes))]
+
+
+def _prepare_batch(batch: list[tuple[Article, Any]], params: PrepareParams) -> list[Article]:
+    arts = [a for a, _ in batch]
+    reps = []
+    for a, (link, title, hashes) in batch:
+        if a.repair is not None:
+            reps.append(a.repair)
+            continue
+        ctx = None
+        if link is not None or hashes:
+            ctx = RepairContext(
+                boilerplate={a.doc.source or "": set(hashes)} if hashes else {},
+                titles=TitleIndex([(link[1], link[2])] if link else []),
+            )
+        rep = repair(a.doc.text, a.doc.id, a.doc.source, ctx, params.repair)
+        if rep.title is None and title is not None:
+            rep.title = title
+        reps.append(rep)
+    views = prepare([a.doc for a in arts], reps, options=params.normalize)
+    return [Article(a.n, a.doc, r, v) for a, r, v in zip(arts, reps, views, strict=True)]
+
+
+def _plain(batch: list[Article]) -> list[tuple[Article, Any]]:
+    return [(a, (None, None, None)) for a in batch]
+
+
+@stage("prepare", params=PrepareParams, requires=("documents",), provides=("articles",))
+def prepare_stage(ctx: Context, data: dict[str, Dataset], params: PrepareParams
+                  ) -> dict[str, Dataset]:
+    """Repair with corpus knowledge, normalize, tokenize and split sentences, once."""
+    docs = data["documents"]
+    if ctx.store is not None:
+        # stored documents carry the repairs ingest made with corpus knowledge
+        return {"articles": docs.map(_plain).map(_prepare_batch, params)}
+    opts = params.repair
+    per_source = docs.aggregate(_per_source, _add, Counter())
+    counted = [r for b in docs.group(_line_keys, _boilerplate, opts).batches() for r in b]
+    boiler: dict[str, list[str]] = {}
+    for source, h, c in sorted(counted):
+        if c >= opts.boilerplate_min_share * per_source.get(source, 0):
+            boiler.setdefault(source, []).append(h)
+    tails = docs.map(_tail_records, opts)
+    wanted = ctx.runner.broadcast(frozenset(tails.aggregate(_tail_set, _union, set())))
+    heads = docs.map(_heads, opts, wanted)
+    links = cogroup([tails, heads], [_same, _same], _links, opts)
+    with_context = cogroup([docs, links, links], [_doc_keys, _link_keys, _title_keys],
+                           _with_context, ctx.runner.broadcast(boiler))
+    ctx.counts["prepare"] = {"boilerplate_lines": sum(len(v) for v in boiler.values())}
+    return {"articles": with_context.map(_prepare_batch, params)}
+
+
+__all__ = ["Article", "PrepareParams", "article_n", "prepare_stage", "read_stage"]
