@@ -16,10 +16,13 @@ glued fragment may belong to. Neither needs the collection in one place.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from khabar.document import Document
 from khabar.engine import Dataset, batched, cogroup
@@ -98,21 +101,48 @@ class _nothing:
         return None
 
 
-def _id_keys(batch: list[Article]) -> list[tuple[str, tuple[int, str | None]]]:
-    return [(a.doc.id, (a.n, a.doc.origin)) for a in batch]
+def id_hash(doc_id: str) -> int:
+    """64 bits of a document id (two ids share them by a chance of 2^-64 per pair)."""
+    return int.from_bytes(hashlib.blake2b(doc_id.encode("utf-8", "surrogatepass"),
+                                          digest_size=8).digest(), "little")
 
 
-def _repeated_ids(doc_id: str, values: list[tuple[int, str | None]]) -> list[tuple[int, str, Any]]:
-    if len(values) < 2:
+def _id_arrays(batch: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    if not batch:
+        return np.zeros(0, np.uint64), np.zeros(0, np.int64)
+    return (np.concatenate([k for k, _ in batch]), np.concatenate([n for _, n in batch]))
+
+
+def _repeated(keys: np.ndarray, ns: np.ndarray) -> list[np.ndarray]:
+    """Numbers of the records whose id comes again later (all but the last of each id)."""
+    if len(keys) < 2:
         return []
-    values.sort()
-    last = values[-1][0]
-    return [(n, doc_id, origin, last) for n, origin in values[:-1]]
+    later = np.zeros(len(keys), dtype=bool)
+    later[:-1] = keys[1:] == keys[:-1]  # sorted by key then number: the last of a run stays
+    return [ns[later]] if later.any() else []
 
 
-def _drop(batch: list[Article], dropped: Any) -> list[Article]:
+def _concat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.concatenate([a, b])
+
+
+def _ns(batch: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(batch) if batch else np.zeros(0, np.int64)
+
+
+def _drop(batch: list[Article], dropped: Any) -> tuple[list[Article], list[Problem]]:
     gone = dropped.value
-    return [a for a in batch if a.n not in gone]
+    kept, problems = [], []
+    for a in batch:
+        if a.n in gone:
+            file, _, line = (a.doc.origin or "").rpartition(":")
+            problems.append(Problem(file or (a.doc.origin or ""),
+                                    int(line) if line.isdigit() else None, "duplicate-id",
+                                    f"id {a.doc.id!r} comes again later in the input; "
+                                    "the later record is used"))
+        else:
+            kept.append(a)
+    return kept, problems
 
 
 @stage("read", provides=("documents",))
@@ -131,19 +161,17 @@ def read_stage(ctx: Context, data: dict[str, Dataset], params: None) -> dict[str
     else:
         if inputs is None:
             raise KhabarError("nothing to read: give input files or a database")
-        docs = _parsed(runner, inputs, ctx)
+        docs, ids = _parsed(runner, inputs, ctx)
         # the same id twice in one run: the later record is the document (as an update
         # would be with a store); the earlier one is reported where it was read
-        repeated = [r for b in docs.group(_id_keys, _repeated_ids).batches() for r in b]
-        if repeated:
-            for n, doc_id, origin, _last in repeated:
+        repeated = ids.group_arrays(_id_arrays, _repeated).aggregate(
+            _ns, _concat, np.zeros(0, np.int64))
+        if len(repeated):
+            docs, problems = docs.map_multi(_drop, 2, runner.broadcast(
+                frozenset(repeated.tolist())))
+            for p in problems.records():
                 if ctx.on_problem is not None:
-                    file, _, line = (origin or "").rpartition(":")
-                    ctx.on_problem(Problem(file or (origin or ""),
-                                           int(line) if line.isdigit() else None, "duplicate-id",
-                                           f"id {doc_id!r} appears again later; the later "
-                                           "record is used"))
-            docs = docs.map(_drop, runner.broadcast(frozenset(r[0] for r in repeated)))
+                    ctx.on_problem(p)
     count = docs.count()
     if count == 0:
         raise KhabarError("no documents could be read from the inputs given")
@@ -176,7 +204,8 @@ def _payloads(items: Iterable[Any]) -> Iterator[Any]:
         yield batch
 
 
-def _parse(k: int, payload: Any, fields: Any) -> tuple[list[Article], list[Problem]]:
+def _parse(k: int, payload: Any, fields: Any
+           ) -> tuple[tuple[list[Article], list[tuple[np.ndarray, np.ndarray]]], list[Problem]]:
     from khabar.io.readers import LineChunk, parse_chunk
 
     if isinstance(payload, LineChunk):
@@ -184,10 +213,13 @@ def _parse(k: int, payload: Any, fields: Any) -> tuple[list[Article], list[Probl
     else:
         docs, problems = payload, []
     base = k << RECORD_BITS
-    return [Article(base + i, d) for i, d in enumerate(docs)], problems
+    arts = [Article(base + i, d) for i, d in enumerate(docs)]
+    keys = np.fromiter((id_hash(d.id) for d in docs), dtype=np.uint64, count=len(docs))
+    ns = np.arange(base, base + len(docs), dtype=np.int64)
+    return (arts, [(keys, ns)]), problems
 
 
-def _parsed(runner: Any, inputs: Any, ctx: Context) -> Dataset:
+def _parsed(runner: Any, inputs: Any, ctx: Context) -> tuple[Dataset, Dataset]:
     from khabar.io.readers import Fields, read_deferred
 
     fields = ctx.options.get("fields") or Fields()
@@ -196,14 +228,12 @@ def _parsed(runner: Any, inputs: Any, ctx: Context) -> Dataset:
         source: Iterable[Any] = items
     else:
         source = read_deferred(items, fields=fields, on_problem=ctx.on_problem)
-    if not hasattr(runner, "source_parsed"):
-        return runner.source(_numbered(_as_documents(inputs, ctx)))
-    docs, sides = runner.source_parsed(_payloads(source), _parse, (fields,))
+    (docs, ids), sides = runner.source_parsed(_payloads(source), _parse, (fields,), 2)
     for problems in sides:
         for p in problems:
             if ctx.on_problem is not None:
                 ctx.on_problem(p)
-    return docs
+    return docs, ids
 
 
 def _as_documents(inputs: Any, ctx: Context) -> Iterable[Document]:

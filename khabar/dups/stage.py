@@ -76,10 +76,32 @@ class SketchBlock:
                               self.signatures, self.samples, self.sample_offsets, self.sets,
                               self.set_offsets))
 
+    def take(self, rows: np.ndarray, with_sets: bool) -> SketchBlock:
+        """These rows only; without their shingle sets unless asked (candidate search never
+        reads them, and they are most of a block's bytes)."""
+        samples, sample_off = _csr_rows(self.samples, self.sample_offsets, rows)
+        if with_sets:
+            sets, set_off = _csr_rows(self.sets, self.set_offsets, rows)
+        else:
+            sets, set_off = np.zeros(0, np.uint64), np.zeros(len(rows) + 1, np.int64)
+        return SketchBlock(self.ns[rows], [self.ids[k] for k in rows.tolist()], self.ts[rows],
+                           self.lengths[rows], self.tokens[rows], self.exact[rows],
+                           self.signatures[rows], samples, sample_off, sets, set_off)
+
     def rank(self, k: int) -> tuple[float, int, str]:
         """Which copy to keep: earliest date (undated last), then longest text, then id."""
         ts = float(self.ts[k])
         return (math.inf if math.isnan(ts) else ts, -int(self.lengths[k]), self.ids[k])
+
+
+def _csr_rows(values: np.ndarray, offsets: np.ndarray, rows: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+    counts = offsets[rows + 1] - offsets[rows]
+    out = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(counts, out=out[1:])
+    idx = np.repeat(offsets[rows], counts) + (np.arange(int(out[-1]))
+                                             - np.repeat(out[:-1], counts))
+    return values[idx], out
 
 
 @dataclass(slots=True)
@@ -117,10 +139,10 @@ def _normalized_shingles(views: list[Any], kind: str, size: int) -> BatchShingle
     return BatchShingles(hashes, offsets, counts.astype(np.int32), exact)
 
 
-def sketch_batch(batch: list[Article], params: DupParams) -> list[SketchBlock]:
-    """Map step: the sketches of a batch of documents, as one block."""
+def sketch_block(batch: list[Article], params: DupParams) -> SketchBlock | None:
+    """The sketches of a batch of documents, as one block."""
     if not batch:
-        return []
+        return None
     kind, size = params.shingle_kind
     if all(a.view is not None for a in batch) and kind == "word":
         sh = _normalized_shingles([a.view for a in batch], kind, size)
@@ -132,25 +154,36 @@ def sketch_batch(batch: list[Article], params: DupParams) -> list[SketchBlock]:
                           sh.tokens >= params.min_tokens)
     samples, sample_off = containment_samples(sets, offsets, params.sample_rate)
     ts = np.array([np.nan if a.doc.date is None else a.doc.timestamp for a in batch])
-    return [SketchBlock(
+    return SketchBlock(
         np.array([a.n for a in batch], dtype=np.int64), [a.doc.id for a in batch], ts,
         np.array([len(a.doc.text) for a in batch], dtype=np.int64), sh.tokens, sh.exact, sigs,
-        samples, sample_off, sets, offsets)]
+        samples, sample_off, sets, offsets)
+
+
+def sketch_batch(batch: list[Article], params: DupParams) -> tuple[list[Any], ...]:
+    """Map step: sketch a batch and hand each later step only its part: the exact keys,
+    the sketches candidate search reads, the shingle sets verification reads, what the
+    clusters need to pick representatives, and the documents too short to judge."""
+    b = sketch_block(batch, params)
+    if b is None:
+        return [], [], [], [], []
+    long = np.flatnonzero(b.tokens >= params.min_tokens)
+    exact = [(b.exact[k].tobytes(), (*b.rank(k), int(b.ns[k]))) for k in long.tolist()]
+    meta = [(int(b.ns[k]), b.rank(k)) for k in range(len(b.ids))]
+    short = [Short(b.ids[k]) for k in np.flatnonzero(b.tokens < params.min_tokens).tolist()]
+    units = b.take(long, with_sets=False)
+    sets = b.take(long, with_sets=True)
+    return exact, [units], [sets], meta, short
 
 
 # -- 2. exact groups ------------------------------------------------------------------------------
 
 
-def _exact_key(batch: list[SketchBlock], params: DupParams) -> list[tuple[bytes, tuple]]:
-    out = []
-    for b in batch:
-        for k in np.flatnonzero(b.tokens >= params.min_tokens).tolist():
-            out.append((b.exact[k].tobytes(), (*b.rank(k), int(b.ns[k]))))
-    return out
+def _exact_key(batch: list[tuple[bytes, tuple]]) -> list[tuple[bytes, tuple]]:
+    return batch
 
 
-def _exact_members(key: bytes, values: list[tuple], params: DupParams
-                   ) -> list[tuple[int, tuple[int, str, str]]]:
+def _exact_members(key: bytes, values: list[tuple]) -> list[tuple[int, tuple[int, str, str]]]:
     """(member n, (representative n, representative id, member id)) for every copy but the
     representative of a group of identical texts."""
     if len(values) < 2:
@@ -171,11 +204,10 @@ def _concat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _unit_rows(block: SketchBlock, dropped: Any, params: DupParams) -> np.ndarray:
     """Rows of a block that take part in candidate search: long enough, and the
     representative of their group of identical copies (or in no such group)."""
-    ok = block.tokens >= params.min_tokens
     gone = dropped.value
-    if len(gone):
-        ok &= ~np.isin(block.ns, gone)
-    return np.flatnonzero(ok)
+    if not len(gone):
+        return np.arange(len(block.ns))
+    return np.flatnonzero(~np.isin(block.ns, gone))
 
 
 # -- 3. candidates --------------------------------------------------------------------------------
@@ -354,8 +386,8 @@ def _exact_edges(batch: list[tuple[int, tuple[int, str, str]]]) -> list[tuple[in
     return [(n, rep[0]) for n, rep in batch]
 
 
-def _meta(batch: list[SketchBlock]) -> list[tuple[int, tuple]]:
-    return [(int(b.ns[k]), b.rank(k)) for b in batch for k in range(len(b.ids))]
+def _meta(batch: list[tuple[int, tuple]]) -> list[tuple[int, tuple]]:
+    return batch
 
 
 def _labelled(n: int, sides: list[list[Any]]) -> list[tuple[int, tuple]]:
@@ -372,11 +404,6 @@ def _label_keys(batch: list[tuple[int, int]]) -> list[tuple[int, int]]:
 def _cluster(label: int, members: list[tuple]) -> list[DupCluster]:
     members.sort()
     return [DupCluster(-1, members[0][2], tuple(sorted(m[2] for m in members)))]
-
-
-def _short(batch: list[SketchBlock], params: DupParams) -> list[Short]:
-    return [Short(b.ids[k]) for b in batch for k in np.flatnonzero(
-        b.tokens < params.min_tokens).tolist()]
 
 
 def pair_key(p: DupPair) -> tuple[str, str]:
@@ -404,24 +431,23 @@ def dups_stage(ctx: Context, data: dict[str, Dataset], params: DupParams) -> dic
     """Exact and near duplicates, verified on the real shingle sets, and their clusters."""
     source = data.get("articles") or data["documents"]
     runner = ctx.runner
-    sketches = source.map(sketch_batch, params)
-    members = sketches.group(_exact_key, _exact_members, params)
+    exact, units, sets, meta, short = source.map_multi(sketch_batch, 5, params)
+    members = exact.group(_exact_key, _exact_members)
     dropped = runner.broadcast(np.sort(members.aggregate(_member_ns, _concat,
                                                          np.zeros(0, np.int64))))
-    candidates = [sketches.group_arrays(_band_keys, _bucket_pairs, dropped, params)]
+    candidates = [units.group_arrays(_band_keys, _bucket_pairs, dropped, params)]
     if params.containment > 0:
-        shared = sketches.group_arrays(_sample_keys, _sample_pairs, dropped, params)
+        shared = units.group_arrays(_sample_keys, _sample_pairs, dropped, params)
         candidates.append(shared.group_arrays(_shared_key, _containment_pairs, params))
     pairs = runner.union(candidates).group_arrays(_codes, _distinct_pairs)
-    verified = runner.pairs(pairs, sketches, _set_n, _verify, (params,), _sets,
-                            (dropped, params))
+    verified = runner.pairs(pairs, sets, _set_n, _verify, (params,), _sets, (dropped, params))
     edges = runner.union([verified.map(_near_edges), members.map(_exact_edges)])
     labels = runner.components(edges)
-    labelled = cogroup([labels, sketches.map(_meta)], [_label_keys, _meta_keys], _labelled)
+    labelled = cogroup([labels, meta], [_label_keys, _meta_keys], _labelled)
     out = {
         "dup_pairs": runner.union([verified.map(_near_records), members.map(_exact_records)]),
         "dup_clusters": labelled.group(_label_keys, _cluster),
-        "dup_short": sketches.map(_short, params),
+        "dup_short": short,
     }
     ctx.counts["dups"] = {"candidates": pairs.count()}
     return out
@@ -435,5 +461,5 @@ def summary(counts: dict[str, Any]) -> str:
     return ", ".join(f"{k} {v}" for k, v in counts.items())
 
 
-__all__ = ["OUTPUTS", "ShingleSet", "SketchBlock", "dups_stage", "sketch_batch"]
+__all__ = ["OUTPUTS", "ShingleSet", "SketchBlock", "dups_stage", "sketch_batch", "sketch_block"]
 

@@ -6,6 +6,8 @@ run: in this process, in a pool of local processes, or in Spark executors.
 
 * ``ds.map(fn, *args)`` — a per-record map, called on batches:
   ``fn(batch: list, *args) -> list``.
+* ``ds.map_multi(fn, k, *args)`` — one pass writing k datasets (``fn`` returns
+  one list per output), so later steps read only the part they need.
 * ``ds.group(key_fn, reduce_fn, *args)`` — a keyed grouping and a per-group
   reduction: ``key_fn(batch, *args)`` yields ``(key, value)`` pairs and
   ``reduce_fn(key, values, *args)`` yields output records. Values of a key
@@ -13,8 +15,8 @@ run: in this process, in a pool of local processes, or in Spark executors.
 * ``ds.group_arrays(key_fn, reduce_fn, *args)`` — the same for millions of
   small keys (postings, band keys): ``key_fn(batch, *args)`` returns
   ``(keys: uint64 array, values: array)`` and ``reduce_fn(keys, values, *args)``
-  gets one partition's keys sorted (values aligned), as arrays, and yields
-  records.
+  gets one partition's keys sorted (values aligned, in no order inside a key),
+  as arrays, and yields records.
 * ``cogroup([ds1, ds2], [key_fn1, key_fn2], reduce_fn)`` — a join: the
   reduction sees, for each key, the values of every input.
 * ``runner.pairs(pairs, table, key_fn, fn, args, prep)`` — work on pairs of
@@ -117,6 +119,9 @@ class Runner(Protocol):
 
     def map(self, ds: Dataset, fn: Callable[..., list[Any]], args: tuple[Any, ...]) -> Dataset: ...
 
+    def map_multi(self, ds: Dataset, fn: Callable[..., tuple[list[Any], ...]],
+                  args: tuple[Any, ...], outputs: int) -> list[Dataset]: ...
+
     def shuffle(self, inputs: Sequence[tuple[Dataset, SplitFn, tuple[Any, ...]]],
                 reduce_fn: Callable[..., Iterable[Any]], args: tuple[Any, ...],
                 partitions: int | None) -> Dataset: ...
@@ -157,6 +162,11 @@ class Dataset:
 
     def map(self, fn: Callable[..., list[Any]], *args: Any) -> Dataset:
         return self.runner.map(self, fn, args)
+
+    def map_multi(self, fn: Callable[..., tuple[list[Any], ...]], outputs: int, *args: Any
+                  ) -> list[Dataset]:
+        """One pass, several datasets: ``fn(batch, *args)`` returns one list per output."""
+        return self.runner.map_multi(self, fn, args, outputs)
 
     # keyed groupings and per-group reductions
 
@@ -270,10 +280,9 @@ def reduce_arrays(chunks: list[list[tuple[np.ndarray, np.ndarray]]], reduce_fn: 
         return ()
     keys = np.concatenate([k for k, _ in parts])
     values = np.concatenate([v for _, v in parts])
-    # by key, then by value: the partition reads the same whatever the order in which the
-    # map side produced its chunks (structured values sort field by field)
-    order = np.lexsort((values, keys)) if not values.dtype.names else np.lexsort(
-        tuple(values[name] for name in reversed(values.dtype.names)) + (keys,))
+    # by key only: inside a key the values come in no guaranteed order (a reduction that
+    # needs one sorts them, usually on fewer fields than a full sort would take)
+    order = np.argsort(keys, kind="stable")
     return reduce_fn(keys[order], values[order], *args)
 
 

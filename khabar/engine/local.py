@@ -146,12 +146,24 @@ def _map_task(task: tuple) -> Part:
     return writer.close()
 
 
-def _parse_task(task: tuple) -> tuple[Part, Any]:
-    k, payload, fn, args, out = task
-    records, side = fn(k, payload, *args)
-    writer = _Writer(out)
-    writer.write(records)
-    return writer.close(), side
+def _parse_task(task: tuple) -> tuple[list[Part], Any]:
+    k, payload, fn, args, outs = task
+    outputs, side = fn(k, payload, *args)
+    parts = []
+    for records, out in zip(outputs, outs, strict=True):
+        writer = _Writer(out)
+        writer.write(records)
+        parts.append(writer.close())
+    return parts, side
+
+
+def _multi_task(task: tuple) -> list[Part]:
+    part, fn, args, outs = task
+    writers = [_Writer(out) for out in outs]
+    for batch in part.read():
+        for writer, records in zip(writers, fn(batch, *args), strict=True):
+            writer.write(records)
+    return [w.close() for w in writers]
 
 
 def _split_task(task: tuple) -> list[tuple[int, Part]]:
@@ -395,6 +407,9 @@ class LocalRunner:
             out = self._get_pool().map(fn, tasks, chunksize=1)
         if _TRACE:
             step = getattr(tasks[0][1], "__name__", "") if tasks and len(tasks[0]) > 1 else ""
+            if tasks and len(tasks[0]) > 2 and isinstance(tasks[0][2], tuple) and tasks[0][2] \
+                    and callable(tasks[0][2][0]):
+                step += "/" + getattr(tasks[0][2][0], "__name__", "")
             print(f"[trace] {fn.__name__} {step} x{len(tasks)}: {time.perf_counter() - wall:.2f} s, "
                   f"{cpu_seconds() - cpu:.2f} CPU s", file=sys.stderr)
         return out
@@ -429,34 +444,35 @@ class LocalRunner:
             parts.append(writer.close())
         return LocalDataset(self, parts)
 
-    def source_parsed(self, payloads: Iterable[Any], fn: Callable[..., tuple[list[Any], Any]],
-                      args: tuple[Any, ...] = ()) -> tuple[LocalDataset, list[Any]]:
-        """A dataset from raw payloads parsed by workers: ``fn(k, payload, *args)`` returns the
-        records of the k-th payload and a small side result (e.g. its problems), which come
-        back to the driver in payload order. Payloads are drawn here, a few ahead of the
-        workers, so reading stays sequential and memory bounded."""
-        parts: list[Part] = []
+    def source_parsed(self, payloads: Iterable[Any], fn: Callable[..., tuple[Any, Any]],
+                      args: tuple[Any, ...] = (), outputs: int = 1
+                      ) -> tuple[list[LocalDataset], list[Any]]:
+        """Datasets from raw payloads parsed by workers: ``fn(k, payload, *args)`` returns
+        ``(records of each output, side)`` for the k-th payload; the small side results
+        (e.g. its problems) come back to the driver in payload order. Payloads are drawn
+        here, a few ahead of the workers, so reading stays sequential and memory bounded."""
+        parts: list[list[Part]] = []
         sides: list[Any] = []
-        tasks = ((k, p, fn, args, self._path("parsed")) for k, p in enumerate(payloads))
+        tasks = ((k, p, fn, args, [self._path(f"parsed{o}") for o in range(outputs)])
+                 for k, p in enumerate(payloads))
+
+        def take(result: tuple[list[Part], Any]) -> None:
+            parts.append(result[0])
+            sides.append(result[1])
+
         if self.workers == 1:
             for task in tasks:
-                part, side = _parse_task(task)
-                parts.append(part)
-                sides.append(side)
-            return LocalDataset(self, parts), sides
-        pool = self._get_pool()
-        pending: deque[Any] = deque()
-        for task in tasks:
-            pending.append(pool.apply_async(_parse_task, (task,)))
-            if len(pending) >= 2 * self.workers:
-                part, side = pending.popleft().get()
-                parts.append(part)
-                sides.append(side)
-        while pending:
-            part, side = pending.popleft().get()
-            parts.append(part)
-            sides.append(side)
-        return LocalDataset(self, parts), sides
+                take(_parse_task(task))
+        else:
+            pool = self._get_pool()
+            pending: deque[Any] = deque()
+            for task in tasks:
+                pending.append(pool.apply_async(_parse_task, (task,)))
+                if len(pending) >= 2 * self.workers:
+                    take(pending.popleft().get())
+            while pending:
+                take(pending.popleft().get())
+        return [LocalDataset(self, [p[o] for p in parts]) for o in range(outputs)], sides
 
     def parallelize(self, items: Iterable[Any]) -> LocalDataset:
         return self.source(batched(items, BATCH))
@@ -465,6 +481,14 @@ class LocalRunner:
         ds = self._own(ds)
         tasks = [(p, fn, args, self._path("map")) for p in self._slices(ds)]
         return LocalDataset(self, self._run(_map_task, tasks))
+
+    def map_multi(self, ds: Dataset, fn: Callable[..., tuple[list[Any], ...]],
+                  args: tuple[Any, ...], outputs: int) -> list[LocalDataset]:
+        ds = self._own(ds)
+        tasks = [(p, fn, args, [self._path(f"multi{o}") for o in range(outputs)])
+                 for p in self._slices(ds)]
+        results = self._run(_multi_task, tasks)
+        return [LocalDataset(self, [r[o] for r in results]) for o in range(outputs)]
 
     def shuffle(self, inputs: Sequence[tuple[Dataset, SplitFn, tuple[Any, ...]]],
                 reduce_fn: Callable[..., Iterable[Any]], args: tuple[Any, ...],

@@ -13,19 +13,16 @@ pairs through two inverted indexes), `align` (passages of one pair),
 from khabar.reuse.align import Alignment, align_pair
 from khabar.reuse.api import find_reuse, load_passages, reuse_store
 from khabar.reuse.features import DocFeatures, extract_features
-from khabar.reuse.fingerprints import Candidates, candidate_pairs
 from khabar.reuse.options import ReuseOptions
 from khabar.reuse.pan import read_pan, write_pan
 from khabar.reuse.passage import Passage
 
 __all__ = [
     "Alignment",
-    "Candidates",
     "DocFeatures",
     "Passage",
     "ReuseOptions",
     "align_pair",
-    "candidate_pairs",
     "extract_features",
     "find_reuse",
     "load_passages",

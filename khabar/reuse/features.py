@@ -113,6 +113,12 @@ class DocFeatures:
     """…the content-token position of each…"""
     seed_unique: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     """…and the distinct keys with the index of their first entry and their count."""
+    n: int = -1
+    """The article's number in the run (set by the reuse stage)."""
+
+    def __reduce__(self) -> tuple:
+        # positional rebuild: the slots-dataclass default calls fields() per record
+        return (DocFeatures, tuple(getattr(self, f) for f in _FIELDS))
 
     def seeds(self) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Sorted rare n-gram hashes, their positions, and the distinct ones (first, count).
@@ -130,6 +136,9 @@ class DocFeatures:
     @property
     def n_content(self) -> int:
         return len(self.content)
+
+
+_FIELDS = tuple(f for f in DocFeatures.__dataclass_fields__)
 
 
 def is_content(token: str, stop: frozenset[str]) -> bool:

@@ -68,6 +68,11 @@ class ReuseOptions:
     include_boilerplate: bool = False
     """Report boilerplate passages too (flagged `boilerplate: true`)."""
 
+    window_days: float = 30.0
+    """Articles are compared only with articles published within this many days of them
+    (undated ones with every article): a month covers a wire story's republications and
+    follow-ups, and keeps the cost of a run proportional to the collection, not to its
+    square. Document frequencies are counted within windows of this length too."""
     max_dots_per_stem: int = 64
     """A word occurring m times in one article and n in the other yields m*n matches; beyond
     this product it is too common in the pair to locate anything and is not used as a seed

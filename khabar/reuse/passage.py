@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from khabar.records import DocRef, Record
+
 
 @dataclass(frozen=True, slots=True)
-class Passage:
+class Passage(Record):
     """A passage found in two documents, with ORIGINAL half-open character offsets.
 
     `a` and `b` are document ids with ``a < b`` (plain string order), so a pair
@@ -16,16 +18,16 @@ class Passage:
     `rule` says what decided it (see `khabar.reuse.direction`).
     """
 
-    a: str
+    a: DocRef
     a_start: int
     a_end: int
-    b: str
+    b: DocRef
     b_start: int
     b_end: int
     score: float
     """Share of the passage's content words (both sides together) whose stem occurs on the
     other side: 1.0 for a verbatim or reordered copy, about 0.5 for a heavy rewrite."""
-    source: str | None
+    source: DocRef | None
     rule: str
     a_sentences: tuple[int, ...]
     """Indices of the sentences of `a` (as `TextView.sentences` splits them) the passage covers."""
@@ -33,17 +35,12 @@ class Passage:
     boilerplate: bool = False
     """Text one outlet repeats in many of its documents (not reported by default)."""
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready, keys in a fixed order."""
-        return {
-            "a": self.a, "a_start": self.a_start, "a_end": self.a_end,
-            "b": self.b, "b_start": self.b_start, "b_end": self.b_end,
-            "score": self.score, "source": self.source, "rule": self.rule,
-            "a_sentences": list(self.a_sentences), "b_sentences": list(self.b_sentences),
-            "boilerplate": self.boilerplate,
-        }
-
     @property
     def key(self) -> tuple:
         """Sort key: by pair, then position (the order of every output)."""
         return (self.a, self.b, self.a_start, self.b_start, self.a_end, self.b_end)
+
+
+def passage_key(p: Passage) -> tuple:
+    """The order of every passage output: by pair, then position."""
+    return p.key
