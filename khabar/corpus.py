@@ -179,60 +179,25 @@ def read_stage(ctx: Context, data: dict[str, Dataset], params: None) -> dict[str
     return {"documents": docs}
 
 
-RECORD_BITS = 12
-"""A document's number is (payload << RECORD_BITS) | its place in the payload: input order,
-known without counting what came before (payloads are parsed in parallel)."""
-
-
-def _payloads(items: Iterable[Any]) -> Iterator[Any]:
-    """Line chunks as they are; documents read by the driver, in lists of at most 4,096."""
-    from khabar.io.readers import LineChunk
-
-    batch: list[Document] = []
-    for item in items:
-        if isinstance(item, LineChunk):
-            if batch:
-                yield batch
-                batch = []
-            yield item
-        else:
-            batch.append(item)
-            if len(batch) >= 1 << RECORD_BITS:
-                yield batch
-                batch = []
-    if batch:
-        yield batch
-
-
-def _parse(k: int, payload: Any, fields: Any
-           ) -> tuple[tuple[list[Article], list[tuple[np.ndarray, np.ndarray]]], list[Problem]]:
-    from khabar.io.readers import LineChunk, parse_chunk
-
-    if isinstance(payload, LineChunk):
-        docs, problems = parse_chunk(payload, fields)
-    else:
-        docs, problems = payload, []
-    base = k << RECORD_BITS
-    arts = [Article(base + i, d) for i, d in enumerate(docs)]
-    keys = np.fromiter((id_hash(d.id) for d in docs), dtype=np.uint64, count=len(docs))
-    ns = np.arange(base, base + len(docs), dtype=np.int64)
-    return (arts, [(keys, ns)]), problems
+def _articles(batch: list[tuple[int, Document]]
+              ) -> tuple[list[Article], list[tuple[np.ndarray, np.ndarray]]]:
+    """(n, Document) records as articles, and the hashes of their ids (to find repeats)."""
+    arts = [Article(n, d) for n, d in batch]
+    keys = np.fromiter((id_hash(d.id) for _, d in batch), dtype=np.uint64, count=len(batch))
+    ns = np.fromiter((n for n, _ in batch), dtype=np.int64, count=len(batch))
+    return arts, [(keys, ns)]
 
 
 def _parsed(runner: Any, inputs: Any, ctx: Context) -> tuple[Dataset, Dataset]:
-    from khabar.io.readers import Fields, read_deferred
+    from khabar.io.readers import Fields
 
     fields = ctx.options.get("fields") or Fields()
     items = inputs if isinstance(inputs, list | tuple) else [inputs]
     if items and all(isinstance(x, Document) for x in items):
-        source: Iterable[Any] = items
+        numbered = runner.source(batched(enumerate(items), READ_BATCH))
     else:
-        source = read_deferred(items, fields=fields, on_problem=ctx.on_problem)
-    (docs, ids), sides = runner.source_parsed(_payloads(source), _parse, (fields,), 2)
-    for problems in sides:
-        for p in problems:
-            if ctx.on_problem is not None:
-                ctx.on_problem(p)
+        numbered = runner.read_documents(items, fields, ctx.on_problem)
+    docs, ids = numbered.map_multi(_articles, 2)
     return docs, ids
 
 

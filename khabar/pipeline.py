@@ -53,6 +53,21 @@ def _proc_cpu(pid: int) -> float:
         return 0.0
 
 
+class Row:
+    """A record's JSON line, numbered by its rank when its output says so (picklable, for
+    runners whose executors write the files)."""
+
+    def __init__(self, number: str | None) -> None:
+        self.number = number
+
+    def __call__(self, record: Any, rank: int) -> dict[str, Any]:
+        if self.number is not None:
+            from dataclasses import replace
+
+            record = replace(record, **{self.number: rank})
+        return record.to_dict()
+
+
 class Job:
     """One run of the stages `targets` need, over `inputs` (files, documents) or a store."""
 
@@ -122,8 +137,6 @@ class Job:
 
     def write(self, folder: str | Path, names: Iterable[str] | None = None) -> dict[str, int]:
         """Write the outputs (all, or those of the datasets `names`) into `folder`."""
-        from khabar.io.writers import write_jsonl
-
         target = Path(folder)
         if target.exists() and not target.is_dir():
             raise KhabarError(f"{target}: exists and is not a directory")
@@ -132,8 +145,8 @@ class Job:
         for output in self.outputs():
             if wanted is not None and output.dataset not in wanted:
                 continue
-            written[output.file] = write_jsonl((r.to_dict() for r in self.rows(output)),
-                                               target / output.file)
+            written[output.file] = self.runner.write_jsonl(
+                self.data[output.dataset], output.key, target / output.file, Row(output.number))
         return written
 
     def collect(self, name: str) -> list[Any]:

@@ -28,6 +28,10 @@ run: in this process, in a pool of local processes, or in Spark executors.
 * ``runner.components(edges)`` — connected components of an integer graph.
 * ``ds.batches()`` / ``ds.sorted_batches(key)`` — stream records back to the
   driver, one partition at a time (the driver never holds a whole dataset).
+* ``runner.read_documents(inputs, fields, on_problem)`` — ``(n, Document)``
+  records of input files, numbered in input order (parsed where the runner's
+  workers are); ``runner.write_jsonl(ds, key, path, row)`` — a dataset
+  written as JSON lines in the order of ``key``.
 
 Every output a user sees is written in a canonical order (`sorted_batches`),
 and every reduction depends only on the multiset of its inputs, so results
@@ -116,6 +120,12 @@ class Runner(Protocol):
     workers: int
 
     def source(self, batches: Iterable[list[Any]]) -> Dataset: ...
+
+    def read_documents(self, inputs: Any, fields: Any,
+                       on_problem: Callable[[Any], None] | None) -> Dataset: ...
+
+    def write_jsonl(self, ds: Dataset, key: Callable[[Any], Any], path: Any,
+                    row: Callable[[Any, int], dict[str, Any]]) -> int: ...
 
     def map(self, ds: Dataset, fn: Callable[..., list[Any]], args: tuple[Any, ...]) -> Dataset: ...
 

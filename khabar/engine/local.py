@@ -224,6 +224,43 @@ def _sorted_task(task: tuple) -> Part:
     return _write_stream(out, sort_batch(items, key))
 
 
+# -- reading inputs ---------------------------------------------------------------------------------
+
+RECORD_BITS = 12
+"""Records a payload may hold, in bits: a document's number is (payload << 12) | place."""
+
+
+def _payloads(items: Iterable[Any]) -> Iterator[Any]:
+    """Line chunks as they are; documents read by the driver, in lists of at most 4,096."""
+    from khabar.io.readers import LineChunk
+
+    batch: list[Any] = []
+    for item in items:
+        if isinstance(item, LineChunk):
+            if batch:
+                yield batch
+                batch = []
+            yield item
+        else:
+            batch.append(item)
+            if len(batch) >= 1 << RECORD_BITS:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+def _parse_payload(k: int, payload: Any, fields: Any) -> tuple[tuple[list[Any]], list[Any]]:
+    from khabar.io.readers import LineChunk, parse_chunk
+
+    if isinstance(payload, LineChunk):
+        docs, problems = parse_chunk(payload, fields)
+    else:
+        docs, problems = payload, []
+    base = k << RECORD_BITS
+    return ([(base + i, d) for i, d in enumerate(docs)],), problems
+
+
 # -- keyed tables for work on pairs ----------------------------------------------------------------
 
 
@@ -473,6 +510,34 @@ class LocalRunner:
             while pending:
                 take(pending.popleft().get())
         return [LocalDataset(self, [p[o] for p in parts]) for o in range(outputs)], sides
+
+    def read_documents(self, inputs: Any, fields: Any, on_problem: Callable[[Any], None] | None
+                       ) -> LocalDataset:
+        """``(n, Document)`` records of the inputs, numbered in input order.
+
+        The driver reads bytes (sequential, cheap); workers parse JSON lines and build
+        documents on all cores. Numbers are ``(chunk << 12) | place``: input order, known
+        without counting what came before. Bad records go to `on_problem` as they are met
+        by the driver, or in input order once the workers are done.
+        """
+        from khabar.io.readers import read_deferred
+
+        docs, sides = self.source_parsed(_payloads(read_deferred(inputs, fields, on_problem)),
+                                         _parse_payload, (fields,))
+        for problems in sides:
+            for p in problems:
+                if on_problem is not None:
+                    on_problem(p)
+        return docs[0]
+
+    def write_jsonl(self, ds: Dataset, key: Callable[[Any], Any], path: str | Path,
+                    row: Callable[[Any, int], dict[str, Any]]) -> int:
+        """Write a dataset as JSON lines in the order of `key`; ``row(record, rank)`` gives
+        each line (the rank is the record's place in that order)."""
+        from khabar.io.writers import write_jsonl
+
+        return write_jsonl((row(r, k) for k, r in enumerate(
+            x for batch in self.sorted_batches(ds, key) for x in batch)), path)
 
     def parallelize(self, items: Iterable[Any]) -> LocalDataset:
         return self.source(batched(items, BATCH))
