@@ -156,6 +156,7 @@ def _run(inputs, out: Path, store: Store, params: PipelineParams, fields, echo: 
     done("explain", bar, t, ", ".join(f"{v} {k}" for k, v in counts.items()))
 
     bar, t = stage("report")
-    result.index = write_report(store, out, workers=engine, min_size=params.min_story_size)
+    result.index = write_report(store, out, workers=engine, echo=echo,
+                                min_size=params.min_story_size)
     done("report", bar, t, str(result.index))
     return result

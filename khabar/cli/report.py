@@ -35,7 +35,8 @@ def report(db_path: Path, out_dir: Path, min_size: int, quiet: bool) -> None:
     # not read-only: a stage's loader may declare (create) its tables on first use
     with Store(db_path) as store:
         data = build_report_data(store, min_size=min_size)
-    index = write_report(data, out_dir, workers=0)
+    index = write_report(data, out_dir, workers=0,
+                         echo=None if quiet else (lambda line: click.echo(line, err=True)))
     if not quiet:
         articles = sum(len(s.articles) for s in data.stories)
         click.echo(f"report: {len(data.stories)} stories, {articles} articles", err=True)

@@ -25,8 +25,7 @@ import difflib
 import hashlib
 import html
 import re
-import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from functools import cache, lru_cache
@@ -34,6 +33,8 @@ from importlib import resources
 from urllib.parse import urlsplit
 
 from khabar.engine import Engine, batched, get_engine
+from khabar.errors import KhabarError
+from khabar.io.paths import check_unique, encoded_stem, short_hash, slug  # noqa: F401
 from khabar.repair import line_key
 from khabar.report.model import (
     ArticleView,
@@ -82,29 +83,15 @@ def safe_url(url: str | None) -> str | None:
     return url
 
 
-def short_hash(value: str, chars: int = 10) -> str:
-    return hashlib.blake2b(value.encode("utf-8", "surrogatepass"),
-                           digest_size=(chars + 1) // 2).hexdigest()[:chars]
-
-
-def slug(value: str, limit: int = 40) -> str:
-    """ASCII letters and digits of `value`, lower-cased and dash-joined (may be empty)."""
-    ascii_only = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
-    words = re.findall(r"[a-z0-9]+", ascii_only.lower())
-    out = "-".join(words)[:limit].strip("-")
-    return out
-
-
 def story_filename(story_id: str) -> str:
     """A file name safe on every file system for any story id: slug plus a short hash.
 
+    Always encoded (`khabar.io.paths.encoded_stem`), never the id as it is:
+    pages link to each other by this name, so it must depend on the id alone.
     The hash keeps names unique (ids differing only in Arabic letters, case or
     punctuation slug alike); the slug keeps them readable when ids are Latin.
     """
-    base = slug(story_id)
-    if len(base) < 3:  # an Arabic id leaves little or nothing of ASCII: name it plainly
-        base = "story" + (f"-{base}" if base else "")
-    return f"{base}-{short_hash(story_id)}.html"
+    return encoded_stem(story_id, "story") + ".html"
 
 
 def article_anchor(doc_id: str) -> str:
@@ -817,16 +804,16 @@ def iter_pages(data: ReportData, workers: int | Engine = 1) -> Iterator[tuple[st
     """
     yield "index.html", render_index(data)
     doc_story = doc_stories(data)
-    seen: set[str] = set()
+    names = {str(s.story): story_filename(str(s.story)) for s in data.stories}
+    if len(names) < len(data.stories):
+        twice = next(k for k, v in Counter(str(s.story) for s in data.stories).items() if v > 1)
+        raise KhabarError(f"story {twice!r} is given twice; story ids must be unique")
+    # two ids with one slug and hash: vanishingly rare, but never overwrite silently
+    check_unique(names)
     pages = get_engine(workers).map(render_batch, batched(data.stories, RENDER_BATCH),
                                     doc_story, data.generated)
     for batch in pages:
-        for path, page in batch:
-            if path in seen:
-                # two ids with one hash prefix: vanishingly rare, but never overwrite silently
-                raise ValueError(f"story file name collision for {path!r}")
-            seen.add(path)
-            yield path, page
+        yield from batch
 
 
 def render_report(data: ReportData) -> dict[str, str]:
