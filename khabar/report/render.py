@@ -47,24 +47,102 @@ from khabar.report.model import (
     text_direction,
 )
 from khabar.report.spans import line_breaks, paragraphs, segment
+from khabar.text.sentences import split_sentences
 
 STORIES_DIR = "stories"
 
 # -- escaping and names ----------------------------------------------------------------------------
 
+# Characters that never reach a page as they are. Controls C0 (but tab and newline), DEL
+# and C1 are not text, and NUL is a parse error; the bidi embeddings, overrides and
+# isolates (U+202A-U+202E, U+2066-U+2069) and the directional marks (LRM, RLM, ALM) can
+# reorder what a reader sees ("25" shown as "52" inside an override, or with an RLM
+# between the digits): in a fact-checking tool that is a spoofing vector. Surrogates are
+# not UTF-8.
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+    "\ud800-\udfff]"
+)
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_BIDI = {"\u202a": "LRE", "\u202b": "RLE", "\u202c": "PDF", "\u202d": "LRO", "\u202e": "RLO",
+         "\u2066": "LRI", "\u2067": "RLI", "\u2068": "FSI", "\u2069": "PDI"}
+# The marks are frequent and harmless in ordinary Arabic web text (around numbers and
+# punctuation): dropped without a trace. What they could do is done by isolation instead.
+_MARKS = frozenset("\u061c\u200e\u200f")
+
+
+def _whole(text: str) -> str:
+    """A proper surrogate pair (text decoded with ``surrogatepass``) becomes its character,
+    a lone half becomes U+FFFD: neither can be written as UTF-8."""
+    if _SURROGATE.search(text):
+        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
+
+
+def _visible(ch: str) -> str:
+    """The mark shown in place of a control character (markup without quotes, so that it
+    stays harmless even if it ever landed in an attribute value)."""
+    cp = ord(ch)
+    if ch in _BIDI:
+        shown = _BIDI[ch]
+    elif cp < 0x20:
+        shown = chr(0x2400 + cp)  # the Control Pictures block: ␀ ␁ …
+    elif cp == 0x7F:
+        shown = "\u2421"
+    else:
+        shown = f"U+{cp:04X}"
+    return f"<bdi class=ctl title=U+{cp:04X}>{shown}</bdi>"
 
 
 def esc(value: object) -> str:
-    """Text or attribute value, escaped for HTML (quotes included).
+    """Text for element content, escaped for HTML, controls made visible.
 
-    Surrogates cannot be written as UTF-8: a proper pair (text decoded with
-    ``surrogatepass``) becomes its character, a lone half becomes U+FFFD.
+    Bidi embeddings, overrides and isolates and the C0/C1 controls (but tab and
+    newline) become small visible marks (``RLO``, ``␀``), the directional marks
+    LRM, RLM and ALM are dropped, CR becomes a newline. Every character is
+    replaced where it stands, so offsets into the original text (which the
+    segments of an article are cut by) keep pointing at the same characters.
+    For attribute values and text-only elements use `attr`.
     """
     text = str(value)
-    if _SURROGATE.search(text):
-        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-    return html.escape(text, quote=True)
+    if not _UNSAFE.search(text):
+        return html.escape(text, quote=True)
+    text = _whole(text)
+    out: list[str] = []
+    last = 0
+    for m in _UNSAFE.finditer(text):
+        out.append(html.escape(text[last : m.start()], quote=True))
+        ch = m.group()
+        if ch == "\r":
+            out.append("\n")
+        elif ch not in _MARKS:
+            out.append(_visible(ch))
+        last = m.end()
+    out.append(html.escape(text[last:], quote=True))
+    return "".join(out)
+
+
+def _plain(match: re.Match[str]) -> str:
+    ch = match.group()
+    cp = ord(ch)
+    if ch == "\r":
+        return " "
+    if cp < 0x20:
+        return chr(0x2400 + cp)
+    if cp == 0x7F:
+        return "\u2421"
+    if 0x80 <= cp <= 0x9F:
+        return "\ufffd"
+    return ""  # bidi controls and marks: a tooltip or a page title needs none
+
+
+def attr(value: object) -> str:
+    """An attribute value (always written double-quoted) or the text of ``<title>``.
+
+    Quotes escaped; C0 controls shown as their control pictures, C1 as U+FFFD,
+    bidi controls and marks dropped (no markup can go here).
+    """
+    return html.escape(_UNSAFE.sub(_plain, _whole(str(value))), quote=True)
 
 
 def safe_url(url: str | None) -> str | None:
@@ -72,7 +150,8 @@ def safe_url(url: str | None) -> str | None:
     if not url:
         return None
     url = url.strip()
-    if any(ord(ch) < 0x21 or ch == "\x7f" for ch in url):
+    # a bidi control or mark in a URL makes the link read other than where it goes
+    if any(ord(ch) < 0x21 or ch == "\x7f" for ch in url) or _UNSAFE.search(url):
         return None
     try:
         parts = urlsplit(url)
@@ -115,7 +194,7 @@ def _time(dt: datetime | None, *, with_time: bool = True) -> str:
         return '<span class="muted">بلا تاريخ</span>'
     shown = dt.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
     stamp = dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return f'<time datetime="{esc(stamp)}" dir="ltr">{esc(shown)}</time>'
+    return f'<time datetime="{attr(stamp)}" dir="ltr">{esc(shown)}</time>'
 
 
 def _num(x: float) -> str:
@@ -183,9 +262,9 @@ def sparkline(dates: Sequence[datetime], lo: datetime | None, hi: datetime | Non
         x = width - (k + 1) * step
         bars.append(f'<rect x="{x + 0.5:.1f}" y="{height - h:.1f}" width="{step - 1:.1f}" '
                     f'height="{h:.1f}"/>')
-    title = f"<title>{esc(label)}</title>" if label else ""
+    title = f"<title>{attr(label)}</title>" if label else ""
     return (f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}"'
-            f' role="img" aria-label="{esc(label)}">{title}'
+            f' role="img" aria-label="{attr(label)}">{title}'
             f'<line x1="0" y1="{height - 0.5}" x2="{width}" y2="{height - 0.5}"/>'
             f'{"".join(bars)}</svg>')
 
@@ -231,8 +310,8 @@ def _page(title: str, body: str, *, home: str, crumb: str = "", script: bool = F
         '<meta name="referrer" content="no-referrer">\n',
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
         '<meta name="generator" content="khabar">\n',
-        f"<title>{esc(title)}</title>\n<style>{css}</style>\n</head>\n<body>\n",
-        f'<header class="top"><a href="{esc(home)}">خبر</a>{crumb}</header>\n',
+        f"<title>{attr(title)}</title>\n<style>{css}</style>\n</head>\n<body>\n",
+        f'<header class="top"><a href="{attr(home)}">خبر</a>{crumb}</header>\n',
         f"<main>\n{body}</main>\n<footer>{foot}</footer>\n",
         f"<script>{js}</script>\n" if js else "",
         "</body>\n</html>\n",
@@ -262,9 +341,9 @@ def render_index(data: ReportData) -> str:
         last = s.last_seen.strftime("%Y-%m-%dT%H:%M:%SZ") if s.last_seen else ""
         chips = "".join(f'<li class="chip">{_bdi(o)}</li>' for o in s.outlets)
         rows.append(
-            f'<tr data-title="{esc(s.title)}" data-size="{len(s.articles)}" '
-            f'data-outlets="{len(s.outlets)}" data-first="{esc(first)}" data-last="{esc(last)}">'
-            f'<td class="title"><a href="{esc(href)}"{_dir_attr(s.title)}>{esc(s.title)}</a>'
+            f'<tr data-title="{attr(s.title)}" data-size="{len(s.articles)}" '
+            f'data-outlets="{len(s.outlets)}" data-first="{attr(first)}" data-last="{attr(last)}">'
+            f'<td class="title"><a href="{attr(href)}"{_dir_attr(s.title)}>{esc(s.title)}</a>'
             f'<ul class="chips">{chips}</ul></td>'
             f'<td class="num">{len(s.articles)}</td>'
             f'<td class="num outlets-col">{len(s.outlets)}</td>'
@@ -333,8 +412,8 @@ class _Links:
 def _link(href: str | None, inner: str, cls: str = "", title: str = "") -> str:
     if href is None:
         return inner
-    extra = (f' class="{cls}"' if cls else "") + (f' title="{esc(title)}"' if title else "")
-    return f'<a href="{esc(href)}"{extra}>{inner}</a>'
+    extra = (f' class="{cls}"' if cls else "") + (f' title="{attr(title)}"' if title else "")
+    return f'<a href="{attr(href)}"{extra}>{inner}</a>'
 
 
 def render_story(data: ReportData, story: StoryPage,
@@ -454,7 +533,7 @@ def _article(art: ArticleView, first: bool, by_id: dict[str, ArticleView],
             _time(art.date)]
     url = safe_url(art.url)
     if url:
-        meta.append(f'<a href="{esc(url)}" rel="noopener noreferrer nofollow" '
+        meta.append(f'<a href="{attr(url)}" rel="noopener noreferrer nofollow" '
                     f'dir="ltr"><bdi>{esc(_short_url(url))}</bdi></a>')
     elif art.url:
         meta.append(f'<bdi class="id">{esc(art.url)}</bdi>')
@@ -487,10 +566,22 @@ def _short_url(url: str) -> str:
 
 
 def _article_body(art: ArticleView, by_id: dict[str, ArticleView], links: _Links) -> str:
+    """The article's text, one ``<p>`` per line, each sentence in its own isolated run.
+
+    Spans (sentences, quotations, speakers, credits) overlap freely; the text is
+    cut into flat segments at every boundary (`segment`), and consecutive segments
+    of one sentence are wrapped in one element carrying its status, anchor and
+    tooltip. Sentences and quotations are bidi-isolated (``unicode-bidi:
+    isolate`` in the style sheet), so nothing inside one can reorder the text
+    around it. Articles without sentence marks (no explanation stage) are cut
+    into sentences here, for the isolation alone.
+    """
     text = art.text
     spans: list[tuple[int, int, object]] = []
     for m in art.sentences:
         spans.append((m.start, m.end, ("s", m.index)))
+    if not art.sentences:
+        spans.extend((s, e, ("u", k)) for k, (s, e) in enumerate(split_sentences(text)))
     for q in art.attributions:
         if q.kind == "credit":
             spans.append((q.start, q.end, "cr"))
@@ -503,43 +594,53 @@ def _article_body(art: ArticleView, by_id: dict[str, ArticleView], links: _Links
             spans.append((q.speaker_start, q.speaker_end, "spk"))
     segments = segment(text, spans, line_breaks(text))
     marks = {m.index: m for m in art.sentences}
-    first_seg: dict[int, int] = {}
-    last_seg: dict[int, int] = {}
+    first_seg: dict[object, int] = {}
+    last_seg: dict[object, int] = {}
     for k, seg in enumerate(segments):
         for label in seg.labels:
             if isinstance(label, tuple):
-                first_seg.setdefault(label[1], k)
-                last_seg[label[1]] = k
+                first_seg.setdefault(label, k)
+                last_seg[label] = k
     position = {id(seg): k for k, seg in enumerate(segments)}
+
+    def run(label: object, first: int, last: int, inner: str) -> str:
+        """One sentence's segments `first`..`last` of a line, wrapped."""
+        if not isinstance(label, tuple):
+            return inner
+        if label[0] == "u":
+            return f'<span class="s">{inner}</span>'
+        mark = marks[label[1]]
+        attrs = f' class="{"new" if mark.status == "new" else "rep"}"'
+        if first_seg[label] == first:
+            attrs += f' id="{sentence_anchor(art.id, mark.index)}"'
+        pill = ""
+        if mark.status == "repeated":
+            attrs += f' title="{attr(_repeat_tip(mark, by_id))}"'
+            if last_seg[label] == last:
+                pill = _seen_pill(mark, by_id, links)
+        return f"<span{attrs}>{inner}</span>{pill}"
 
     out = []
     for para in paragraphs(text, segments):
-        parts = []
+        parts: list[str] = []
+        current: object = None
+        inner: list[str] = []
+        first = last = -1
         for seg in para:
             k = position[id(seg)]
+            sentence = next((x for x in seg.labels if isinstance(x, tuple)), None)
+            if sentence != current or not inner:
+                if inner:
+                    parts.append(run(current, first, last, "".join(inner)))
+                current, inner, first = sentence, [], k
+            last = k
             chunk = esc(text[seg.start : seg.end])
-            classes: list[str] = []
-            anchor = ""
-            tip = ""
-            closing: list[str] = []
-            for label in seg.labels:
-                if isinstance(label, tuple):
-                    mark = marks[label[1]]
-                    classes.append("new" if mark.status == "new" else "rep")
-                    if first_seg[label[1]] == k:
-                        anchor = sentence_anchor(art.id, mark.index)
-                    if mark.status == "repeated":
-                        tip = _repeat_tip(mark, by_id)
-                        if last_seg[label[1]] == k:
-                            closing.append(_seen_pill(mark, by_id, links))
-                else:
-                    classes.append(str(label))
-            if classes or anchor:
-                attrs = f' class="{" ".join(dict.fromkeys(classes))}"' if classes else ""
-                attrs += f' id="{anchor}"' if anchor else ""
-                attrs += f' title="{esc(tip)}"' if tip else ""
-                chunk = f"<span{attrs}>{chunk}</span>"
-            parts.append(chunk + "".join(closing))
+            classes = [str(x) for x in seg.labels if not isinstance(x, tuple)]
+            if classes:
+                chunk = f'<span class="{" ".join(dict.fromkeys(classes))}">{chunk}</span>'
+            inner.append(chunk)
+        if inner:
+            parts.append(run(current, first, last, "".join(inner)))
         out.append(f"<p>{''.join(parts)}</p>\n")
     return "".join(out)
 
@@ -564,7 +665,7 @@ def _seen_pill(mark: SentenceMark, by_id: dict[str, ArticleView], links: _Links)
     pill = f"↩ {_bdi(name)}"
     if href is None:
         return f'<span class="seen">{pill}</span>'
-    return f'<a class="seen" href="{esc(href)}" title="أول ظهور">{pill}</a>'
+    return f'<a class="seen" href="{attr(href)}" title="أول ظهور">{pill}</a>'
 
 
 def _repairs(art: ArticleView) -> str:
