@@ -26,6 +26,7 @@ from khabar.errors import KhabarError
 from khabar.io.paths import inside
 from khabar.report.model import (
     ArticleView,
+    CopyView,
     MentionMark,
     PassageSide,
     PassageView,
@@ -42,6 +43,7 @@ from khabar.report.render import STORIES_DIR, iter_pages, render_report, story_f
 __all__ = [
     "MANIFEST",
     "ArticleView",
+    "CopyView",
     "MentionMark",
     "PassageSide",
     "PassageView",

@@ -38,6 +38,7 @@ from khabar.io.paths import check_unique, encoded_stem, short_hash, slug  # noqa
 from khabar.repair import line_key
 from khabar.report.model import (
     ArticleView,
+    CopyView,
     PassageSide,
     PassageView,
     QuoteMark,
@@ -325,7 +326,7 @@ def _page(title: str, body: str, *, home: str, crumb: str = "", script: bool = F
 def render_index(data: ReportData) -> str:
     all_dates = [d for s in data.stories for d in s.dates]
     lo, hi = (min(all_dates), max(all_dates)) if all_dates else (None, None)
-    articles = sum(len(s.articles) for s in data.stories)
+    articles = sum(s.size for s in data.stories)
     outlets = sorted({o for s in data.stories for o in s.outlets})
     lede = [f"<b>{len(data.stories)}</b> قصة", f"<b>{articles}</b> مقالة",
             f"<b>{len(outlets)}</b> مصدراً"]
@@ -341,16 +342,16 @@ def render_index(data: ReportData) -> str:
         last = s.last_seen.strftime("%Y-%m-%dT%H:%M:%SZ") if s.last_seen else ""
         chips = "".join(f'<li class="chip">{_bdi(o)}</li>' for o in s.outlets)
         rows.append(
-            f'<tr data-title="{attr(s.title)}" data-size="{len(s.articles)}" '
+            f'<tr data-title="{attr(s.title)}" data-size="{s.size}" '
             f'data-outlets="{len(s.outlets)}" data-first="{attr(first)}" data-last="{attr(last)}">'
             f'<td class="title"><a href="{attr(href)}"{_dir_attr(s.title)}>{esc(s.title)}</a>'
             f'<ul class="chips">{chips}</ul></td>'
-            f'<td class="num">{len(s.articles)}</td>'
+            f'<td class="num">{s.size}</td>'
             f'<td class="num outlets-col">{len(s.outlets)}</td>'
             f"<td>{_time(s.first_seen)}</td>"
             f'<td class="last-col">{_time(s.last_seen)}</td>'
             f'<td class="spark-col">'
-            f'{sparkline(s.dates, lo, hi, label=f"{len(s.articles)} مقالة عبر الزمن")}</td></tr>\n'
+            f'{sparkline(s.dates, lo, hi, label=f"{s.size} مقالة عبر الزمن")}</td></tr>\n'
         )
     table = (
         '<div class="table-wrap"><table class="stories">\n<thead><tr>'
@@ -382,15 +383,24 @@ def doc_stories(data: ReportData) -> dict[str, str]:
     for s in data.stories:
         for a in s.articles:
             out.setdefault(a.id, s.story)
+            for c in a.copies:
+                out.setdefault(c.id, s.story)
     return out
+
+
+def folded(data: ReportData) -> dict[str, str]:
+    """Id of a folded copy -> id of the article shown in its place."""
+    return {c.id: a.id for s in data.stories for a in s.articles for c in a.copies}
 
 
 class _Links:
     """Where each article and sentence of the report lives, as hrefs from a story page."""
 
-    def __init__(self, doc_story: dict[str, str], here: str) -> None:
+    def __init__(self, doc_story: dict[str, str], here: str,
+                 shown_as: dict[str, str] | None = None) -> None:
         self.here = here
         self.doc_story = doc_story
+        self.shown_as = shown_as or {}
 
     def _page_of(self, doc: str, story: str | None = None) -> str | None:
         story = story or self.doc_story.get(doc)
@@ -400,10 +410,12 @@ class _Links:
 
     def article(self, doc: str, story: str | None = None) -> str | None:
         page = self._page_of(doc, story)
-        return None if page is None else f"{page}#{article_anchor(doc)}"
+        # a folded copy lives in the block of the article shown in its place
+        shown = self.shown_as.get(doc, doc)
+        return None if page is None else f"{page}#{article_anchor(shown)}"
 
     def sentence(self, doc: str, index: int | None) -> str | None:
-        if index is None:
+        if index is None or doc in self.shown_as:
             return self.article(doc)
         page = self._page_of(doc)
         return None if page is None else f"{page}#{sentence_anchor(doc, index)}"
@@ -417,15 +429,21 @@ def _link(href: str | None, inner: str, cls: str = "", title: str = "") -> str:
 
 
 def render_story(data: ReportData, story: StoryPage,
-                 doc_story: dict[str, str] | None = None) -> str:
-    """One story's page; pass `doc_story` (from `doc_stories`) when rendering many."""
+                 doc_story: dict[str, str] | None = None,
+                 shown_as: dict[str, str] | None = None) -> str:
+    """One story's page; pass `doc_story` (from `doc_stories`) and `shown_as` (from
+    `folded`) when rendering many."""
     return _render_story(story, doc_story if doc_story is not None else doc_stories(data),
-                         data.generated)
+                         data.generated, shown_as if shown_as is not None else folded(data))
 
 
-def _render_story(story: StoryPage, doc_story: dict[str, str], generated: str | None) -> str:
-    links = _Links(doc_story, story.story)
-    by_id = {a.id: a for a in story.articles}
+def _render_story(story: StoryPage, doc_story: dict[str, str], generated: str | None,
+                  shown_as: dict[str, str] | None = None) -> str:
+    links = _Links(doc_story, story.story, shown_as)
+    by_id: dict[str, ArticleView | CopyView] = {a.id: a for a in story.articles}
+    for a in story.articles:
+        for c in a.copies:
+            by_id.setdefault(c.id, c)
     sections: list[tuple[str, str, str]] = []  # (anchor, heading, html)
 
     if story.summary:
@@ -442,7 +460,7 @@ def _render_story(story: StoryPage, doc_story: dict[str, str], generated: str | 
         sections.append(("names", "الأسماء الواردة", names))
 
     first = story.articles[0] if story.articles else None
-    lede = [f"<b>{len(story.articles)}</b> مقالة", f"<b>{len(story.outlets)}</b> مصدراً"]
+    lede = [f"<b>{story.size}</b> مقالة", f"<b>{len(story.outlets)}</b> مصدراً"]
     if story.first_seen or story.last_seen:
         lede.append(f"من {_time(story.first_seen)} إلى {_time(story.last_seen)}")
     if first is not None and first.source and first.date is not None:
@@ -471,7 +489,7 @@ def _render_story(story: StoryPage, doc_story: dict[str, str], generated: str | 
     return _page(story.title, body, home="../index.html", crumb=crumb, generated=generated)
 
 
-def _summary(story: StoryPage, by_id: dict[str, ArticleView], links: _Links) -> str:
+def _summary(story: StoryPage, by_id: dict[str, ArticleView | CopyView], links: _Links) -> str:
     items = []
     for item in story.summary:
         art = by_id.get(item.doc)
@@ -508,16 +526,18 @@ def _timeline(story: StoryPage) -> str:
             adds = (f'<span class="adds">{art.new_count} جديدة · {art.repeated_count} مكررة'
                     f'{_split_bar(art.new_count, art.repeated_count)}</span>')
         outlet = _bdi(art.source) if art.source else '<span class="muted">مصدر غير معروف</span>'
+        copies = (f'<span class="badge copies" title="نسخ مطابقة لهذه المقالة">+{len(art.copies)}'
+                  "</span>" if art.copies else "")
         items.append(
             f'<li{cls}><span class="when">{_time(art.date)}</span>'
             f'<span class="outlet">{outlet}</span>'
             f'<a href="#{article_anchor(art.id)}"{_dir_attr(art.display_title)}>'
-            f"{esc(art.display_title)}</a>{badge}{adds}</li>\n"
+            f"{esc(art.display_title)}</a>{badge}{copies}{adds}</li>\n"
         )
     return f'<ol class="timeline">\n{"".join(items)}</ol>\n'
 
 
-def _articles(story: StoryPage, by_id: dict[str, ArticleView], links: _Links) -> str:
+def _articles(story: StoryPage, by_id: dict[str, ArticleView | CopyView], links: _Links) -> str:
     legend = ('<div class="legend"><span><span class="new">جملة جديدة</span> لم ترد في مقالة '
               'سابقة</span><span><span class="rep">جملة مكررة</span> وردت قبلاً (الرابط إلى أول '
               'ظهور)</span><span><span class="q">اقتباس مباشر</span></span></div>\n')
@@ -525,7 +545,7 @@ def _articles(story: StoryPage, by_id: dict[str, ArticleView], links: _Links) ->
                             for k, art in enumerate(story.articles))
 
 
-def _article(art: ArticleView, first: bool, by_id: dict[str, ArticleView],
+def _article(art: ArticleView, first: bool, by_id: dict[str, ArticleView | CopyView],
              links: _Links) -> str:
     direction = art.direction
     lang = "" if direction == "rtl" else ' lang="und"'
@@ -554,9 +574,52 @@ def _article(art: ArticleView, first: bool, by_id: dict[str, ArticleView],
         f"<header><h3{_dir_attr(art.display_title)}>{esc(art.display_title)}{badge}</h3>"
         f"{title_note}"
         f'<div class="meta" dir="rtl">{"".join(f"<span>{m}</span>" for m in meta if m)}</div>'
-        f"</header>\n"
+        f"</header>\n{_copies(art)}"
         f'<div class="body">\n{_article_body(art, by_id, links)}</div>\n{repairs}</article>\n'
     )
+
+
+COPIES_LISTED = 100
+"""Folded copies listed one by one under an article; the rest are counted."""
+COPY_OUTLETS = 30
+"""Outlets named in the line above the list; the rest are counted."""
+
+
+def _copies(art: ArticleView) -> str:
+    """The line "N identical copies: outlets…" and the list of the copies, folded away.
+
+    The size of the page no longer follows the number of copies (2,000 outlets
+    carrying one wire story add a line and a list of `COPIES_LISTED`, not 2,000
+    texts); every copy is still in the data files.
+    """
+    if not art.copies:
+        return ""
+    n = len(art.copies)
+    outlets = Counter(c.source or "" for c in art.copies)
+    named = sorted(outlets.items(), key=lambda kv: (-kv[1], kv[0]))
+    chips = "".join(
+        f'<li class="chip">{_bdi(o) if o else "مصدر غير معروف"}'
+        + (f'<span class="n">{k}</span>' if k > 1 else "") + "</li>"
+        for o, k in named[:COPY_OUTLETS])
+    if len(named) > COPY_OUTLETS:
+        chips += f'<li class="chip muted">و{len(named) - COPY_OUTLETS} مصدراً آخر</li>'
+    rows = []
+    for c in art.copies[:COPIES_LISTED]:
+        parts = [_time(c.date), _bdi(c.source) if c.source else "مصدر غير معروف"]
+        if c.title and c.title.strip() and c.title.strip() != art.display_title:
+            parts.append(f"<span{_dir_attr(c.title)}>{esc(c.title.strip())}</span>")
+        parts.append(f'<bdi class="id">{esc(c.id)}</bdi>')
+        url = safe_url(c.url)
+        if url:
+            parts.append(f'<a href="{attr(url)}" rel="noopener noreferrer nofollow" dir="ltr">'
+                         f"<bdi>{esc(_short_url(url))}</bdi></a>")
+        rows.append(f"<li>{' · '.join(parts)}</li>")
+    if n > COPIES_LISTED:
+        rows.append(f'<li class="muted">و{n - COPIES_LISTED} نسخة أخرى</li>')
+    return (f'<div class="copies" dir="rtl"><p><b>{n}</b> نسخة مطابقة لهذا النص '
+            f'(تُعرض مرة واحدة)، في: </p><ul class="chips">{chips}</ul>'
+            f'<details><summary class="small">النسخ</summary><ul>{"".join(rows)}</ul>'
+            "</details></div>\n")
 
 
 def _short_url(url: str) -> str:
@@ -565,7 +628,7 @@ def _short_url(url: str) -> str:
     return shown if len(shown) <= 60 else shown[:57] + "…"
 
 
-def _article_body(art: ArticleView, by_id: dict[str, ArticleView], links: _Links) -> str:
+def _article_body(art: ArticleView, by_id: dict[str, ArticleView | CopyView], links: _Links) -> str:
     """The article's text, one ``<p>`` per line, each sentence in its own isolated run.
 
     Spans (sentences, quotations, speakers, credits) overlap freely; the text is
@@ -645,7 +708,7 @@ def _article_body(art: ArticleView, by_id: dict[str, ArticleView], links: _Links
     return "".join(out)
 
 
-def _repeat_tip(mark: SentenceMark, by_id: dict[str, ArticleView]) -> str:
+def _repeat_tip(mark: SentenceMark, by_id: dict[str, ArticleView | CopyView]) -> str:
     art = by_id.get(mark.first_doc) if mark.first_doc else None
     where = (art.source or art.id) if art else (mark.first_doc or "")
     parts = [f"ورد أولاً في {where}"] if where else ["مكرر"]
@@ -656,7 +719,7 @@ def _repeat_tip(mark: SentenceMark, by_id: dict[str, ArticleView]) -> str:
     return " · ".join(parts)
 
 
-def _seen_pill(mark: SentenceMark, by_id: dict[str, ArticleView], links: _Links) -> str:
+def _seen_pill(mark: SentenceMark, by_id: dict[str, ArticleView | CopyView], links: _Links) -> str:
     if not mark.first_doc:
         return ""
     art = by_id.get(mark.first_doc)
@@ -781,6 +844,9 @@ def _passages(story: StoryPage, links: _Links) -> str:
     if story.boilerplate_passages:
         out.append(f'<p class="muted small">أُخفي {story.boilerplate_passages} مقطعاً من النصوص '
                    "المتكررة لدى المصدر نفسه (توقيعات، تنويهات).</p>\n")
+    if story.copy_passages:
+        out.append(f'<p class="muted small">أُخفي {story.copy_passages} مقطعاً بين نسخ مطابقة '
+                   "للنص نفسه.</p>\n")
     return "".join(out)
 
 
@@ -805,16 +871,20 @@ SPEAKER_ITEMS = 4
 def _speakers(story: StoryPage, links: _Links) -> str:
     # speaker -> statement (folded text) -> [(article, attribution)]: a wire quotation
     # carried by five outlets is one statement with five carriers, not five statements
-    groups: dict[str, dict[str, list[tuple[ArticleView, QuoteMark]]]] = defaultdict(dict)
-    credits: dict[str, list[ArticleView]] = defaultdict(list)
+    groups: dict[str, dict[str, list[tuple[ArticleView | CopyView, QuoteMark]]]] = (
+        defaultdict(dict))
+    credits: dict[str, list[ArticleView | CopyView]] = defaultdict(list)
     for art in story.articles:
         for q in art.attributions:
             name = (q.canonical or q.speaker or "").strip()
             if q.kind == "credit":
-                credits[name or (q.cue or "").strip() or "?"].append(art)
+                credits[name or (q.cue or "").strip() or "?"].extend([art, *art.copies])
                 continue
             key = " ".join(_fold(w) for w in _said(art, q).split())
-            groups[name or "مصدر غير مسمّى"].setdefault(key, []).append((art, q))
+            carriers = groups[name or "مصدر غير مسمّى"].setdefault(key, [])
+            # a folded copy carries everything its shown twin carries
+            carriers.append((art, q))
+            carriers.extend((c, q) for c in art.copies)
     if not groups and not credits:
         return ""
 
@@ -845,9 +915,10 @@ def _speakers(story: StoryPage, links: _Links) -> str:
     return out
 
 
-def _statement(carriers: list[tuple[ArticleView, QuoteMark]], links: _Links) -> str:
+def _statement(carriers: list[tuple[ArticleView | CopyView, QuoteMark]], links: _Links) -> str:
     """One statement: its words as the first carrier has them, then who carries it."""
     art, q = carriers[0]
+    assert isinstance(art, ArticleView)  # the shown article comes before its copies
     said = _said(art, q)
     if len(said) > 400:
         said = said[:397] + "…"
@@ -865,7 +936,9 @@ def _mentions(story: StoryPage) -> str:
     counts: dict[tuple[str, str], set[str]] = defaultdict(set)
     for art in story.articles:
         for m in art.mentions:
-            counts[(m.kind, (m.canonical or m.text).strip())].add(art.id)
+            found = counts[(m.kind, (m.canonical or m.text).strip())]
+            found.add(art.id)
+            found.update(c.id for c in art.copies)
     if not counts:
         return ""
     out = []
@@ -889,11 +962,11 @@ RENDER_BATCH = 100
 """Story pages per rendering batch (each batch also carries the article -> story map)."""
 
 
-def render_batch(stories: list[StoryPage], doc_story: dict[str, str], generated: str | None
-                 ) -> list[tuple[str, str]]:
+def render_batch(stories: list[StoryPage], doc_story: dict[str, str], generated: str | None,
+                 shown_as: dict[str, str] | None = None) -> list[tuple[str, str]]:
     """Stage function: (relative path, HTML) of the pages of `stories`."""
     return [(f"{STORIES_DIR}/{story_filename(story.story)}",
-             _render_story(story, doc_story, generated)) for story in stories]
+             _render_story(story, doc_story, generated, shown_as)) for story in stories]
 
 
 def iter_pages(data: ReportData, workers: int | Engine = 1) -> Iterator[tuple[str, str]]:
@@ -912,7 +985,7 @@ def iter_pages(data: ReportData, workers: int | Engine = 1) -> Iterator[tuple[st
     # two ids with one slug and hash: vanishingly rare, but never overwrite silently
     check_unique(names)
     pages = get_engine(workers).map(render_batch, batched(data.stories, RENDER_BATCH),
-                                    doc_story, data.generated)
+                                    doc_story, data.generated, folded(data))
     for batch in pages:
         yield from batch
 
