@@ -30,7 +30,7 @@ def _story(copies: int) -> tuple[SimpleNamespace, dict]:
         # the same text re-wrapped by each site's template: runs of white space differ
         text = WIRE.replace(" ", "  ") if i % 2 else WIRE
         docs[f"c{i:05d}"] = (Document(f"c{i:05d}", text, title="مستشفيات جديدة",
-                                      source=f"موقع {i % 40}", date=DAY + timedelta(minutes=i),
+                                      source=f"موقع {i}", date=DAY + timedelta(minutes=i),
                                       url=f"https://site{i}.example/n/{i}"), None)
     edited = WIRE.replace("ثلاثة", "أربعة")
     docs["edited"] = (Document("edited", edited, title="أربعة مستشفيات", source="الوطن",
@@ -40,7 +40,7 @@ def _story(copies: int) -> tuple[SimpleNamespace, dict]:
                                carriers=["c00000", "c00001", "c00007"], outlets=[],
                                exclusive=False)]
     story = SimpleNamespace(story="s1", title="", first_seen=None, last_seen=None,
-                            members=members, sources=[])
+                            members=members, sources=sorted({d.source for d, _ in docs.values()}))
     return story, {"docs": docs, "summary": summary}
 
 
@@ -89,8 +89,10 @@ def test_identical_copies_are_shown_once() -> None:
 def test_page_size_does_not_follow_the_number_of_copies() -> None:
     small, _ = _page(150)
     large, _ = _page(3000)
+    # one outlet per copy: the outlets at the top and in the copies' line are capped too
     assert len(large.encode()) < 1.1 * len(small.encode())
     assert len(large.encode()) < 200_000
+    assert "و2941 مصدراً آخر" in large
 
 
 def test_links_to_a_copy_land_on_the_article_shown() -> None:

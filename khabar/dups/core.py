@@ -269,6 +269,6 @@ def _stars(big: list[np.ndarray], verify: _Verifier, n: int
                 small.append(a * n + b)
         pending = nxt
     empty = np.zeros(0, dtype=np.int64)
-    return (np.concatenate(stars) if stars else empty,
-            np.concatenate(small) if small else empty,
+    return (np.unique(np.concatenate(stars)) if stars else empty,
+            np.unique(np.concatenate(small)) if small else empty,
             sum(len(g) for g in pending))

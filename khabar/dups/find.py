@@ -221,7 +221,8 @@ def find_duplicates(
     workers = workers_count(workers)
     store_module = sys.modules.get("khabar.store")  # not imported: cannot be a Store
     if store_module is not None and isinstance(corpus, store_module.Store):
-        return _from_store(corpus, params, workers, batch_size, progress)
+        with corpus.snapshot():  # one set of documents, whatever ingest commits meanwhile
+            return _from_store(corpus, params, workers, batch_size, progress)
     items = list(corpus)
     timestamps: list[float | None]
     if all(isinstance(x, str) for x in items):
@@ -299,8 +300,11 @@ def _result(found: FoundPairs, ids: list[str], timestamps: list[float | None],
                      stats, groups)
 
 
-PAIRS_PER_TASK = 2000
-"""Candidate pairs verified per task when texts must be read again (store)."""
+PAIRS_PER_TASK = 250
+"""Candidate pairs verified per task when texts must be read again (store). A task shingles
+up to twice as many texts at once, with temporaries of some 80 KB per article: 250 keeps a
+task near 40 MB whatever the pairs look like (a star of near copies has a new text in
+every pair)."""
 
 
 def _from_store(store: Store, params: DupParams, workers: int, batch_size: int,

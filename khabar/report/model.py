@@ -16,6 +16,7 @@ Every offset here is a half-open range of the ORIGINAL text (`Document.text`).
 from __future__ import annotations
 
 import bisect
+import contextlib
 import hashlib
 import importlib
 import re
@@ -651,6 +652,19 @@ def build_report_data(
     `explain_story`) stand for all four explanation arguments at once.
     Stories with fewer than `min_size` articles are left out.
     """
+    # every read of the collection from one snapshot (see `Store.snapshot`)
+    snapshot = getattr(store, "snapshot", None)
+    with snapshot() if snapshot is not None else contextlib.nullcontext():
+        return _build(store, stories, passages, novelty, summaries, attributions, mentions,
+                      explanations, min_size, title)
+
+
+def _build(store: Any, stories: Sequence[StoryLike] | None,
+           passages: Sequence[PassageLike] | None, novelty: Sequence[NoveltyLike] | None,
+           summaries: Mapping[str, Sequence[SummaryLike]] | None,
+           attributions: Sequence[AttributionLike] | None,
+           mentions: Sequence[MentionLike] | None, explanations: Iterable[Any] | None,
+           min_size: int, title: str | None) -> ReportData:
     if explanations is not None:
         novelty, summaries, attributions, mentions = _flatten(explanations)
     if stories is None:

@@ -190,6 +190,20 @@ def _bdi(value: object, cls: str = "") -> str:
     return f"<bdi{attr}>{esc(value)}</bdi>"
 
 
+INDEX_OUTLETS = 12
+"""Outlets named in a story's row of the index; the rest are counted."""
+STORY_OUTLETS = 60
+"""Outlets named at the top of a story page; the rest are counted (a wire story carried by
+thousands of sites would otherwise make the page one long list of names)."""
+
+
+def _outlet_chips(outlets: Sequence[str], limit: int) -> str:
+    chips = "".join(f'<li class="chip">{_bdi(o)}</li>' for o in outlets[:limit])
+    if len(outlets) > limit:
+        chips += f'<li class="chip muted">و{len(outlets) - limit} مصدراً آخر</li>'
+    return chips
+
+
 def _time(dt: datetime | None, *, with_time: bool = True) -> str:
     if dt is None:
         return '<span class="muted">بلا تاريخ</span>'
@@ -340,7 +354,7 @@ def render_index(data: ReportData) -> str:
         href = f"{STORIES_DIR}/{story_filename(s.story)}"
         first = s.first_seen.strftime("%Y-%m-%dT%H:%M:%SZ") if s.first_seen else ""
         last = s.last_seen.strftime("%Y-%m-%dT%H:%M:%SZ") if s.last_seen else ""
-        chips = "".join(f'<li class="chip">{_bdi(o)}</li>' for o in s.outlets)
+        chips = _outlet_chips(s.outlets, INDEX_OUTLETS)
         rows.append(
             f'<tr data-title="{attr(s.title)}" data-size="{s.size}" '
             f'data-outlets="{len(s.outlets)}" data-first="{attr(first)}" data-last="{attr(last)}">'
@@ -465,7 +479,7 @@ def _render_story(story: StoryPage, doc_story: dict[str, str], generated: str | 
         lede.append(f"من {_time(story.first_seen)} إلى {_time(story.last_seen)}")
     if first is not None and first.source and first.date is not None:
         lede.append(f"أول من نشر: {_bdi(first.source)}")
-    chips = "".join(f'<li class="chip">{_bdi(o)}</li>' for o in story.outlets)
+    chips = _outlet_chips(story.outlets, STORY_OUTLETS)
     dates = story.dates
     hist = ""
     if len(dates) > 1:
