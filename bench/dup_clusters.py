@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import itertools
 import json
 import os
 import subprocess
@@ -197,7 +198,7 @@ def main() -> None:
     print("Growth per 1,000 more copies, between consecutive sizes (constant = linear):")
     for kind in kinds:
         rows = [r for r in results if r["kind"] == kind]
-        for a, b in zip(rows, rows[1:], strict=False):
+        for a, b in itertools.pairwise(rows):
             k = (b["copies"] - a["copies"]) / 1000
             parts = [f"dups {(b['dups']['cpu_seconds'] - a['dups']['cpu_seconds']) / k:.2f} CPU s, "
                      f"{(b['dups']['peak_mb'] - a['dups']['peak_mb']) / k:.1f} MB"]
