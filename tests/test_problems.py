@@ -37,13 +37,13 @@ def feed(path: Path, n: int, every: int = 4) -> int:
     return missing
 
 
-def stats(db: Path, capsys) -> dict:  # noqa: ANN001
+def stats(db: Path, capsys) -> dict:
     capsys.readouterr()
     main(["stats", "--db", str(db), "--json"])
     return json.loads(capsys.readouterr().out)
 
 
-def test_rerunning_an_ingest_counts_each_problem_once(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_rerunning_an_ingest_counts_each_problem_once(tmp_path: Path, capsys) -> None:
     src = tmp_path / "in.jsonl"
     missing = feed(src, 40)
     db = tmp_path / "k.db"
@@ -58,7 +58,7 @@ def test_rerunning_an_ingest_counts_each_problem_once(tmp_path: Path, capsys) ->
         assert (first, last) == (1, 3)
 
 
-def test_after_a_sigkill_and_a_rerun_counts_stay_true(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_after_a_sigkill_and_a_rerun_counts_stay_true(tmp_path: Path, capsys) -> None:
     src = tmp_path / "big.jsonl"
     missing = feed(src, 6000, every=5)
     db = tmp_path / "k.db"
