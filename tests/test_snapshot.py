@@ -145,7 +145,7 @@ def test_every_stage_against_a_concurrent_ingest(tmp_path: Path) -> None:
     """dups, reuse, stories, explanations and the report, each run while `khabar ingest`
     commits batches into the same database, three rounds.
 
-    The ingest reads a named pipe that this test feeds two articles every 150 ms until
+    The ingest reads a named pipe that this test feeds two articles every 100 ms until
     the stages are done, so it is committing the whole time they run (each stage is
     checked to have seen the count of documents grow while it ran).
     """
@@ -190,10 +190,10 @@ def test_every_stage_against_a_concurrent_ingest(tmp_path: Path) -> None:
                                              ensure_ascii=False) + "\n")
                     # the reader takes the pipe in blocks of 1 MB: a blank line of padding
                     # makes it commit every few tenths of a second, not every 1,000 articles
-                    out.write(" " * 200_000 + "\n")
+                    out.write(" " * 500_000 + "\n")
                     out.flush()
                     k += 2
-                    time.sleep(0.15)
+                    time.sleep(0.1)
             sent.append(k)
 
         feeder = threading.Thread(target=feed)

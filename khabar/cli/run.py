@@ -44,10 +44,12 @@ def run(inputs: tuple[Path, ...], out_dir: Path, db_path: Path | None, mode: str
     from khabar.pipeline import PipelineParams, run_pipeline
 
     if db_path is not None:
-        if not db_path.parent.is_dir():  # before the report folder is made
+        inside = db_path.parent.resolve() == out_dir.resolve()
+        # checked before the report folder is made (the one folder this command creates)
+        if not inside and not db_path.parent.is_dir():
             raise KhabarError(f"{db_path}: the folder {db_path.parent} does not exist; "
                               "create it first")
-        if db_path.resolve().is_relative_to(out_dir.resolve()) and not quiet:
+        if inside and not quiet:
             click.echo(f"khabar: note: the database {db_path} is inside the report folder "
                        f"{out_dir}: copying or mailing the report copies it too", err=True)
 
