@@ -144,10 +144,14 @@ def main() -> None:
     sizes = [int(x) for x in args.sizes.split(",")]
     kinds = args.kinds.split(",")
     article, others = load(args.data, args.real)
-    env = dict(os.environ, PYTHONPATH=str(args.code or ROOT))
-    khabar = [sys.executable, "-m", "khabar"]
+    env = dict(os.environ)
+    # the code directory first on the path: it wins over an installed (editable) khabar
+    boot = f"import sys; sys.path.insert(0, {str(args.code or ROOT)!r}); "
+    khabar = [sys.executable, "-c", boot + "from khabar.cli import main; main(sys.argv[1:])"]
+    used = subprocess.run([sys.executable, "-c", boot + "import khabar; print(khabar.__file__)"],
+                          capture_output=True, text=True, check=True).stdout.strip()
     print(f"copies of one article of {len(article['text'].split())} words, among "
-          f"{len(others)} real articles; code: {args.code or ROOT}", flush=True)
+          f"{len(others)} real articles; code: {used}", flush=True)
     results: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="khabar-bench-") as tmp:
         for kind in kinds:
@@ -209,7 +213,7 @@ def main() -> None:
             print(f"  {kind} {a['copies']:,} -> {b['copies']:,}: " + "; ".join(parts))
     out = ROOT / "bench" / "results" / "dup_clusters.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"code": str(args.code or ROOT), "results": results}, indent=1))
+    out.write_text(json.dumps({"code": used, "results": results}, indent=1))
     print(f"written {out}")
 
 
