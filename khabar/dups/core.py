@@ -12,9 +12,10 @@ Work stays linear in the size of duplicate clusters, however large:
   gives all its pairs; a larger one (hundreds of near copies of one story) is
   verified as a star, every unit against the bucket's best-ranked unit, and the
   units that fail are bucketed again among themselves, for a few rounds.
-* Near copies verified by the bands are collapsed too (a component's
-  best-ranked unit stands for it) before the containment search, whose
-  inverted index would otherwise pair every near copy with every other.
+* A large group of near copies verified by the bands (more than `BUCKET`
+  units) is collapsed too, its best-ranked unit standing for it, before the
+  containment search, whose inverted index would otherwise pair every near copy
+  with every other.
 * Verified pairs between units are reported once, between the two units'
   representatives: every other copy of either unit has the same similarities.
 
@@ -108,9 +109,6 @@ STAR_ROUNDS = 8
 (counted in the stats as `unresolved`; natural text never needs more than one or two)."""
 
 
-Verify = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
-
-
 def find_pairs(table: SketchTable, params: DupParams, measure: Measure, rank: np.ndarray,
                workers: int = 1) -> FoundPairs:
     """The duplicate edges of the whole table (see the module doc).
@@ -163,11 +161,14 @@ def find_pairs(table: SketchTable, params: DupParams, measure: Measure, rank: np
     verify(codes // n_units, codes % n_units)
 
     if params.containment > 0:
-        # near copies found so far stand as one unit each (their best-ranked one): the
-        # containment index would otherwise pair all of them with each other
+        # a large group of near copies found so far stands as one unit (its best-ranked):
+        # the containment index would otherwise pair all of them with each other. Small
+        # groups stay as they are, so that a short story inside one copy but not in the
+        # others is still found.
         ok_a, ok_b = verify.accepted()
         lead = union_find(n_units, ok_a, ok_b)  # the smallest, i.e. best-ranked, unit
-        leads = np.flatnonzero(lead == np.arange(n_units))
+        group_size = np.bincount(lead, minlength=n_units)[lead]
+        leads = np.flatnonzero((lead == np.arange(n_units)) | (group_size <= BUCKET))
         samples, offsets = _csr_take(table.samples, table.sample_offsets, rep[leads])
         cont = containment_candidates(samples, offsets, np.ones(len(leads), dtype=bool),
                                       params.containment)
