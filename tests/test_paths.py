@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from khabar.cli import main
 from khabar.errors import KhabarError
 from khabar.evaluation.pan import Case
-from khabar.io.paths import assign_names, encoded_stem, inside, is_plain
+from khabar.io.paths import assign_names, check_unique, encoded_stem, inside, is_plain
 from khabar.reuse.pan import read_pan, write_cases, xml_names
 
 HOSTILE = ["../../etc/passwd", "/abs/path", "a/b/c", "..", ".", "", "x", "x.txt", "x.json",
@@ -60,6 +60,17 @@ def test_any_ids_get_distinct_names_inside_the_folder(ids: list[str]) -> None:
     for name in names.values():
         assert "/" not in name and "\\" not in name and name not in (".", "..")
         assert all(0x20 < ord(ch) < 0x7F for ch in name)
+
+
+def test_a_collision_left_is_an_error_naming_both_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(KhabarError, match=r"'a/b'.*'a:b'"):
+        check_unique({"a/b": "a-b-0123456789.xml", "a:b": "A-B-0123456789.xml"})
+    # a 40-bit hash collision between two encoded ids, forced: refused, not overwritten
+    import khabar.io.paths as paths
+
+    monkeypatch.setattr(paths, "short_hash", lambda value, chars=10: "0" * chars)
+    with pytest.raises(KhabarError, match="would both be written"):
+        assign_names(["a/b", "a:b"], ".xml")
 
 
 def test_inside_refuses_escapes_and_links_out(tmp_path: Path) -> None:
