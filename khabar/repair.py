@@ -207,7 +207,12 @@ def document_line_hashes(text: str, options: RepairOptions | None = None) -> set
     """Hashes of the short lines of a document (candidates for outlet boilerplate)."""
     opts = options or RepairOptions()
     out = set()
+    # a paragraph is never boilerplate: lines of many more words than the longest
+    # boilerplate are skipped before they are normalized (most lines of news are such)
+    words = 3 * opts.boilerplate_max_tokens
     for line in text.splitlines():
+        if len(line.split(None, words)) > words:
+            continue
         key = line_key(line)
         if key and len(key.split(" ")) <= opts.boilerplate_max_tokens:
             out.add(key_hash(key))
@@ -225,8 +230,9 @@ def headline_keys(text: str, title: str | None, options: RepairOptions | None = 
     stripped = text.lstrip()
     first_line = stripped.split("\n", 1)[0]
     m = _FIRST_SENTENCE.match(first_line)
+    words = 6 * opts.headline_max_tokens
     for piece in (first_line, m.group(0) if m else None):
-        if piece:
+        if piece and len(piece.split(None, words)) <= words:
             k = line_key(piece)
             n = len(k.split(" "))
             if opts.headline_min_tokens <= n <= opts.headline_max_tokens * 2:
