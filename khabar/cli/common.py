@@ -84,51 +84,26 @@ def echo_problem(quiet: bool) -> Callable[[Any], None]:
 def corpus_options(func: Callable) -> Callable:
     """INPUT... or --db: the documents a stage command works on, plus field names and --quiet.
 
-    With INPUTs and no --db, the inputs are ingested into a temporary database
-    that disappears afterwards; with --db they are ingested into it first
-    (incrementally); with --db alone the stored documents are used.
+    With INPUTs and no --db, the inputs are read straight from the files (nothing else is
+    written); with --db they are added to the database first and the stage's results are
+    kept in it; with --db alone the stored documents are used.
     """
     func = quiet_option(func)
     func = field_options(func)
     func = click.option(
         "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
         help=f"SQLite database to read and update [default: {DEFAULT_DB} when no INPUT is "
-             "given, else a temporary one].",
+             "given; with INPUT, none: the files are read directly].",
     )(func)
     return click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))(func)
 
 
-@contextmanager
-def open_corpus(inputs: tuple[Path, ...], db_path: Path | None, kwargs: dict[str, Any],
-                quiet: bool) -> Iterator[Any]:
-    """Yield a `Store` holding the documents named by INPUT... / --db (see `corpus_options`)."""
-    from khabar.errors import KhabarError
-    from khabar.ingest import ingest
-    from khabar.store import Store
-
-    fields = fields_from(kwargs)
-    with tempfile.TemporaryDirectory(prefix="khabar-") as tmp:
-        if db_path is None:
-            db_path = Path(tmp) / "khabar.db" if inputs else Path(DEFAULT_DB)
-        if not inputs and not db_path.exists():
-            raise KhabarError(f"{db_path}: no such database; give INPUT files or --db")
-        with Store(db_path) as store:
-            if inputs:
-                progress = Progress("ingest", enabled=not quiet)
-                try:
-                    report = ingest(list(inputs), store, fields=fields,
-                                    on_problem=echo_problem(quiet), progress=progress)
-                finally:
-                    progress.close()
-                if not quiet:
-                    click.echo(f"ingest: {report.summary()}", err=True)
-                if report.read == 0 and store.count() == 0:
-                    raise KhabarError("no documents could be read from the inputs given")
-            yield store
-
-
 def engine_options(func: Callable) -> Callable:
-    """`--workers N` and `--engine local|spark[:MASTER]` of the commands with parallel stages."""
+    """`--workers N`, `--engine local|spark[:MASTER]` and `--spark-conf KEY=VALUE`."""
+    func = click.option(
+        "--spark-conf", "spark_conf", multiple=True, metavar="KEY=VALUE",
+        help="A Spark setting for --engine spark (repeatable), e.g. spark.executor.memory=4g.",
+    )(func)
     func = click.option(
         "--engine", "engine_spec", default="local", show_default=True, metavar="NAME",
         help="local (processes on this machine) or spark / spark:MASTER (e.g. "
@@ -140,26 +115,64 @@ def engine_options(func: Callable) -> Callable:
     )(func)
 
 
-@contextmanager
-def engine_from(engine_spec: str, workers: int) -> Iterator[Any]:
-    """The engine the options name (a worker count for local), stopped on the way out."""
+def runner_from(engine_spec: str, workers: int, spark_conf: tuple[str, ...] = ()) -> Any:
+    """What `Job` takes as `workers`: a worker count for local, a runner for Spark."""
     from khabar.errors import KhabarError
 
     if workers < 0:
         raise KhabarError(f"--workers {workers}: must be 0 (all cores) or more")
     name = engine_spec.strip()
-    if name == "local":
-        yield workers
-        return
-    from khabar.engine import get_engine
+    if name == "local" or name.startswith("local:"):
+        if spark_conf:
+            raise KhabarError("--spark-conf needs --engine spark")
+        return workers if name == "local" else name
+    conf = {}
+    for item in spark_conf:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise KhabarError(f"--spark-conf {item!r}: expected KEY=VALUE")
+        conf[key.strip()] = value.strip()
+    from khabar.engine import get_runner
 
     try:
-        engine = get_engine(name)
+        return get_runner(name, spark_conf=conf)
     except ValueError as exc:
         raise KhabarError(f"--engine: {exc}") from exc
+
+
+@contextmanager
+def stage_job(targets: list[str], inputs: tuple[Path, ...], db_path: Path | None,
+              kwargs: dict[str, Any], quiet: bool, runner: Any = 0,
+              params: dict[str, Any] | None = None, options: dict[str, Any] | None = None,
+              out: Path | None = None) -> Iterator[Any]:
+    """A `khabar.pipeline.Job` for the documents named by INPUT... / --db; with --db the
+    outputs of its stages are kept in the database when it ends without error."""
+    from khabar.errors import KhabarError
+    from khabar.pipeline import Job
+    from khabar.store import Store
+
+    fields = fields_from(kwargs)
+    if db_path is None and not inputs:
+        db_path = Path(DEFAULT_DB)
+    if db_path is not None and not inputs and not db_path.exists():
+        raise KhabarError(f"{db_path}: no such database; give INPUT files or --db")
+    store = Store(db_path) if db_path is not None else None
     try:
-        yield engine
+        job = Job(targets, list(inputs) if inputs else None, store=store, out=out,
+                  workers=runner, params=params, options={"fields": fields, **(options or {})},
+                  echo=(lambda _line: None) if quiet else (lambda line: click.echo(line, err=True)),
+                  on_problem=echo_problem(quiet))
+        try:
+            yield job
+            if store is not None:
+                from khabar.storage import save_outputs
+
+                save_outputs(store, job)
+        finally:
+            job.close()
     finally:
-        stop = getattr(engine, "stop", None)
+        if store is not None:
+            store.close()
+        stop = getattr(runner, "close", None) or getattr(runner, "stop", None)
         if stop is not None:
             stop()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from khabar.cli.common import Progress, corpus_options, fields_from, open_corpus
+from khabar.cli.common import corpus_options, fields_from, runner_from, stage_job
 from khabar.errors import KhabarError
 
 _DOC_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet")
@@ -46,15 +46,12 @@ def dups(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out_dir: P
     containments). With --db, sketches and pairs are stored, so a later run
     only handles documents added or changed since.
     """
-    from khabar.dups import DupParams, find_duplicates
-    from khabar.store import Store
+    from khabar.dups import DupParams
 
     params = DupParams(threshold=threshold, containment=containment, shingle=shingle,
                        num_perm=num_perm, bands=bands, rows=rows, min_tokens=min_tokens,
                        seed=seed)
     params.band_rows()
-    if workers < 0:
-        raise KhabarError(f"--workers {workers}: must be 0 (all cores) or more")
     if inputs and db_path is None and out_dir is None and dedup_out is None:
         raise KhabarError("nothing would be kept: give --out DIR, --dedup-out FILE or --db")
     if dedup_out is not None:
@@ -65,25 +62,26 @@ def dups(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out_dir: P
     if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
         raise KhabarError(f"{out_dir}: exists and is not a directory")
     fields = fields_from(dict(kw))
-    with open_corpus(inputs, db_path, kw, quiet) as store, store.snapshot():
-        # one snapshot for the stage and the --dedup-out it writes
-        assert isinstance(store, Store)
-        progress = Progress("dups", total=store.count(), enabled=not quiet)
-        try:
-            result = find_duplicates(store, params, workers=workers, progress=progress)
-        finally:
-            progress.close()
+    with stage_job(["dups"], inputs, db_path, kw, quiet, runner_from("local", workers),
+                   params={"dups": params}) as job:
+        job.run()
         if out_dir is not None:
-            result.write(out_dir)
+            job.write(out_dir)
         if dedup_out is not None:
+            from khabar.dups.stage import deduplicated
             from khabar.io.writers import write_documents
 
-            drop = result.dropped()
-            docs = (doc for batch in store.documents() for doc, _ in batch if doc.id not in drop)
-            kept = write_documents(docs, dedup_out, fields)
+            kept = write_documents(deduplicated(job), dedup_out, fields)
+        counts = job.counts["dups"]
     b, r = params.band_rows()
-    click.echo(f"dups: {result.summary()} (bands {b} × rows {r})")
+    click.echo(f"dups: {summary(counts)} (bands {b} × rows {r})")
     if out_dir is not None:
         click.echo(f"written {out_dir}/pairs.jsonl, clusters.jsonl, short.jsonl")
     if dedup_out is not None:
         click.echo(f"written {dedup_out}: {kept} documents")
+
+
+def summary(c: dict) -> str:
+    return (f"{c['documents']} documents ({c['short']} too short), {c['exact']} exact and "
+            f"{c['near']} near pairs, {c['clusters']} clusters, {c['dropped']} duplicates "
+            "to drop")

@@ -8,13 +8,7 @@ from pathlib import Path
 
 import click
 
-from khabar.cli.common import (
-    Progress,
-    corpus_options,
-    engine_from,
-    engine_options,
-    open_corpus,
-)
+from khabar.cli.common import corpus_options, engine_options, runner_from, stage_job
 from khabar.errors import KhabarError
 
 
@@ -38,7 +32,7 @@ from khabar.errors import KhabarError
 @engine_options
 def reuse(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out: Path | None,
           fmt: str, min_words: int, max_df: int, include_boilerplate: bool, workers: int,
-          engine_spec: str, **kw) -> None:
+          engine_spec: str, spark_conf: tuple[str, ...], **kw) -> None:
     """Find passages reused between articles of INPUT files or the database.
 
     Each passage gives both documents (`a` < `b` by id) with half-open ORIGINAL
@@ -46,7 +40,6 @@ def reuse(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out: Path
     side, the likely source (`source`, or null) and the rule that decided it.
     With --db the passages are also kept in the database.
     """
-    from khabar.reuse.api import reuse_store
     from khabar.reuse.options import ReuseOptions
     from khabar.reuse.pan import write_pan
 
@@ -68,14 +61,11 @@ def reuse(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out: Path
                            min_content=max(2, round(min_words * base.min_content
                                                     / base.min_words)),
                            include_boilerplate=include_boilerplate)
-    with engine_from(engine_spec, workers) as engine, \
-            open_corpus(inputs, db_path, kw, quiet) as store:
-        progress = Progress("reuse pairs", enabled=not quiet)
-        try:
-            with store.snapshot():  # one set of documents, whatever ingest commits meanwhile
-                passages = reuse_store(store, options, workers=engine, progress=progress)
-        finally:
-            progress.close()
+    with stage_job(["reuse"], inputs, db_path, kw, quiet,
+                   runner_from(engine_spec, workers, spark_conf),
+                   params={"reuse": options}) as job:
+        job.run()
+        passages = job.collect("passages")
     pairs = len({(p.a, p.b) for p in passages})
     if fmt == "pan":
         assert out is not None

@@ -23,6 +23,8 @@ groups' representatives; `clusters.jsonl` lists every copy.
 from __future__ import annotations
 
 import math
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -449,7 +451,12 @@ def dups_stage(ctx: Context, data: dict[str, Dataset], params: DupParams) -> dic
         "dup_clusters": labelled.group(_label_keys, _cluster),
         "dup_short": short,
     }
-    ctx.counts["dups"] = {"candidates": pairs.count()}
+    kinds = out["dup_pairs"].aggregate(_kinds, _add, Counter())
+    sizes = out["dup_clusters"].aggregate(_cluster_sizes, _add, Counter())
+    ctx.counts["dups"] = {
+        "documents": meta.count(), "short": short.count(), "exact": kinds["exact"],
+        "near": kinds["near"], "clusters": sizes["clusters"], "dropped": sizes["dropped"],
+        "candidates": pairs.count()}
     return out
 
 
@@ -457,8 +464,41 @@ def _meta_keys(batch: list[tuple[int, tuple]]) -> list[tuple[int, tuple]]:
     return list(batch)
 
 
-def summary(counts: dict[str, Any]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in counts.items())
+def _kinds(batch: list[DupPair]) -> Counter[str]:
+    return Counter(p.kind for p in batch)
+
+
+def _cluster_sizes(batch: list[DupCluster]) -> Counter[str]:
+    return Counter({"clusters": len(batch), "dropped": sum(len(c.members) - 1 for c in batch)})
+
+
+def _add(a: Counter[str], b: Counter[str]) -> Counter[str]:
+    return a + b
+
+
+def _dropped_ids(batch: list[DupCluster]) -> set[str]:
+    return {m for c in batch for m in c.members if m != c.representative}
+
+
+def _union_sets(a: set[str], b: set[str]) -> set[str]:
+    return a | b
+
+
+def _kept(batch: list[Article], dropped: Any) -> list[Article]:
+    gone = dropped.value
+    return [a for a in batch if a.doc.id not in gone]
+
+
+def _article_n(a: Article) -> int:
+    return a.n
+
+
+def deduplicated(job: Any) -> Iterable[Any]:
+    """The documents of a finished job but the non-representative members of its
+    duplicate clusters, in input order."""
+    dropped = job.data["dup_clusters"].aggregate(_dropped_ids, _union_sets, set())
+    kept = job.data["documents"].map(_kept, job.runner.broadcast(frozenset(dropped)))
+    return (a.doc for a in kept.sorted_records(_article_n))
 
 
 __all__ = ["OUTPUTS", "ShingleSet", "SketchBlock", "dups_stage", "sketch_batch", "sketch_block"]
