@@ -39,7 +39,7 @@ from khabar.reuse.fingerprints import CHAIN_STEP, bag_scales, window_starts
 from khabar.reuse.hashing import _mix, stem_hashes
 from khabar.reuse.options import ReuseOptions
 from khabar.reuse.passage import Passage, passage_key
-from khabar.stage import Context, Output, stage
+from khabar.stage import ArticleStep, Context, Output, article_outputs, stage
 
 DAY = 86400.0
 UNDATED = -1
@@ -81,33 +81,37 @@ def _keyed(keys: np.ndarray, bucket: np.ndarray) -> np.ndarray:
 # -- 1. features ----------------------------------------------------------------------------------
 
 
-def features_batch(batch: list[Article], options: ReuseOptions, buckets: Any
-                   ) -> tuple[list[Any], ...]:
-    """Map step: the features of each article and its postings (n-grams with positions,
-    distinct stems, outlet n-grams), each posted in its time bucket and the next one."""
+def features_batch(batch: list[Article], options: ReuseOptions) -> tuple[list[Any], ...]:
+    """Article step: the features of each article and its postings (n-grams with positions,
+    distinct stems, outlet n-grams), each posted in its time bucket and, as a late arrival,
+    the next one. Undated articles' n-grams come apart: the stage posts them in every
+    bucket once it knows the buckets."""
     views = [a.view for a in batch]
     lexicon = _Lexicon(views)
     feats = [features_from_view(a.view, a.doc, options.ngram, lexicon) for a in batch]
     for a, f in zip(batch, feats, strict=True):
         f.n = a.n
     window = options.window_days
-    grams, stems, outlet = [], [], []
+    grams, undated, stems, outlet = [], [], [], []
     for a, f in zip(batch, feats, strict=True):
         b = _bucket_of(f.ts, window)
-        targets = [(b, True)] + ([(b + 1, False)] if b != UNDATED else [])
-        if b == UNDATED:
-            targets += [(x, False) for x in buckets.value]
         nc = f.n_content
         if len(f.grams):
             pos = np.arange(len(f.grams), dtype=np.int32)
             tok = f.content.astype(np.int32)
-            lo = tok[np.maximum(pos - 1, 0)]
-            hi = tok[np.minimum(pos + options.ngram, nc - 1)]
-            for bucket, home in targets:
-                v = np.zeros(len(pos), dtype=_POST)
-                v["n"], v["pos"], v["lo"], v["hi"] = a.n, pos, lo, hi
-                v["home"], v["ts"], v["gram"] = home, np.nan if f.ts is None else f.ts, f.grams
-                grams.append((_keyed(f.grams, np.full(len(pos), bucket)), v))
+            v = np.zeros(len(pos), dtype=_POST)
+            v["n"], v["pos"] = a.n, pos
+            v["lo"] = tok[np.maximum(pos - 1, 0)]
+            v["hi"] = tok[np.minimum(pos + options.ngram, nc - 1)]
+            v["ts"], v["gram"] = np.nan if f.ts is None else f.ts, f.grams
+            if b == UNDATED:
+                v["home"] = True
+                undated.append((_keyed(f.grams, np.full(len(pos), b)), v))
+            else:
+                for bucket, home in ((b, True), (b + 1, False)):
+                    w = v.copy()
+                    w["home"] = home
+                    grams.append((_keyed(f.grams, np.full(len(pos), bucket)), w))
         distinct = np.unique(f.stems)
         if len(distinct):
             v = np.zeros(len(distinct), dtype=_KEYDOC)
@@ -118,11 +122,24 @@ def features_batch(batch: list[Article], options: ReuseOptions, buckets: Any
             v = np.zeros(len(keyed), dtype=_KEYDOC)
             v["key"], v["n"] = keyed, a.n
             outlet.append((keyed, v))
-    return feats, grams, stems, outlet
+    return feats, grams, undated, stems, outlet
 
 
-def _buckets(batch: list[Article], window: float) -> set[int]:
-    return {_bucket_of(a.doc.timestamp, window) for a in batch} - {UNDATED}
+def _spread(batch: list[tuple[np.ndarray, np.ndarray]], buckets: Any
+            ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Undated articles' postings: at home in their own bucket, late arrivals in every other."""
+    out = []
+    for _keys, v in batch:
+        out.append((_keyed(v["gram"], np.full(len(v), UNDATED)), v))
+        for bucket in buckets.value:
+            w = v.copy()
+            w["home"] = False
+            out.append((_keyed(v["gram"], np.full(len(v), bucket)), w))
+    return out
+
+
+def _buckets(batch: list[DocFeatures], window: float) -> set[int]:
+    return {_bucket_of(f.ts, window) for f in batch} - {UNDATED}
 
 
 def _union(a: set[int], b: set[int]) -> set[int]:
@@ -414,16 +431,20 @@ def _reported(batch: list[Passage], options: ReuseOptions) -> list[Passage]:
 OUTPUTS = (Output("passages", "passages.jsonl", Passage, passage_key),)
 
 
-@stage("reuse", params=ReuseOptions, requires=("articles",), provides=("passages",),
-       outputs=OUTPUTS)
+FEATURES = ArticleStep(("reuse_features", "reuse_grams", "reuse_undated", "reuse_stems",
+                        "reuse_outlet"), features_batch)
+
+
+@stage("reuse", params=ReuseOptions, requires=("articles",), optional=FEATURES.outputs,
+       provides=("passages",), outputs=OUTPUTS, article=FEATURES)
 def reuse_stage(ctx: Context, data: dict[str, Dataset], options: ReuseOptions
                 ) -> dict[str, Dataset]:
     """Passages two articles share, with offsets, direction and boilerplate flags."""
     runner = ctx.runner
-    arts = data["articles"]
-    buckets = runner.broadcast(sorted(arts.aggregate(_buckets, _union, set(),
-                                                     options.window_days)))
-    feats, grams, stems, outlet = arts.map_multi(features_batch, 4, options, buckets)
+    feats, grams, undated, stems, outlet = article_outputs(FEATURES, data, options)
+    buckets = runner.broadcast(sorted(feats.aggregate(_buckets, _union, set(),
+                                                      options.window_days)))
+    grams = runner.union([grams, undated.map(_spread, buckets)])
     common_stems = stems.group_arrays(_pairs_of, _common, options.max_df).aggregate(
         _arrays, _concat, np.zeros(0, np.uint64))
     occ, common = grams.group_arrays(_pairs_of, _occurrences, options).map_multi(_tagged, 2)
