@@ -131,6 +131,8 @@ def _window_entries(f: DocFeatures, window: int) -> tuple[np.ndarray, np.ndarray
     # distinct stems per window: a word repeated inside one window counts once
     order = np.lexsort((keys, w))
     w, keys = w[order], keys[order]
+    if len(w) == 0:
+        return w, keys, starts
     first = np.concatenate([[True], (w[1:] != w[:-1]) | (keys[1:] != keys[:-1])])
     return w[first], keys[first], starts
 
