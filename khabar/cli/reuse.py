@@ -35,16 +35,21 @@ from khabar.errors import KhabarError
 @click.option("--include-boilerplate", is_flag=True,
               help="Also report passages an outlet repeats in many of its own documents "
                    "(flagged boilerplate: true).")
+@click.option("--include-formulaic", is_flag=True,
+              help="Also report templates (the same frame with other figures or names) and "
+                   "formulas (phrases many outlets use in unrelated stories), flagged by "
+                   "their kind.")
 @engine_options
 def reuse(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out: Path | None,
-          fmt: str, min_words: int, max_df: int, include_boilerplate: bool, workers: int,
-          engine_spec: str, **kw) -> None:
+          fmt: str, min_words: int, max_df: int, include_boilerplate: bool,
+          include_formulaic: bool, workers: int, engine_spec: str, **kw) -> None:
     """Find passages reused between articles of INPUT files or the database.
 
     Each passage gives both documents (`a` < `b` by id) with half-open ORIGINAL
     character offsets, a similarity score, the sentences it covers on each
-    side, the likely source (`source`, or null) and the rule that decided it.
-    With --db the passages are also kept in the database.
+    side, its kind (copy, template or formula; only copies are reported unless
+    --include-formulaic), the likely source of a copy (`source`, or null) and the
+    rule that decided it. With --db the passages are also kept in the database.
     """
     from khabar.reuse.api import reuse_store
     from khabar.reuse.options import ReuseOptions
@@ -67,7 +72,8 @@ def reuse(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out: Path
     options = ReuseOptions(min_words=min_words, max_df=max_df,
                            min_content=max(2, round(min_words * base.min_content
                                                     / base.min_words)),
-                           include_boilerplate=include_boilerplate)
+                           include_boilerplate=include_boilerplate,
+                           include_formulaic=include_formulaic)
     with engine_from(engine_spec, workers) as engine, \
             open_corpus(inputs, db_path, kw, quiet) as store:
         progress = Progress("reuse pairs", enabled=not quiet)

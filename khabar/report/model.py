@@ -230,6 +230,8 @@ class PassageView:
     """Which rule decided the direction (earlier date, wire credit, containment…)."""
     directed: bool = True
     """False when the reuse stage could not tell which side came first."""
+    kind: str = "copy"
+    """`copy`, or `template` / `formula`: shared text nobody copied (never directed)."""
 
 
 @dataclass(slots=True)
@@ -245,6 +247,9 @@ class StoryPage:
     passages: list[PassageView] = field(default_factory=list)
     boilerplate_passages: int = 0
     """Passages flagged as an outlet's boilerplate, left out of `passages`."""
+    shared: list[PassageView] = field(default_factory=list)
+    """Templates and formulas: text the articles share without copying, kept apart from
+    `passages` (which holds copies only)."""
 
     @property
     def dates(self) -> list[datetime]:
@@ -473,7 +478,8 @@ def assemble_story(
         for s in summary
     ]
 
-    shown, boilerplate = _passage_views(passages, member_set, documents, doc_story or {})
+    views, boilerplate = _passage_views(passages, member_set, documents, doc_story or {})
+    shown, shared = split_kinds(views)
     dates = [a.date for a in articles if a.date is not None]
     outlets = list(story.sources) if getattr(story, "sources", None) else sorted(
         {a.source for a in articles if a.source})
@@ -487,7 +493,7 @@ def assemble_story(
         first_seen=first_seen or (min(dates) if dates else None),
         last_seen=last_seen or (max(dates) if dates else None),
         outlets=outlets, articles=articles, summary=summary_items,
-        passages=shown, boilerplate_passages=boilerplate,
+        passages=shown, boilerplate_passages=boilerplate, shared=shared,
     )
 
 
@@ -529,6 +535,9 @@ def _passage_views(
         a = _side(p.a, int(p.a_start), int(p.a_end), documents, doc_story)
         b = _side(p.b, int(p.b_start), int(p.b_end), documents, doc_story)
         source = getattr(p, "source", None)
+        kind = getattr(p, "kind", "copy")
+        if kind != "copy":
+            source = None  # a template or formula has no origin
         if source == p.b and source != p.a:
             origin, copy, directed = b, a, True
         elif source == p.a:
@@ -538,10 +547,15 @@ def _passage_views(
             origin, copy = sorted((a, b), key=lambda s: (_time_key(s.date), s.doc, s.start))
             directed = False
         views.append(PassageView(origin=origin, copy=copy, score=float(p.score),
-                                 rule=getattr(p, "rule", None), directed=directed))
+                                 rule=getattr(p, "rule", None), directed=directed, kind=kind))
     views.sort(key=lambda v: (_time_key(v.origin.date), v.origin.doc, v.origin.start,
                               _time_key(v.copy.date), v.copy.doc, v.copy.start))
     return views, boilerplate
+
+
+def split_kinds(views: list[PassageView]) -> tuple[list[PassageView], list[PassageView]]:
+    """(copies, templates and formulas): only copies are shown as who copied whom."""
+    return ([v for v in views if v.kind == "copy"], [v for v in views if v.kind != "copy"])
 
 
 # -- from a database -------------------------------------------------------------------------------
@@ -605,7 +619,8 @@ def build_report_data(
     if passages is None:
         loader = _optional("khabar.reuse", "load_passages")
         # boilerplate too: the page says how many it left out
-        passages = list(loader(store, include_boilerplate=True)) if loader is not None else []
+        passages = (list(loader(store, include_boilerplate=True, include_formulaic=True))
+                    if loader is not None else [])
     passages = [p for p in passages if p.a in doc_story or p.b in doc_story]
     explain = _explanations(store, stories, novelty, summaries, attributions, mentions)
     novelty, summaries, attributions, mentions = explain

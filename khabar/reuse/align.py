@@ -45,6 +45,10 @@ import numpy as np
 
 from khabar.reuse.features import DocFeatures
 from khabar.reuse.fingerprints import CHAIN_STEP, bag_scales, window_starts
+from khabar.reuse.kinds import COPY, passage_kind
+from khabar.reuse.matching import has_core as _has_core
+from khabar.reuse.matching import local_dots as _local_dots
+from khabar.reuse.matching import member as _member
 from khabar.reuse.options import ReuseOptions
 
 
@@ -63,7 +67,10 @@ class Alignment:
     """Half-open range of content-token indices on A (for direction by containment)."""
     b_content: tuple[int, int]
     boilerplate: bool = False
-    """Most of it is text the outlet of one side repeats in many of its documents."""
+    """Most of it is text the outlet of one side repeats in many of its documents, and it
+    is not a copy (see `khabar.reuse.kinds`)."""
+    kind: str = "copy"
+    """`copy`, `template` or `formula` (see `khabar.reuse.kinds`)."""
 
 
 def ordered_seeds(fa: DocFeatures, fb: DocFeatures, max_per_key: int
@@ -186,16 +193,6 @@ def _best_segment(matched: np.ndarray, penalty: float) -> tuple[int, int, float]
 
 
 _QUICK = 96
-_SMALL = 4096
-
-
-def _member(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """`np.isin(a, b)`; with a Python set below a few thousand elements, where NumPy's
-    fixed cost per call (sorting both, many small steps) is the larger one."""
-    if len(a) + len(b) > _SMALL:
-        return np.isin(a, b)
-    inside = set(b.tolist())
-    return np.fromiter((x in inside for x in a.tolist()), dtype=bool, count=len(a))
 
 
 def _may_hold_passage(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int],
@@ -222,26 +219,6 @@ def _may_hold_passage(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int],
         return False
     return _has_core(np.asarray(ii), np.asarray(jj), fa.content[a0 : ra[1] + m],
                      fb.content[b0 : rb[1] + m], opt.min_words, opt.min_content)
-
-
-def _local_dots(a: np.ndarray, b: np.ndarray, max_per_stem: int
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """All (i, j) with a[i] == b[j]; stems repeated beyond `max_per_stem` pairs are left out
-    (a word that common in both spans locates nothing)."""
-    if len(a) == 0 or len(b) == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    order = np.argsort(b, kind="stable")
-    sb = b[order]
-    lo = np.searchsorted(sb, a, "left")
-    cnt = np.searchsorted(sb, a, "right") - lo
-    cnt[cnt > max_per_stem] = 0
-    total = int(cnt.sum())
-    if total == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    i = np.repeat(np.arange(len(a), dtype=np.int64), cnt)
-    first = np.cumsum(cnt) - cnt
-    k = np.arange(total, dtype=np.int64) - np.repeat(first, cnt) + np.repeat(lo, cnt)
-    return i, order[k].astype(np.int64)
 
 
 def _near(i: np.ndarray, j: np.ndarray, alo: np.ndarray, ahi: np.ndarray, blo: np.ndarray,
@@ -469,35 +446,6 @@ def _token_span(f: DocFeatures, c0: int, c1: int, other: np.ndarray, coverage: f
     return t0, t1, start, end
 
 
-def _has_core(i: np.ndarray, j: np.ndarray, ca: np.ndarray, cb: np.ndarray,
-              need_words: int, need_matches: int) -> bool:
-    """Is there a chain of matches in the same order on both sides, each within
-    `CHAIN_STEP` content tokens of the last, with `need_matches` matches spanning at
-    least `need_words` words on each side? That is a minimal passage copied in order.
-
-    `i`, `j` are local content positions sorted by (i, j); `ca`, `cb` map them to token
-    indices. This is what separates copying from sharing vocabulary: two articles
-    sharing "سوق السيارات في المملكة العربية السعودية" and a few loose words have a
-    six-word core, not a reused passage of eight words. Plain Python with an early exit:
-    a real passage reaches the minimum within its first few matches.
-    """
-    best: dict[tuple[int, int], tuple[int, int, int]] = {}
-    steps = [(di, dj) for di in range(1, CHAIN_STEP + 1) for dj in range(1, CHAIN_STEP + 1)]
-    cal, cbl = ca.tolist(), cb.tolist()
-    for x, y in zip(i.tolist(), j.tolist(), strict=True):
-        # (matches, start i, start j) of the longest chain ending here
-        here = (1, x, y)
-        for di, dj in steps:
-            p = best.get((x - di, y - dj))
-            if p is not None and p[0] + 1 > here[0]:
-                here = (p[0] + 1, p[1], p[2])
-        best[(x, y)] = here
-        if (here[0] >= need_matches and cal[x] - cal[here[1]] + 1 >= need_words
-                and cbl[y] - cbl[here[2]] + 1 >= need_words):
-            return True
-    return False
-
-
 def _ordered_core_words(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int],
                         rb: tuple[int, int], opt: ReuseOptions) -> bool:
     """Does the passage hold an ordered core of `min_words` words (see `_has_core`)?"""
@@ -579,9 +527,10 @@ def _check(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int], rb: tuple[int,
             _shared_rare_stems(fa, fb, ra, rb) < opt.bag_min):
         return None
     score = (ma + mb) / (len(sa) + len(sb))
+    kind = passage_kind(fa, fb, ra, rb, opt)
     return Alignment(
         a_start, a_end, b_start, b_end, round(score, 4),
         tuple(range(int(fa.tok_sent[ta0]), int(fa.tok_sent[ta1 - 1]) + 1)),
         tuple(range(int(fb.tok_sent[tb0]), int(fb.tok_sent[tb1 - 1]) + 1)),
-        ra, rb, boilerplate,
+        ra, rb, boilerplate and kind != COPY, kind,
     )

@@ -21,6 +21,10 @@ by the first rule that applies; the passage records which one in `rule`:
     (the finding of the METER corpus of press-agency reuse, Clough et al. 2002).
 ``undecided``
     None of the above: `source` is null.
+
+Only copied passages decide, and only they get a direction: templates and
+formulas (see `khabar.reuse.kinds`) and outlet boilerplate are shared text
+nobody copied, so their `source` is null and their `rule` is ``formulaic``.
 """
 
 from __future__ import annotations
@@ -30,6 +34,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from khabar.reuse.features import DocFeatures, outlet_agency
+
+FORMULAIC = "formulaic"
+"""The `rule` of passages that are not copies: no direction to decide."""
+RULES = ("date", "wire-outlet", "wire", "containment", "undecided", FORMULAIC)
+"""Every value `Passage.rule` can take."""
 
 CONTAINED = 0.8
 """Share of a document's content tokens inside shared passages for it to count as contained."""

@@ -68,6 +68,25 @@ class ReuseOptions:
     include_boilerplate: bool = False
     """Report boilerplate passages too (flagged `boilerplate: true`)."""
 
+    formula_outlets: int = 3
+    """An n-gram carried by at least this many outlets…"""
+
+    formula_days: int = 5
+    """…on at least this many different days is a formula (titles, honorifics, standard
+    openings and closings): a story's copies all appear within two or three days of the
+    event (crawl dates and republications included), a formula keeps recurring. An n-gram
+    in more than `max_df` documents is a formula too, dated or not."""
+
+    template_span: int = 25
+    """A passage whose numbers differ is a template (the same frame filled with other
+    figures: a market report, a forecast, a toll) when at least one number differs per this
+    many content words, about one sentence: a long copy with one changed figure is still a
+    copy, a sentence whose figures all changed is not."""
+
+    include_formulaic: bool = False
+    """Report template and formula passages too (flagged by `kind`). They are shared text,
+    never evidence that one article copied another."""
+
     max_dots_per_stem: int = 64
     """A word occurring m times in one article and n in the other yields m*n matches; beyond
     this product it is too common in the pair to locate anything and is not used as a seed

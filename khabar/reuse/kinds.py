@@ -1,0 +1,116 @@
+"""What a shared passage is: copied text, a template filled anew, or a formula.
+
+Two articles share text for three reasons, and only the first is copying:
+
+``copy``
+    The same text, edited or not: one outlet took the other's sentences (or
+    both took a wire's). Its evidence is text that belongs to this story: an
+    ordered run of at least `min_content` matched content words that are not
+    formula (see `khabar.reuse.phrases`) and not the outlet's own standing text.
+``template``
+    The same sentence frame with other slot fillers: a market report with
+    today's figures, a forecast for another day, a cable to another head of
+    state. Told from what differs inside the alignment: the numbers of the two
+    sides disagree (at least one differing value per `template_span` content
+    words, and more values differ than agree), or, when nothing but the frame
+    is shared, both sides have words of their own inside it.
+``formula``
+    A phrase many outlets use in unrelated stories (titles, honorifics, standard
+    openings and closings): nothing but formula text is shared, and nothing
+    differs inside it.
+
+Templates and formulas are shared text, not evidence of copying: they take
+no part in who copied whom, in story evidence or in calling a sentence
+repeated. Everything here is a pure function of the two documents' features
+(with their `formula` and `boiler` marks, set from the collection's phrase
+statistics) and a passage's content-token ranges.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from khabar.reuse.features import DocFeatures
+from khabar.reuse.matching import has_core, local_dots
+from khabar.reuse.options import ReuseOptions
+
+COPY = "copy"
+TEMPLATE = "template"
+FORMULA = "formula"
+KINDS = (COPY, TEMPLATE, FORMULA)
+
+# stand-ins that never match anything: a formula word of A must not meet one of B
+_NO_A = np.uint64(1)
+_NO_B = np.uint64(2)
+
+
+def _common(f: DocFeatures, r: tuple[int, int]) -> np.ndarray:
+    """Content tokens of range `r` that are formula or the outlet's own standing text."""
+    n = r[1] - r[0]
+    mask = np.zeros(n, bool)
+    if f.formula is not None:
+        mask |= f.formula[r[0] : r[1]]
+    if f.boiler is not None:
+        mask |= f.boiler[r[0] : r[1]]
+    return mask
+
+
+def specific_chain(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int], rb: tuple[int, int],
+                   need: int, max_per_stem: int) -> bool:
+    """Is there an ordered run of `need` matched content words, none of them formula?"""
+    sa = fa.stems[ra[0] : ra[1]].copy()
+    sb = fb.stems[rb[0] : rb[1]].copy()
+    sa[_common(fa, ra)] = _NO_A
+    sb[_common(fb, rb)] = _NO_B
+    i, j = local_dots(sa, sb, max_per_stem)
+    if len(i) < need:
+        return False
+    return has_core(i, j, fa.content[ra[0] : ra[1]], fb.content[rb[0] : rb[1]], need, need)
+
+
+def _values(f: DocFeatures, r: tuple[int, int]) -> Counter[int]:
+    if f.num_at is None or f.num_val is None or len(f.num_at) == 0:
+        return Counter()
+    inside = (f.num_at >= r[0]) & (f.num_at < r[1])
+    return Counter(f.num_val[inside].tolist())
+
+
+def numbers_differ(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int], rb: tuple[int, int],
+                   span: int) -> bool:
+    """Do the figures of the two sides disagree, as a template's do?
+
+    Both sides have values the other lacks, more values differ than agree, and at
+    least one differs per `span` content words (a long copy with one changed figure
+    is still a copy)."""
+    va, vb = _values(fa, ra), _values(fb, rb)
+    only_a, only_b = va - vb, vb - va
+    if not only_a or not only_b:
+        return False
+    differ = sum(only_a.values()) + sum(only_b.values())
+    agree = sum((va & vb).values())
+    length = min(ra[1] - ra[0], rb[1] - rb[0])
+    return differ > agree and differ * span >= length
+
+
+def _own_words(f: DocFeatures, r: tuple[int, int], other: np.ndarray) -> bool:
+    """Does side `f` have, inside the passage, a content word that is neither formula nor
+    found on the other side (a slot filled differently)?"""
+    s = f.stems[r[0] : r[1]]
+    free = ~_common(f, r)
+    return bool(np.any(free & ~np.isin(s, other)))
+
+
+def passage_kind(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int], rb: tuple[int, int],
+                 options: ReuseOptions) -> str:
+    """`copy`, `template` or `formula` for the passage of content ranges `ra`, `rb`."""
+    if specific_chain(fa, fb, ra, rb, options.min_content, options.max_dots_per_stem):
+        if numbers_differ(fa, fb, ra, rb, options.template_span):
+            return TEMPLATE
+        return COPY
+    sa, sb = fa.stems[ra[0] : ra[1]], fb.stems[rb[0] : rb[1]]
+    if numbers_differ(fa, fb, ra, rb, options.template_span) or (
+            _own_words(fa, ra, sb) and _own_words(fb, rb, sa)):
+        return TEMPLATE
+    return FORMULA
