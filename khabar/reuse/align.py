@@ -49,6 +49,7 @@ from khabar.reuse.kinds import COPY, passage_kind
 from khabar.reuse.matching import has_core as _has_core
 from khabar.reuse.matching import local_dots as _local_dots
 from khabar.reuse.matching import member as _member
+from khabar.reuse.matching import substitutions
 from khabar.reuse.options import ReuseOptions
 
 
@@ -275,6 +276,11 @@ def _region(fa: DocFeatures, fb: DocFeatures, alo: np.ndarray, ahi: np.ndarray,
             return None  # no order and no bag evidence: shared words, not a passage
     if is_bag:
         near = _near(i, j, alo, ahi, blo, bhi, a0, b0, na, nb, w)
+    if opt.max_substituted > 0 and not is_bag:
+        # words replaced in place, between matches that keep the order, count as matched
+        si, sj = substitutions(i[near], j[near], opt.max_substituted)
+        i, j = np.concatenate([i, si]), np.concatenate([j, sj])
+        near = np.concatenate([near, np.ones(len(si), bool)])
     row_ok = col_ok = near
     c = opt.min_coverage
     # A, then B restricted to what that A segment matched, then A again
@@ -509,8 +515,13 @@ def _check(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int], rb: tuple[int,
     """Steps 5 and 6: keep passages long and matched enough, then map to original offsets."""
     sa = fa.stems[ra[0] : ra[1]]
     sb = fb.stems[rb[0] : rb[1]]
-    ma = int(_member(sa, sb).sum())
-    mb = int(_member(sb, sa).sum())
+    in_a, in_b = _member(sa, sb), _member(sb, sa)
+    if opt.max_substituted > 0 and not is_bag:
+        si, sj = substitutions(*_local_dots(sa, sb, opt.max_dots_per_stem),
+                               opt.max_substituted)
+        in_a[si] = True
+        in_b[sj] = True
+    ma, mb = int(in_a.sum()), int(in_b.sum())
     if ma < opt.min_content or mb < opt.min_content:
         return None
     need = opt.bag_coverage if is_bag else opt.min_coverage
@@ -527,7 +538,7 @@ def _check(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int], rb: tuple[int,
             _shared_rare_stems(fa, fb, ra, rb) < opt.bag_min):
         return None
     score = (ma + mb) / (len(sa) + len(sb))
-    kind = passage_kind(fa, fb, ra, rb, opt)
+    kind = passage_kind(fa, fb, ra, rb, opt, reordered=is_bag)
     return Alignment(
         a_start, a_end, b_start, b_end, round(score, 4),
         tuple(range(int(fa.tok_sent[ta0]), int(fa.tok_sent[ta1 - 1]) + 1)),

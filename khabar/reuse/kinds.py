@@ -6,7 +6,8 @@ Two articles share text for three reasons, and only the first is copying:
     The same text, edited or not: one outlet took the other's sentences (or
     both took a wire's). Its evidence is text that belongs to this story: an
     ordered run of at least `min_content` matched content words that are not
-    formula (see `khabar.reuse.phrases`) and not the outlet's own standing text.
+    formula (see `khabar.reuse.phrases`) and not the outlet's own standing text,
+    or, for a passage whose words were reordered, `bag_min` such words.
 ``template``
     The same sentence frame with other slot fillers: a market report with
     today's figures, a forecast for another day, a cable to another head of
@@ -70,6 +71,14 @@ def specific_chain(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int], rb: tu
     return has_core(i, j, fa.content[ra[0] : ra[1]], fb.content[rb[0] : rb[1]], need, need)
 
 
+def specific_bag(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int], rb: tuple[int, int],
+                 need: int) -> bool:
+    """Do the two sides share `need` distinct content stems, none of them formula?"""
+    sa = fa.stems[ra[0] : ra[1]][~_common(fa, ra)]
+    sb = fb.stems[rb[0] : rb[1]][~_common(fb, rb)]
+    return len(np.intersect1d(sa, sb)) >= need
+
+
 def _values(f: DocFeatures, r: tuple[int, int]) -> Counter[int]:
     if f.num_at is None or f.num_val is None or len(f.num_at) == 0:
         return Counter()
@@ -81,17 +90,27 @@ def numbers_differ(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int], rb: tu
                    span: int) -> bool:
     """Do the figures of the two sides disagree, as a template's do?
 
-    Both sides have values the other lacks, more values differ than agree, and at
-    least one differs per `span` content words (a long copy with one changed figure
-    is still a copy)."""
+    A figure written in digits on one side and in words on the other ("7", "السابع")
+    agrees. What is left differs only if both sides have a figure of their own written
+    the same way (digits against digits, words against words: "سبع مئة" against "700" is
+    an editor's spelling, not a new figure). It is a template when more figures differ
+    than agree and at least one differs per `span` content words (a long copy with one
+    changed figure is still a copy)."""
     va, vb = _values(fa, ra), _values(fb, rb)
-    only_a, only_b = va - vb, vb - va
-    if not only_a or not only_b:
-        return False
-    differ = sum(only_a.values()) + sum(only_b.values())
     agree = sum((va & vb).values())
+    only_a, only_b = va - vb, vb - va
+    for v in list(only_a):
+        both = min(only_a[v], only_b.get(-v, 0))
+        if both:
+            agree += both
+            only_a[v] -= both
+            only_b[-v] -= both
+    only_a, only_b = +only_a, +only_b  # drop the cancelled
+    same_way = (any(v >= 0 for v in only_a) and any(v >= 0 for v in only_b)) or (
+        any(v < 0 for v in only_a) and any(v < 0 for v in only_b))
+    differ = sum(only_a.values()) + sum(only_b.values())
     length = min(ra[1] - ra[0], rb[1] - rb[0])
-    return differ > agree and differ * span >= length
+    return same_way and differ > agree and differ * span >= length
 
 
 def _own_words(f: DocFeatures, r: tuple[int, int], other: np.ndarray) -> bool:
@@ -103,9 +122,11 @@ def _own_words(f: DocFeatures, r: tuple[int, int], other: np.ndarray) -> bool:
 
 
 def passage_kind(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int], rb: tuple[int, int],
-                 options: ReuseOptions) -> str:
-    """`copy`, `template` or `formula` for the passage of content ranges `ra`, `rb`."""
-    if specific_chain(fa, fb, ra, rb, options.min_content, options.max_dots_per_stem):
+                 options: ReuseOptions, reordered: bool = False) -> str:
+    """`copy`, `template` or `formula` for the passage of content ranges `ra`, `rb`
+    (`reordered`: a passage found without word order, whose evidence is its words)."""
+    if specific_chain(fa, fb, ra, rb, options.min_content, options.max_dots_per_stem) or (
+            reordered and specific_bag(fa, fb, ra, rb, options.bag_min)):
         if numbers_differ(fa, fb, ra, rb, options.template_span):
             return TEMPLATE
         return COPY

@@ -9,8 +9,11 @@ token is reduced to the integers a reader would see in it:
   reversed by a direction mark are the same groups of digits ({15, 8}), so a
   decimal is compared by its groups, whatever separator an outlet uses;
 * number words (cardinals and ordinals up to ten, the tens, a hundred), with
-  the prefixes و ب ل ف ال attached: "ثلاث حالات" and "3 حالات" agree, "أول
-  طائرة" and "ثاني طائرة" do not.
+  the prefixes و ب ل ف ال attached: "أول طائرة" and "ثاني طائرة" differ.
+
+Words and digits are compared only with their own kind (a word's value comes
+out negative): writing "700" as "سبع مئة" is an editor's choice, not a new
+figure, and compound number words are not worth parsing for that.
 """
 
 from __future__ import annotations
@@ -50,7 +53,8 @@ _LIMIT = 10**18
 
 
 def number_values(token: str) -> tuple[int, ...]:
-    """The integers a normalized token stands for (empty when it is not a number)."""
+    """The integers a normalized token stands for (empty when it is not a number); the
+    value of a number word is negative (see the module docstring)."""
     if not token:
         return ()
     if token[0].isdigit():
@@ -58,4 +62,4 @@ def number_values(token: str) -> tuple[int, ...]:
             return (int(token.replace(",", "").replace(".", "")) % _LIMIT,)
         return tuple(int(g[-18:]) for g in _GROUP.findall(token))
     value = NUMBER_WORDS.get(token)
-    return () if value is None else (value,)
+    return () if value is None else (-value,)

@@ -57,6 +57,12 @@ class ReuseOptions:
     """Share of the content tokens of each side of a passage whose stem occurs on the other
     side. Half: an editor may rewrite up to every other word and it is still their copy."""
 
+    max_substituted: int = 2
+    """Words replaced in place count as matched: between two consecutive words of a
+    passage's ordered chain, up to this many unmatched words on each side, the same number
+    on both (a synonym for a word, a spelling for another, a figure written out). Two
+    words: an editor's substitutions come one or two at a time; 0 turns this off."""
+
     bag_coverage: float = 0.8
     """The same share for a passage whose words were reordered (no ordered core): with no
     order left, its words are its only evidence, and a reordered copy keeps nearly all."""
