@@ -27,8 +27,9 @@ from khabar.errors import KhabarError
               show_default=True,
               help="jsonl: one passage per line; pan: PAN detection XML files, one per "
                    "document that has passages.")
-@click.option("--min-words", type=int, default=8, show_default=True,
-              help="Shortest passage reported, in words on each side.")
+@click.option("--min-words", type=int, default=15, show_default=True,
+              help="Shortest passage reported, in words on each side (about one short "
+                   "sentence).")
 @click.option("--max-df", type=int, default=50, show_default=True,
               help="Fingerprints in more documents than this are formulas and do not make "
                    "candidate pairs.")
@@ -67,11 +68,13 @@ def reuse(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out: Path
     elif out is not None and out.is_dir():
         raise KhabarError(f"{out}: is a directory; give a .jsonl file (or --format pan)")
     base = ReuseOptions()
-    # the minimum passage in content words follows the minimum in words (about 6 in 10
-    # words of Arabic news are content words)
-    options = ReuseOptions(min_words=min_words, max_df=max_df,
-                           min_content=max(2, round(min_words * base.min_content
-                                                    / base.min_words)),
+    # a passage shorter than the default core is anchored by a core as short as itself;
+    # the minimum in content words follows the core in words (about 6 in 10 words of
+    # Arabic news are content words)
+    core = min(base.core_words, min_words)
+    options = ReuseOptions(min_words=min_words, max_df=max_df, core_words=core,
+                           min_content=max(2, round(core * base.min_content
+                                                    / base.core_words)),
                            include_boilerplate=include_boilerplate,
                            include_formulaic=include_formulaic)
     with engine_from(engine_spec, workers) as engine, \

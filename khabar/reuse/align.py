@@ -17,7 +17,7 @@ Seed, cluster, extend — on content tokens (stopwords skipped), with stems:
    by word between its surviving n-grams, a new first sentence is not, and
    the topical words two articles about one event share everywhere are not
    mistaken for copy. A cluster whose ordered seeds span fewer than
-   `min_words` words is a *bag* cluster (reordered text): there the window
+   `core_words` words is a *bag* cluster (reordered text): there the window
    seeds set the neighbourhood, and word order inside it does not matter.
 4. **Boundaries.** Each side's extent is its best-scoring segment (maximum
    sum, Kadane) of +(1 - c) per matched and -c per unmatched content token
@@ -28,7 +28,7 @@ Seed, cluster, extend — on content tokens (stopwords skipped), with stems:
 5. **Checks.** At least `min_content` matched content tokens and `min_words`
    words on each side, `min_coverage` of each side matched (`bag_coverage`
    for a bag cluster, whose only evidence is its words), and evidence that is
-   not chance: an ordered core of `min_words` words, or `bag_min` rare stems.
+   not chance: an ordered core of `core_words` words, or `bag_min` rare stems.
 6. **Offsets.** Token spans map to ORIGINAL characters; a passage that reaches
    the first (last) word of a sentence takes the sentence's first (last)
    character, so a reused sentence is shown whole, with its quotation marks
@@ -199,7 +199,7 @@ _QUICK = 96
 def _may_hold_passage(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int],
                       rb: tuple[int, int], opt: ReuseOptions) -> bool:
     """Cheap test for the common case of a lone shared n-gram: is there an ordered core of
-    `min_words` words within reach at all? (Plain Python: NumPy's per-call cost dwarfs
+    `core_words` words within reach at all? (Plain Python: NumPy's per-call cost dwarfs
     the work on a few dozen tokens.)"""
     m = opt.max_gap
     a0, b0 = max(0, ra[0] - m), max(0, rb[0] - m)
@@ -219,7 +219,7 @@ def _may_hold_passage(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int],
     if len(ii) < opt.min_content:
         return False
     return _has_core(np.asarray(ii), np.asarray(jj), fa.content[a0 : ra[1] + m],
-                     fb.content[b0 : rb[1] + m], opt.min_words, opt.min_content)
+                     fb.content[b0 : rb[1] + m], opt.core_words, opt.min_content)
 
 
 def _near(i: np.ndarray, j: np.ndarray, alo: np.ndarray, ahi: np.ndarray, blo: np.ndarray,
@@ -269,7 +269,7 @@ def _region(fa: DocFeatures, fb: DocFeatures, alo: np.ndarray, ahi: np.ndarray,
         # near the ordered seeds only: is there an ordered core? then they set the bands
         near = _near(i, j, alo[ordered], ahi[ordered], blo[ordered], bhi[ordered], a0, b0,
                      na, nb, w)
-        if _has_core(i[near], j[near], fa.content[a0:a1], fb.content[b0:b1], opt.min_words,
+        if _has_core(i[near], j[near], fa.content[a0:a1], fb.content[b0:b1], opt.core_words,
                      opt.min_content):
             is_bag = False
         elif ordered.all():
@@ -454,11 +454,11 @@ def _token_span(f: DocFeatures, c0: int, c1: int, other: np.ndarray, coverage: f
 
 def _ordered_core_words(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int],
                         rb: tuple[int, int], opt: ReuseOptions) -> bool:
-    """Does the passage hold an ordered core of `min_words` words (see `_has_core`)?"""
+    """Does the passage hold an ordered core of `core_words` words (see `_has_core`)?"""
     i, j = _local_dots(fa.stems[ra[0] : ra[1]], fb.stems[rb[0] : rb[1]],
                        opt.max_dots_per_stem)
     return _has_core(i, j, fa.content[ra[0] : ra[1]], fb.content[rb[0] : rb[1]],
-                     opt.min_words, opt.min_content)
+                     opt.core_words, opt.min_content)
 
 
 def _shared_rare_stems(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int],
@@ -534,11 +534,11 @@ def _check(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int], rb: tuple[int,
                                            opt.min_coverage)
     if ta1 - ta0 < opt.min_words or tb1 - tb0 < opt.min_words:
         return None
-    if not _ordered_core_words(fa, fb, ra, rb, opt) and (
-            _shared_rare_stems(fa, fb, ra, rb) < opt.bag_min):
+    core = _ordered_core_words(fa, fb, ra, rb, opt)
+    if not core and _shared_rare_stems(fa, fb, ra, rb) < opt.bag_min:
         return None
     score = (ma + mb) / (len(sa) + len(sb))
-    kind = passage_kind(fa, fb, ra, rb, opt, reordered=is_bag)
+    kind = passage_kind(fa, fb, ra, rb, opt, reordered=is_bag, ordered_core=core)
     return Alignment(
         a_start, a_end, b_start, b_end, round(score, 4),
         tuple(range(int(fa.tok_sent[ta0]), int(fa.tok_sent[ta1 - 1]) + 1)),

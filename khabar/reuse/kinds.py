@@ -122,11 +122,18 @@ def _own_words(f: DocFeatures, r: tuple[int, int], other: np.ndarray) -> bool:
 
 
 def passage_kind(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int], rb: tuple[int, int],
-                 options: ReuseOptions, reordered: bool = False) -> str:
+                 options: ReuseOptions, reordered: bool = False,
+                 ordered_core: bool | None = None) -> str:
     """`copy`, `template` or `formula` for the passage of content ranges `ra`, `rb`
-    (`reordered`: a passage found without word order, whose evidence is its words)."""
-    if specific_chain(fa, fb, ra, rb, options.min_content, options.max_dots_per_stem) or (
-            reordered and specific_bag(fa, fb, ra, rb, options.bag_min)):
+    (`reordered`: a passage found without word order, whose evidence is its words;
+    `ordered_core`: whether the passage has an ordered core of `core_words` words, when
+    the caller knows: with no formula in it, that core is its specific chain)."""
+    plain = not (_common(fa, ra).any() or _common(fb, rb).any())
+    if ordered_core and plain:
+        chain = True
+    else:
+        chain = specific_chain(fa, fb, ra, rb, options.min_content, options.max_dots_per_stem)
+    if chain or (reordered and specific_bag(fa, fb, ra, rb, options.bag_min)):
         if numbers_differ(fa, fb, ra, rb, options.template_span):
             return TEMPLATE
         return COPY

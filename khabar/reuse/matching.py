@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left
-
 import numpy as np
 
 from khabar.reuse.fingerprints import CHAIN_STEP
@@ -69,51 +67,26 @@ def has_core(i: np.ndarray, j: np.ndarray, ca: np.ndarray, cb: np.ndarray,
     return False
 
 
-def ordered_chain(i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """Indices of the longest chain of matches increasing on both sides (patience sorting,
-    O(n log n)): the matches that keep the two texts' order."""
-    if len(i) == 0:
-        return np.empty(0, np.int64)
-    # by i, and by decreasing j within one i, so a chain takes at most one match per i
-    order = np.lexsort((-j, i))
-    tails: list[int] = []       # smallest j ending a chain of each length
-    tail_at: list[int] = []     # …and the match that ends it
-    back = np.full(len(i), -1, np.int64)
-    for k in order.tolist():
-        y = int(j[k])
-        pos = bisect_left(tails, y)
-        if pos == len(tails):
-            tails.append(y)
-            tail_at.append(k)
-        else:
-            tails[pos] = y
-            tail_at[pos] = k
-        back[k] = tail_at[pos - 1] if pos else -1
-    out = []
-    k = tail_at[-1]
-    while k >= 0:
-        out.append(k)
-        k = int(back[k])
-    return np.asarray(out[::-1], np.int64)
-
-
 def substitutions(i: np.ndarray, j: np.ndarray, gap: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (i, j) of words replaced in place: between two consecutive matches of the
-    ordered chain, the same number (1 to `gap`) of unmatched words on each side.
+    """Pairs (i, j) of words replaced in place: between two matches on one diagonal
+    (j - i equal), up to `gap` positions apart, the words in between on both sides.
 
     An editor who swaps a word for a synonym, a figure for a word or a spelling for
-    another leaves the words around it standing and the count of words unchanged;
-    two unrelated texts almost never line up like that for long."""
-    chain = ordered_chain(i, j)
-    if len(chain) < 2:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    ci, cj = i[chain], j[chain]
-    di, dj = np.diff(ci) - 1, np.diff(cj) - 1
-    ok = np.flatnonzero((di == dj) & (di >= 1) & (di <= gap))
+    another leaves the words around it standing and the count of words unchanged, so
+    the matches on both sides of the swap lie on one diagonal; two unrelated texts
+    almost never line up like that for long. A few array operations, however many
+    matches there are."""
+    empty = np.empty(0, np.int64)
+    if len(i) < 2:
+        return empty, empty
+    d = j - i
+    order = np.lexsort((i, d))
+    si, sd = i[order], d[order]
+    step = np.diff(si)
+    ok = np.flatnonzero((sd[1:] == sd[:-1]) & (step >= 2) & (step <= gap + 1))
     if len(ok) == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    size = di[ok]
-    start_i = np.repeat(ci[ok] + 1, size)
-    start_j = np.repeat(cj[ok] + 1, size)
-    step = np.arange(int(size.sum())) - np.repeat(np.cumsum(size) - size, size)
-    return start_i + step, start_j + step
+        return empty, empty
+    size = step[ok] - 1
+    offset = np.arange(int(size.sum())) - np.repeat(np.cumsum(size) - size, size)
+    out_i = np.repeat(si[ok] + 1, size) + offset
+    return out_i, out_i + np.repeat(sd[ok], size)

@@ -3,8 +3,8 @@
 Lengths are counted in *content tokens* (tokens that are not stopwords) where
 the algorithm works on them, because Arabic function words (و، في، من، أن…)
 are attached or dropped freely by editors and carry no evidence of copying.
-About six in ten tokens of Arabic news are content tokens, so `min_words = 8`
-words is about five content tokens.
+About six in ten tokens of Arabic news are content tokens, so a core of
+`core_words = 8` words is about five content tokens.
 """
 
 from __future__ import annotations
@@ -16,18 +16,24 @@ from dataclasses import dataclass
 class ReuseOptions:
     """What reuse detection looks for. Every field has a reason; none was fitted to a corpus."""
 
-    min_words: int = 8
-    """Shortest reused passage reported, in words (all tokens) on each side. Eight words is
-    about one clause: shorter shared strings are names, titles and stock phrases, which a
-    news editor would not call copying."""
+    min_words: int = 15
+    """Shortest reused passage reported, in words (all tokens) on each side: about one
+    short sentence. A shorter shared string is a name, a title, a stock phrase or a verse
+    quoted by both, which neither a news editor (copying means "at least one shared
+    sentence") nor a plagiarism judge calls copying."""
+
+    core_words: int = 8
+    """Shortest ordered core that anchors a passage, in words: about one clause. A passage
+    grows from such a core (and its neighbours) to its full extent, so the core may be
+    shorter than the passage reported: an edited sentence keeps a clause or two intact."""
 
     min_content: int = 5
-    """Fewest matched content tokens on each side of a passage (about `min_words` words of
+    """Fewest matched content tokens on each side of a passage (about `core_words` words of
     running text; also the anchor size the detector looks for)."""
 
     ngram: int = 3
     """Length of the ordered fingerprints (consecutive content stems). Three: a passage of
-    `min_words` words holds about five content tokens, hence three trigrams, so one edited
+    `core_words` words holds about five content tokens, hence three trigrams, so one edited
     word still leaves a trigram standing, while two-word stems pairs are shared by chance."""
 
     max_df: int = 50
