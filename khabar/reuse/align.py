@@ -39,13 +39,13 @@ Everything per pair is NumPy on arrays of a few thousand elements.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from khabar.reuse.features import DocFeatures
 from khabar.reuse.fingerprints import CHAIN_STEP, bag_scales, window_starts
-from khabar.reuse.kinds import COPY, passage_kind
+from khabar.reuse.kinds import COPY, common_words, passage_kind
 from khabar.reuse.matching import has_core as _has_core
 from khabar.reuse.matching import local_dots as _local_dots
 from khabar.reuse.matching import member as _member
@@ -359,9 +359,79 @@ def align_pair(fa: DocFeatures, fb: DocFeatures, options: ReuseOptions | None = 
         for pa, pb, boiler in _split_boilerplate(fa, fb, ra, rb, opt.min_content):
             al = _check(fa, fb, pa, pb, is_bag, opt, boiler)
             if al is not None:
-                out.append(al)
+                out.append(_extend(fa, fb, al, opt))
     out.sort(key=lambda x: (x.a_start, x.b_start))
     return out
+
+
+EXTEND_REACH = 2
+"""Sentences a passage may skip over when it takes in a reworded neighbour (one: a sentence
+added or dropped by the editor)."""
+
+
+def _sentence_content_range(f: DocFeatures, s: int) -> tuple[int, int]:
+    t0 = int(np.searchsorted(f.tok_sent, s, "left"))
+    t1 = int(np.searchsorted(f.tok_sent, s, "right"))
+    return (int(np.searchsorted(f.content, t0, "left")),
+            int(np.searchsorted(f.content, t1, "left")))
+
+
+def _sentence_overlap(fa: DocFeatures, sa: int, fb: DocFeatures, sb: int) -> float:
+    """Dice overlap of the distinct content stems (formula words aside) of sentence `sa` of
+    A and `sb` of B."""
+    a0, a1 = _sentence_content_range(fa, sa)
+    b0, b1 = _sentence_content_range(fb, sb)
+    # formulas and the outlet's standing text are no sign that a sentence was reworded
+    x = np.unique(fa.stems[a0:a1][~common_words(fa, (a0, a1))])
+    y = np.unique(fb.stems[b0:b1][~common_words(fb, (b0, b1))])
+    if len(x) < 3 or len(y) < 3:  # too short to tell a rewording from a shared word
+        return 0.0
+    return 2 * len(np.intersect1d(x, y, assume_unique=True)) / (len(x) + len(y))
+
+
+def _extend(fa: DocFeatures, fb: DocFeatures, al: Alignment, opt: ReuseOptions) -> Alignment:
+    """Take in the neighbouring sentences both sides reworded (see `extend_similarity`).
+    Only copies grow: a template or formula is shared text, not a rewritten story."""
+    if (opt.extend_similarity <= 0 or al.kind != COPY or al.boilerplate
+            or not al.a_sentences or not al.b_sentences):
+        return al
+    na, nb = len(fa.sent_start), len(fb.sent_start)
+    lo_a, hi_a = al.a_sentences[0], al.a_sentences[-1]
+    lo_b, hi_b = al.b_sentences[0], al.b_sentences[-1]
+    grown = True
+    while grown:
+        grown = False
+        for step in (1, -1):
+            edge_a, edge_b = (hi_a, hi_b) if step == 1 else (lo_a, lo_b)
+            best = (opt.extend_similarity, None, None)
+            for da in range(1, EXTEND_REACH + 1):
+                for db in range(1, EXTEND_REACH + 1):
+                    xa, xb = edge_a + step * da, edge_b + step * db
+                    if 0 <= xa < na and 0 <= xb < nb:
+                        sim = _sentence_overlap(fa, xa, fb, xb)
+                        if sim >= best[0]:
+                            best = (sim, xa, xb)
+            if best[1] is not None:
+                if step == 1:
+                    hi_a, hi_b = best[1], best[2]
+                else:
+                    lo_a, lo_b = best[1], best[2]
+                grown = True
+    if (lo_a, hi_a, lo_b, hi_b) == (al.a_sentences[0], al.a_sentences[-1], al.b_sentences[0],
+                                    al.b_sentences[-1]):
+        return al
+    a_start = int(fa.sent_start[lo_a]) if lo_a < al.a_sentences[0] else al.a_start
+    a_end = int(fa.sent_end[hi_a]) if hi_a > al.a_sentences[-1] else al.a_end
+    b_start = int(fb.sent_start[lo_b]) if lo_b < al.b_sentences[0] else al.b_start
+    b_end = int(fb.sent_end[hi_b]) if hi_b > al.b_sentences[-1] else al.b_end
+    a_content = (min(al.a_content[0], _sentence_content_range(fa, lo_a)[0]),
+                 max(al.a_content[1], _sentence_content_range(fa, hi_a)[1]))
+    b_content = (min(al.b_content[0], _sentence_content_range(fb, lo_b)[0]),
+                 max(al.b_content[1], _sentence_content_range(fb, hi_b)[1]))
+    return replace(al, a_start=a_start, a_end=a_end, b_start=b_start, b_end=b_end,
+                   a_sentences=tuple(range(lo_a, hi_a + 1)),
+                   b_sentences=tuple(range(lo_b, hi_b + 1)),
+                   a_content=a_content, b_content=b_content)
 
 
 def _merge_near(regions: list[tuple[tuple[int, int], tuple[int, int], bool]],

@@ -138,13 +138,13 @@ def passages_from_features(feats: list[DocFeatures], options: ReuseOptions | Non
 
 def _passages(fa: DocFeatures, fb: DocFeatures, aligned: list[Alignment]) -> list[Passage]:
     # Two token-level alignments can widen to the same characters (both reach the edges of
-    # one long sentence): one passage per character range, the best-scoring, reuse before
-    # boilerplate on a tie.
+    # one long sentence): one passage per character range, a copy before anything else,
+    # then the best-scoring, reuse before boilerplate on a tie.
     best: dict[tuple[int, int, int, int], Alignment] = {}
     for x in aligned:
         key = (x.a_start, x.a_end, x.b_start, x.b_end)
         old = best.get(key)
-        if old is None or (x.score, not x.boilerplate) > (old.score, not old.boilerplate):
+        if old is None or _rank(x) > _rank(old):
             best[key] = x
     aligned = [best[k] for k in sorted(best)]
     # only copied text says who copied whom: boilerplate, templates and formulas are
@@ -161,6 +161,10 @@ def _passages(fa: DocFeatures, fb: DocFeatures, aligned: list[Alignment]) -> lis
             out.append(Passage(fb.id, x.b_start, x.b_end, fa.id, x.a_start, x.a_end, x.score,
                                src, why, x.b_sentences, x.a_sentences, x.boilerplate, x.kind))
     return out
+
+
+def _rank(x: Alignment) -> tuple[bool, float, bool]:
+    return (x.kind == COPY and not x.boilerplate, x.score, not x.boilerplate)
 
 
 def keep(p: Passage, options: ReuseOptions) -> bool:

@@ -47,8 +47,8 @@ _NO_A = np.uint64(1)
 _NO_B = np.uint64(2)
 
 
-def _common(f: DocFeatures, r: tuple[int, int]) -> np.ndarray:
-    """Content tokens of range `r` that are formula or the outlet's own standing text."""
+def common_words(f: DocFeatures, r: tuple[int, int]) -> np.ndarray:
+    """Which content tokens of range `r` are formula or the outlet's own standing text."""
     n = r[1] - r[0]
     mask = np.zeros(n, bool)
     if f.formula is not None:
@@ -63,8 +63,8 @@ def specific_chain(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int], rb: tu
     """Is there an ordered run of `need` matched content words, none of them formula?"""
     sa = fa.stems[ra[0] : ra[1]].copy()
     sb = fb.stems[rb[0] : rb[1]].copy()
-    sa[_common(fa, ra)] = _NO_A
-    sb[_common(fb, rb)] = _NO_B
+    sa[common_words(fa, ra)] = _NO_A
+    sb[common_words(fb, rb)] = _NO_B
     i, j = local_dots(sa, sb, max_per_stem)
     if len(i) < need:
         return False
@@ -74,8 +74,8 @@ def specific_chain(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int], rb: tu
 def specific_bag(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int], rb: tuple[int, int],
                  need: int) -> bool:
     """Do the two sides share `need` distinct content stems, none of them formula?"""
-    sa = fa.stems[ra[0] : ra[1]][~_common(fa, ra)]
-    sb = fb.stems[rb[0] : rb[1]][~_common(fb, rb)]
+    sa = fa.stems[ra[0] : ra[1]][~common_words(fa, ra)]
+    sb = fb.stems[rb[0] : rb[1]][~common_words(fb, rb)]
     return len(np.intersect1d(sa, sb)) >= need
 
 
@@ -117,7 +117,7 @@ def _own_words(f: DocFeatures, r: tuple[int, int], other: np.ndarray) -> bool:
     """Does side `f` have, inside the passage, a content word that is neither formula nor
     found on the other side (a slot filled differently)?"""
     s = f.stems[r[0] : r[1]]
-    free = ~_common(f, r)
+    free = ~common_words(f, r)
     return bool(np.any(free & ~np.isin(s, other)))
 
 
@@ -128,7 +128,7 @@ def passage_kind(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int], rb: tupl
     (`reordered`: a passage found without word order, whose evidence is its words;
     `ordered_core`: whether the passage has an ordered core of `core_words` words, when
     the caller knows: with no formula in it, that core is its specific chain)."""
-    plain = not (_common(fa, ra).any() or _common(fb, rb).any())
+    plain = not (common_words(fa, ra).any() or common_words(fb, rb).any())
     if ordered_core and plain:
         chain = True
     else:

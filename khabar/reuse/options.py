@@ -69,6 +69,14 @@ class ReuseOptions:
     on both (a synonym for a word, a spelling for another, a figure written out). Two
     words: an editor's substitutions come one or two at a time; 0 turns this off."""
 
+    extend_similarity: float = 0.4
+    """A passage takes in the sentence next to it (or the one after) on both sides when
+    their content stems overlap at least this much (Dice): a paraphrase keeps each
+    sentence's words, reordered and partly replaced, sentence by sentence. Two fifths: a
+    sentence reworded word for word keeps about half its stems, while two articles on one
+    event also share a quarter or a third of a sentence's stems (its names and places)
+    without one rewording the other. 0 turns this off."""
+
     bag_coverage: float = 0.8
     """The same share for a passage whose words were reordered (no ordered core): with no
     order left, its words are its only evidence, and a reordered copy keeps nearly all."""
