@@ -105,6 +105,8 @@ class DocFeatures:
     """The same for the n-gram starting at each content token."""
     gram_shared: np.ndarray | None = None
     """…and whether that n-gram is also in some other document (and rare)."""
+    gram_df: np.ndarray | None = None
+    """…and in how many documents of the collection it is (int32)."""
     num_at: np.ndarray | None = None
     """Content-token position of every number value (int32; a token may carry several:
     "15.8" is 15 and 8)…"""
@@ -256,6 +258,7 @@ def mark_rare(feats: Sequence[DocFeatures], max_df: int) -> None:
     for f, df in zip(feats, _document_frequencies([f.stems for f in feats]), strict=True):
         f.rare = df <= max_df
     for f, df in zip(feats, _document_frequencies([f.grams for f in feats]), strict=True):
+        f.gram_df = df.astype(np.int32)
         f.gram_rare = df <= max_df
         f.gram_shared = (df >= 2) & f.gram_rare
         f.seed_keys = f.seed_pos = f.seed_unique = None
