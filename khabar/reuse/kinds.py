@@ -7,7 +7,9 @@ Two articles share text for three reasons, and only the first is copying:
     both took a wire's). Its evidence is text that belongs to this story: an
     ordered run of at least `min_content` matched content words that are not
     formula (see `khabar.reuse.phrases`) and not the outlet's own standing text,
-    or, for a passage whose words were reordered, `bag_min` such words.
+    or, for a passage whose words were reordered, `bag_min` such words. A rewording
+    that keeps no ordered run of the story's own words is not counted: in news,
+    two outlets reporting one event share its names and facts without copying.
 ``template``
     The same sentence frame with other slot fillers: a market report with
     today's figures, a forecast for another day, a cable to another head of
@@ -86,29 +88,34 @@ def _values(f: DocFeatures, r: tuple[int, int]) -> Counter[int]:
     return Counter(f.num_val[inside].tolist())
 
 
-def numbers_differ(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int], rb: tuple[int, int],
-                   span: int) -> bool:
-    """Do the figures of the two sides disagree, as a template's do?
+def _compare_figures(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int],
+                     rb: tuple[int, int]) -> tuple[int, int, bool]:
+    """(distinct figures that agree, that differ, whether both sides have a figure of their
+    own written the same way).
 
-    A figure written in digits on one side and in words on the other ("7", "السابع")
+    A figure written in digits on one side and in words on the other ("7", "السابعة")
     agrees. What is left differs only if both sides have a figure of their own written
     the same way (digits against digits, words against words: "سبع مئة" against "700" is
-    an editor's spelling, not a new figure). It is a template when more figures differ
-    than agree and at least one differs per `span` content words (a long copy with one
-    changed figure is still a copy)."""
-    va, vb = _values(fa, ra), _values(fb, rb)
-    agree = sum((va & vb).values())
+    an editor's spelling, not a new figure)."""
+    va, vb = set(_values(fa, ra)), set(_values(fb, rb))
+    agree = va & vb
     only_a, only_b = va - vb, vb - va
-    for v in list(only_a):
-        both = min(only_a[v], only_b.get(-v, 0))
-        if both:
-            agree += both
-            only_a[v] -= both
-            only_b[-v] -= both
-    only_a, only_b = +only_a, +only_b  # drop the cancelled
+    crossed = {v for v in only_a if -v in only_b}
+    agree |= crossed
+    only_a -= crossed
+    only_b -= {-v for v in crossed}
     same_way = (any(v >= 0 for v in only_a) and any(v >= 0 for v in only_b)) or (
         any(v < 0 for v in only_a) and any(v < 0 for v in only_b))
-    differ = sum(only_a.values()) + sum(only_b.values())
+    return len(agree), len(only_a) + len(only_b), same_way
+
+
+def numbers_differ(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int], rb: tuple[int, int],
+                   span: int) -> bool:
+    """Do the figures of the two sides disagree, as a template's do? Both sides have a
+    figure of their own (see `_compare_figures`), more distinct figures differ than agree,
+    and at least one differs per `span` content words (a long copy with one changed figure
+    is still a copy)."""
+    agree, differ, same_way = _compare_figures(fa, fb, ra, rb)
     length = min(ra[1] - ra[0], rb[1] - rb[0])
     return same_way and differ > agree and differ * span >= length
 
@@ -133,6 +140,8 @@ def passage_kind(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int], rb: tupl
         chain = True
     else:
         chain = specific_chain(fa, fb, ra, rb, options.min_content, options.max_dots_per_stem)
+    # the evidence of copying: text of this story (an ordered run of its own words, or
+    # enough of them in a passage whose words were reordered)
     if chain or (reordered and specific_bag(fa, fb, ra, rb, options.bag_min)):
         if numbers_differ(fa, fb, ra, rb, options.template_span):
             return TEMPLATE

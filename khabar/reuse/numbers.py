@@ -8,8 +8,9 @@ token is reduced to the integers a reader would see in it:
 * digits: "1,200" and "1200" are one value; "15.8", "8ر15" and an "04.2"
   reversed by a direction mark are the same groups of digits ({15, 8}), so a
   decimal is compared by its groups, whatever separator an outlet uses;
-* number words (cardinals and ordinals up to ten, the tens, a hundred), with
-  the prefixes و ب ل ف ال attached: "أول طائرة" and "ثاني طائرة" differ.
+* number words (cardinals from two and ordinals up to ten, the tens, a
+  hundred), with the prefixes و ب ل ف ال attached: "أول طائرة" and "ثاني
+  طائرة" differ.
 
 Words and digits are compared only with their own kind (a word's value comes
 out negative): writing "700" as "سبع مئة" is an editor's choice, not a new
@@ -20,8 +21,9 @@ from __future__ import annotations
 
 import re
 
+# "one" is left out: واحد، واحدة من are far more often "a", "one of" than a figure
 _CARDINALS = {
-    1: "واحد واحدة", 2: "اثنان اثنين اثنتان اثنتين", 3: "ثلاث ثلاثة", 4: "اربع اربعة",
+    2: "اثنان اثنين اثنتان اثنتين", 3: "ثلاث ثلاثة", 4: "اربع اربعة",
     5: "خمس خمسة", 6: "ست ستة", 7: "سبع سبعة", 8: "ثمان ثماني ثمانية", 9: "تسع تسعة",
     10: "عشر عشرة", 20: "عشرون عشرين", 30: "ثلاثون ثلاثين", 40: "اربعون اربعين",
     50: "خمسون خمسين", 60: "ستون ستين", 70: "سبعون سبعين", 80: "ثمانون ثمانين",
