@@ -110,3 +110,49 @@ def test_kinds_do_not_depend_on_the_workers() -> None:
     one = passages_from_features(features(docs, opt, 1), opt, 1)
     two = passages_from_features(features(docs, opt, 2), opt, 2)
     assert one == two and one
+
+
+def test_report_shows_templates_apart_and_never_as_who_copied_whom() -> None:
+    from types import SimpleNamespace
+
+    from khabar.report.model import ReportData, assemble_story
+    from khabar.report.render import render_story
+
+    a = doc("mon", MONDAY, SPORT, source="okaz", date="2015-07-20T10:00:00")
+    b = doc("tue", TUESDAY, WEATHER, source="madina", date="2015-07-21T10:00:00")
+    c = doc("mon2", MONDAY, CULTURE, source="riyadh", date="2015-07-20T12:00:00")
+    found = find_reuse([a, b, c], ReuseOptions(include_formulaic=True))
+    assert {p.kind for p in found} == {"copy", "template"}
+    story = SimpleNamespace(story="s1", title="السوق", first_seen=None, last_seen=None,
+                            members=["mon", "tue", "mon2"], sources=[])
+    page = assemble_story(story, {d.id: (d, None) for d in (a, b, c)}, passages=found)
+    assert [p.kind for p in page.passages] == ["copy"] and page.passages[0].directed
+    assert page.passages[0].rule == "date" and page.passages[0].origin.doc == "mon"
+    assert page.shared and all(p.kind == "template" and not p.directed for p in page.shared)
+    html = render_story(ReportData([page]), page)
+    shared_part = html[html.index("نصوص مشتركة ليست نقلاً"):]
+    assert "قالب متكرر بمعطيات مختلفة" in shared_part
+    assert "الأقدم تاريخاً هو المصدر" in html[: html.index("نصوص مشتركة ليست نقلاً")]
+
+
+def test_direction_by_phrasing_without_dates() -> None:
+    from tests.test_reuse import PARAGRAPH
+
+    # the original paragraph; each of its sentences is also quoted verbatim elsewhere, so
+    # its phrases are the collection's phrases
+    original = doc("orig", " ".join(PARAGRAPH), SPORT)
+    quoting = [doc(f"q{k}", s, body) for k, (s, body) in
+               enumerate(zip(PARAGRAPH, [WEATHER, MARKET, CULTURE], strict=True))]
+    # a rewrite that swaps words for synonyms in place: its phrases are its own
+    rewrite = doc("rewrite", (
+        "وبين قائد الدفاع المدني أن طواقم الإنقاذ استطاعت إخلاء أربعين عائلة من الحي المنكوب "
+        "إثر صعود منسوب مياه السيول. وأردف أن مراكز الإيواء العاجلة زودت بالبطانيات والوجبات "
+        "الدافئة والعقاقير الضرورية لكبار السن والصغار. ونبه السكان من الدنو من مجاري الأودية "
+        "أو محاولة اجتيازها بالمركبات طيلة مدة التقلبات الجوية."), TRAFFIC)
+    found = by_pair(find_reuse([original, *quoting, rewrite]), "orig", "rewrite")
+    assert found and all(p.kind == "copy" for p in found)
+    assert {(p.source, p.rule) for p in found} == {("orig", "phrasing")}
+    # a verbatim copy keeps every phrase: nothing to tell, so undecided
+    same = doc("same", " ".join(PARAGRAPH), SCIENCE)
+    (p,) = by_pair(find_reuse([original, *quoting, same]), "orig", "same")
+    assert p.source is None and p.rule == "undecided"

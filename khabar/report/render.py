@@ -148,6 +148,7 @@ _RULES = {  # the direction rules of khabar.reuse.direction
     "wire-outlet": "وكالة الأنباء هي المصدر",
     "wire": "كلاهما ينقل عن وكالة",
     "containment": "المقالة الناقلة مقتطفة من المصدر",
+    "phrasing": "عبارات المصدر أشيع وعبارات الناقل معدّلة",
     "undecided": "الاتجاه غير محسوم",
 }
 _KINDS = {  # the passage kinds of khabar.reuse.kinds that are not copying
