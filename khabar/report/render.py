@@ -229,7 +229,12 @@ _RULES = {  # the direction rules of khabar.reuse.direction
     "wire-outlet": "وكالة الأنباء هي المصدر",
     "wire": "كلاهما ينقل عن وكالة",
     "containment": "المقالة الناقلة مقتطفة من المصدر",
+    "phrasing": "عبارات المصدر أشيع وعبارات الناقل معدّلة",
     "undecided": "الاتجاه غير محسوم",
+}
+_KINDS = {  # the passage kinds of khabar.reuse.kinds that are not copying
+    "template": "قالب متكرر بمعطيات مختلفة، لا نقل",
+    "formula": "صيغة شائعة لدى منافذ كثيرة، لا نقل",
 }
 _REPAIRS = {
     "dot_comma": "فقرات مفصولة بفاصلة",
@@ -464,8 +469,9 @@ def _render_story(story: StoryPage, doc_story: dict[str, str], generated: str | 
         sections.append(("summary", "الملخص", _summary(story, by_id, links)))
     sections.append(("timeline", "التسلسل الزمني: من نشر أولاً", _timeline(story)))
     sections.append(("articles", "المقالات: الجديد والمكرر", _articles(story, by_id, links)))
-    if story.passages or story.boilerplate_passages:
-        sections.append(("reuse", "المقاطع المنقولة", _passages(story, links)))
+    if story.passages or story.boilerplate_passages or story.shared:
+        sections.append(("reuse", "المقاطع المنقولة", _passages(story, links)
+                         + _shared_passages(story, links)))
     speakers = _speakers(story, links)
     if speakers:
         sections.append(("sources", "من قال ماذا", speakers))
@@ -826,7 +832,8 @@ def _passage_side(side: PassageSide, role: str, diff: list[tuple[int, int]],
 def _pair(p: PassageView, links: _Links) -> str:
     diff_a, diff_b = changed_words(p.origin.text, p.copy.text)
     arrow = "←" if p.directed else "↔"
-    rule = _label(_RULES, p.rule or (None if p.directed else "undecided"))
+    rule = (_label(_KINDS, p.kind) if p.kind != "copy"
+            else _label(_RULES, p.rule or (None if p.directed else "undecided")))
     how = f"<span>{rule}</span>" if rule else ""
     return (
         '<div class="pair">\n'
@@ -862,6 +869,15 @@ def _passages(story: StoryPage, links: _Links) -> str:
         out.append(f'<p class="muted small">أُخفي {story.copy_passages} مقطعاً بين نسخ مطابقة '
                    "للنص نفسه.</p>\n")
     return "".join(out)
+
+
+def _shared_passages(story: StoryPage, links: _Links) -> str:
+    """Templates and formulas, folded away: shared text, but nobody copied it."""
+    if not story.shared:
+        return ""
+    return (f'<details class="across"><summary>نصوص مشتركة ليست نقلاً: قوالب وصيغ '
+            f"({len(story.shared)})</summary>\n{''.join(_pair(p, links) for p in story.shared)}"
+            "</details>\n")
 
 
 # -- who says what -----------------------------------------------------------------------------
