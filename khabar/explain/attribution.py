@@ -89,11 +89,17 @@ def _lists() -> dict[str, frozenset[str]]:
         "state": words(rep, "state"),
         "participle": words(rep, "participle"),
         "transmit": words(rep, "transmit"),
+        "describe": words(rep, "describe"),
+        "participle_object": words(rep, "participle_object"),
         "according": words(rep, "according"),
         "according_multi": words(rep, "according_multi"),
         "complement": words(rep, "complement"),
         "quote_intro": words(rep, "quote_intro"),
         "source": words(rep, "source"),
+        "singular": words(rep, "singular"),
+        "singular_f": words(rep, "singular_f"),
+        "honorific_pronoun": words(rep, "honorific_pronoun"),
+        "time_adverb": words(rep, "time_adverb"),
         "breaker": words(rep, "breaker") | words(rep, "complement"),
         "titles": words("titles.txt", "honorific") | words("titles.txt", "role"),
         "female": words("first-names.txt", "female"),
@@ -103,6 +109,7 @@ def _lists() -> dict[str, frozenset[str]]:
 _ADVERBS = frozenset("مرارا سابقا لاحقا ايضا رسميا حاليا مجددا مؤخرا اخيرا صراحة".split())
 _QUANTIFIERS = frozenset("عدد بعض احد كثير معظم غالبية مجموعة".split())
 _KANA = frozenset("كان كانت كانوا".split())
+_ABOUT = frozenset("كشف كشفت كشفوا يكشف تكشف كاشفا كاشفة".split())
 _MASC_IN_T = frozenset("لفت تابع توقع".split())  # masculine verbs that look feminine
 _PREPOSITIONS = frozenset("على علي عن من الى الي ب".split())
 _PAREN = re.compile(r"\(([^()\n]{1,40})\)")
@@ -133,6 +140,22 @@ def _masdar(w: str) -> bool:
     n = len(w)
     return (n == 5 and ((w[0] == "ا" and w[3] == "ا") or (w[0] == "ت" and w[3] == "ي"))) or \
         (n == 6 and w[0] == "ا" and w[4] == "ا") or (n == 7 and w.startswith("است") and w[5] == "ا")
+
+
+def _source_gender(tok: str) -> str:
+    """m, f or p (a plural) for a source noun: مسؤول is one man, مصادر a plural of things."""
+    L = _lists()
+    bare = _bare_noun(tok)
+    if tok in L["singular"] or bare in L["singular"]:
+        return "m"
+    if tok in L["singular_f"] or bare in L["singular_f"]:
+        return "f"
+    return "p"
+
+
+def _imperfect(form: str, table: frozenset[str]) -> bool:
+    """يؤكد، تؤكد، يقول: the imperfect (present) of a reporting verb."""
+    return form[0] == "ي" or (form[0] == "ت" and "ي" + form[1:] in table)
 
 
 def _verb_gender(form: str) -> str | None:
@@ -167,6 +190,7 @@ class _Speaker:
     gender: str | None
     keys: frozenset[str]
     """Bare nouns the speaker can be referred back to with (وكالة، وزير، مرصد …)."""
+    person: bool = False
 
 
 def _bare_noun(tok: str) -> str:
@@ -199,8 +223,81 @@ class _Doc:
                 self.at[m.head] = m
         self.history: list[_Speaker] = []
         self.history_sent: list[tuple[_Speaker, int]] = []
+        self.events: list[tuple[int, _Speaker]] = []
+        """(token, speaker) of every speaker named so far and every clause subject: what an
+        implicit subject (وأضاف، وقال سموه) refers back to, most recent first."""
+        self.contents: list[tuple[int, int]] = []
+        """Normalized spans of what was reported so far (a verb inside one is part of it)."""
         self.doc_id = doc.id if doc is not None else p.view.id
         self.own = _own_names(doc.source) if doc is not None and doc.source else None
+        self.quotes = _quote_spans(p)
+        self.verbs = (self.L["say"] | self.L["state"] | self.L["participle"]
+                      | self.L["transmit"] | self.L["describe"])
+        self.subjects = self._subjects()
+
+    def _subjects(self) -> list[tuple[int, _Speaker]]:
+        """Named clause subjects: a person or body right after the word opening its clause.
+
+        News Arabic puts the verb first (تعرض المدرب X …، وفضل X …), so a name right
+        after a clause's first word is its subject, while names deeper in a clause are
+        objects or complements (… شكره لرئيس النادي Y). A pronoun later on refers to a
+        subject or a speaker far more often than to whoever was named last.
+        """
+        p = self.p
+        out = []
+        for m in self.ms:
+            if m.kind not in ("person", "organization", "agency"):
+                continue
+            h = m.head if m.kind == "person" and 0 <= m.head < m.i else m.i
+            if h == 0:
+                continue
+            v = h - 1
+            t = p.toks[v]
+            g = p.gaps[v]
+            opens = v == p.sent_first[p.sent_of[v]] or "\n" in g or any(c in g for c in "،,؛;.:")
+            if not opens or t in self.sw or t in self.L["breaker"] or t.startswith("ال") \
+                    or self.at.get(v) is not None or not t.isalpha() or len(t) < 3:
+                continue
+            if t[0] in "بلك" and len(t) > 3 and not _verb_form(t, self.L["say"] | self.L["state"]):
+                continue  # بعد، لدى، كذلك …: a preposition or a noun opens the clause
+            if self.in_quote(p.starts[h]):
+                continue
+            out.append((h, self.mention_speaker(m)))
+        for h in range(1, len(p)):
+            t = p.toks[h]
+            if not (t in _QUANTIFIERS or t in self.L["source"]) or self.at.get(h) is not None:
+                continue
+            v = h - 1
+            g = p.gaps[v]
+            if not (v == p.sent_first[p.sent_of[v]] or "\n" in g or any(c in g for c in "،,؛;.:")):
+                continue
+            if p.toks[v] in self.sw or p.toks[v].startswith("ال") or self.in_quote(p.starts[h]):
+                continue
+            sp, _ = self.speaker_at(h, p.sentence_end_tok(h), None)
+            if sp is not None:
+                out.append((h, sp))
+        out.sort(key=lambda e: e[0])
+        return out
+
+    def statement_end(self, j0: int, stop: int) -> int:
+        """Normalized end of a statement starting at token j0: the sentence end, or before
+        the next reporting verb that opens a clause of its own (…، مؤكدا أن، كما أكد، وقال)."""
+        p = self.p
+        for t in range(j0 + 1, stop):
+            vf = _verb_form(p.toks[t], self.verbs)
+            if vf is None or self.in_quote(p.starts[t]):
+                continue
+            prev = p.toks[t - 1]
+            g = p.gaps[t]
+            if self.opens_statement(t):
+                end = t - 1 if prev in ("كما", "و", "ثم") and not any(c in g for c in "،,") \
+                    else t
+                if end > j0:
+                    return p.ends[end - 1]
+        return p.ends[stop - 1]
+
+    def in_quote(self, npos: int) -> bool:
+        return any(qs <= npos < qe for qs, qe in self.quotes)
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -235,18 +332,24 @@ class _Doc:
             gender = "f"
         elif m.kind == "place":
             gender = None
-        return _Speaker(m.canonical, s, e, gender, _keys(toks))
+        return _Speaker(m.canonical, s, e, gender, _keys(toks), m.kind == "person")
 
-    def resolve(self, before: int, gender: str | None, key: str | None = None) -> _Speaker | None:
-        """Most recent speaker (then mention) before token `before` matching `key` or `gender`."""
-        for sp in reversed(self.history):
+    def resolve(self, before: int, gender: str | None, key: str | None = None,
+                person: bool = False) -> _Speaker | None:
+        """Most recent speaker or clause subject (then mention) before token `before`
+        matching `key` or `gender` (`person`: a person only, for سموه، سماحته)."""
+        cands = sorted([e for e in self.events if e[0] < before]
+                       + [e for e in self.subjects if e[0] < before], key=lambda e: e[0])
+        for _, sp in reversed(cands):
+            if person and not sp.person:
+                continue
             if key is not None:
                 if key in sp.keys:
                     return sp
             elif _agrees(gender, sp.gender):
                 return sp
         for m in reversed(self.ms):
-            if m.i >= before or m.kind == "place":
+            if m.i >= before or m.kind == "place" or (person and m.kind != "person"):
                 continue
             sp = self.mention_speaker(m)
             if key is not None:
@@ -262,6 +365,70 @@ class _Doc:
             return False
         s, e = self.p.tok_orig(k, k + 1)
         return "\u064b" in self.p.view.original[s:e + 1] or self.p.toks[k] in _ADVERBS
+
+    def hal(self, k: int) -> bool:
+        """An indefinite active participle in the accusative (باكيا، ضاحكا، مبتسما): how
+        the speaker spoke, never who."""
+        t = self.p.toks[k]
+        if not t.endswith("ا") or t in _names():
+            return False
+        return (len(t) == 5 and t[1] == "ا") or (len(t) in (5, 6) and t[0] == "م"
+                                                 and t not in self.L["source"])
+
+    def nominal(self, i: int) -> bool:
+        """Token i, shaped like a reporting verb, is a noun: right after a preposition or a
+        quantifier (من طالب الخدمة، لكل طالب), no verb can stand there."""
+        if i == 0 or not self.p.joinable[i]:
+            return False
+        prev = self.p.toks[i - 1]
+        return prev in _PREPOSITIONS or prev in ("في", "الى", "كل", "اي", "بعض", "لكل")
+
+    def titled_person_ahead(self, k: int, stop: int) -> tuple[_Speaker, int] | None:
+        """A title chain opening at token k that ends in a named person (سماحة مفتي عام
+        المملكة رئيس هيئة كبار العلماء الشيخ عبدالعزيز …): that person, with the chain's
+        titles as words they may later be called by (المفتي)."""
+        p, L = self.p, self.L
+        for t in range(k + 1, min(stop, k + 16)):
+            g = p.gaps[t]
+            if ":" in g or '"' in g or "\n" in g or "." in g:
+                return None
+            tok = p.toks[t]
+            if tok in L["complement"] or _verb_form(tok, L["say"] | L["state"]) is not None:
+                return None
+            m = self.at.get(t)
+            if m is not None and m.kind == "person":
+                sp = self.mention_speaker(m)
+                s, _ = self.span(k, k + 1)
+                titles = [x for x in p.toks[k:t] if _bare_noun(x) in L["titles"]
+                          or x in L["titles"]]
+                return _Speaker(sp.name, s, sp.end, sp.gender, sp.keys | _keys(titles),
+                                True), m.j
+        return None
+
+    def bare_name(self, k: int, stop: int) -> tuple[_Speaker | None, int]:
+        """Unlisted name tokens at k closed by a title in apposition or by what is said."""
+        p, L = self.p, self.L
+        j = k
+        while j < stop and j - k < 4 and (j == k or p.joinable[j]):
+            t = p.toks[j]
+            if t in self.sw or t in L["breaker"] or t in L["complement"] or not t.isalpha() \
+                    or (j > k and t[0] in "وبل" and len(t) > 3) or self.at.get(j) is not None:
+                break
+            if _bare_noun(t) in L["titles"] or t in L["titles"]:
+                break
+            j += 1
+        if j == k or j >= stop:
+            return None, k
+        nxt = p.toks[j]
+        title = (_bare_noun(nxt) in L["titles"] or nxt in L["titles"]) and (
+            p.joinable[j] or "," in p.gaps[j])
+        said = nxt in L["complement"] or ":" in p.gaps[j] or '"' in p.gaps[j]
+        if not (title or said) or (said and j - k > 3):
+            return None, k
+        if any(_masdar(x) or x.endswith("ة") for x in p.toks[k:j]) and not title:
+            return None, k  # أكد أهمية …: a noun phrase, what is said
+        s, e = self.span(k, j)
+        return _Speaker(display(self.text(s, e)), s, e, "m", _keys(p.toks[k:j]), True), j
 
     def same_sentence(self, i: int, vgender: str | None, participle: bool) -> _Speaker | None:
         """A pronoun's antecedent inside its own sentence: for a participle (…، مضيفا) the
@@ -330,6 +497,19 @@ class _Doc:
         m = self.at.get(k)
         if m is not None and m.kind:
             return self.mention_speaker(m), m.j
+        if tok in L["honorific_pronoun"] or _bare_noun(tok) in L["honorific_pronoun"]:
+            # وقال سموه، وحذر سماحته: the person the title honours, named before
+            ante = self.resolve(k, "f" if tok.endswith("ها") else "m", person=True)
+            if ante is None:
+                return None, k
+            s, e = self.span(k, k + 1)
+            return _Speaker(ante.name, s, e, ante.gender, ante.keys, True), k + 1
+        if tok in L["time_adverb"] or _bare_noun(tok) in L["time_adverb"] or self.hal(k):
+            return None, k  # توقع حينها أن، وقال باكيا: an adverb, the subject is implicit
+        if not frame and (_bare_noun(tok) in L["titles"] or tok in L["titles"]):
+            found = self.titled_person_ahead(k, stop)
+            if found is not None:
+                return found
         cut = 0
         if frame and tok[0] == "ل" and not tok.startswith("لل") and len(tok) > 3:
             tok, cut = tok[1:], 1
@@ -348,7 +528,7 @@ class _Doc:
             ante = self.resolve(k, None, _bare_noun(tok)) if j > k else None
             if ante is not None:
                 s, e = self.span(k, j, cut)
-                return _Speaker(ante.name, s, e, ante.gender, ante.keys), j
+                return _Speaker(ante.name, s, e, ante.gender, ante.keys, ante.person), j
             if frame and tok.startswith("ال") and _bare_noun(tok) not in L["source"] \
                     and tok not in L["titles"]:
                 return None, k  # وفق الجدول، بحسب القانون: not a source
@@ -362,7 +542,13 @@ class _Doc:
                     j = j2
             s, e = self.span(k, j, cut)
             name = display(self.text(s, e))
-            return _Speaker(name, s, e, "p" if tok != "مصدر" else "m", _keys(p.toks[k:j])), j
+            return _Speaker(name, s, e, _source_gender(tok), _keys(p.toks[k:j])), j
+        if not (tok.startswith("ال") or _bare_noun(tok) in L["titles"] or tok in L["titles"]
+                or tok in _QUANTIFIERS):
+            # an undefined word: a name when the clause goes on with a title in apposition
+            # (وذكر بريت ماكجيرك نائب المبعوث) or with what is said (قال عاصم جهاد إن);
+            # else it is already what is said (أكد وجوده)
+            return self.bare_name(k, stop)
         # an unnamed speaker: its head word and the definite words after it (وزير الآثار،
         # رئيس البعثة، المجلس البلدي); anything else is already what is said (تفاصيل …)
         j = self.phrase_end(k, stop, 5)
@@ -388,15 +574,21 @@ class _Doc:
                 break
         return None
 
-    def content_after(self, k: int, stop: int, takes_object: bool) -> tuple[str, int, int] | None:
-        """(kind, normalized start, normalized end) of what is reported from token k on."""
+    def content_after(self, k: int, stop: int, takes_object: bool,
+                      only_about: bool = False) -> tuple[str, int, int] | None:
+        """(kind, normalized start, normalized end) of what is reported from token k on.
+
+        `takes_object`: a noun phrase may be what is said (أكد وقوع …، حذر من …);
+        `only_about`: only "عن" or a complement opens it (كشف عن/أن; كشف سر … is not speech).
+        """
         p, L = self.p, self.L
         if k >= len(p):
             return None
-        sent_end = p.ends[stop - 1] if stop > 0 else 0
         j = k
         while j < stop and j - k <= 10:
             g = p.gaps[j]
+            if j > k and self.opens_statement(j):
+                return None  # the next statement's verb: nothing said here
             if '"' in g:
                 q = self.quote_starting(p.ends[j - 1] if j else 0, p.starts[j] + 1)
                 if q is not None:
@@ -405,7 +597,7 @@ class _Doc:
                 q = self.quote_starting(p.starts[j] - len(g), p.starts[j] + 1)
                 if q is not None:
                     return "quote", q[0], q[1]
-                return "quote", p.starts[j], sent_end
+                return "quote", p.starts[j], self.statement_end(j, stop)
             t = p.toks[j]
             if t in L["complement"] or t in L["quote_intro"]:
                 if t in L["quote_intro"] and j + 1 < stop and p.toks[j + 1] in L["complement"] \
@@ -416,20 +608,50 @@ class _Doc:
                 q = self.quote_starting(p.ends[j], p.starts[j + 1] + 1)
                 if q is not None:
                     return "quote", q[0], q[1]
+                end = self.statement_end(j + 1, stop)
                 if ":" in p.gaps[j + 1]:
-                    return "quote", p.starts[j + 1], sent_end
-                inner = self.quote_starting(p.starts[j + 1], sent_end)
+                    return "quote", p.starts[j + 1], end
+                inner = self.quote_starting(p.starts[j + 1], end)
                 if inner is not None and inner[0] - p.starts[j + 1] < 40:
                     return "quote", inner[0], inner[1]  # إن القرار "كان متوقعا"
-                return "report", p.starts[j + 1], sent_end
-            if j == k and takes_object and t not in L["breaker"]:
-                inner = self.quote_starting(p.starts[j], sent_end)
+                return "report", p.starts[j + 1], end
+            if j == k and takes_object:
+                ahead = self.quote_ahead(k, stop)
+                if ahead is not None:
+                    return "quote", ahead[0], ahead[1]  # وذكر X نائب … على تويتر "…"
+            if j == k and takes_object and t not in L["breaker"] and not only_about:
+                end = self.statement_end(j, stop)
+                inner = self.quote_starting(p.starts[j], end)
                 if inner is not None and inner[0] - p.starts[j] < 40:
                     return "quote", inner[0], inner[1]  # وأكد، بحسب الوكالة "على …"
-                return "report", p.starts[j], sent_end
-            if j == k and takes_object and t in _PREPOSITIONS and j + 1 < stop:
-                return "report", p.starts[j + 1], sent_end  # أكد على، كشف عن، حذر من
+                return "report", p.starts[j], end
+            if j == k and takes_object and t in _PREPOSITIONS and j + 1 < stop \
+                    and (not only_about or t == "عن"):
+                return "report", p.starts[j + 1], self.statement_end(j + 1, stop)
             j += 1
+        return None
+
+    def opens_statement(self, t: int) -> bool:
+        """Token t is a reporting verb opening a clause of its own (…، مؤكدا، كما أكد، وقال)."""
+        p = self.p
+        vf = _verb_form(p.toks[t], self.verbs)
+        if vf is None or self.in_quote(p.starts[t]):
+            return False
+        return bool(vf[1]) or any(c in p.gaps[t] for c in "،,؛;") \
+            or p.toks[t - 1] in ("كما", "و", "ثم")
+
+    def quote_ahead(self, k: int, stop: int) -> tuple[int, int] | None:
+        """A quotation opening later in the clause, with no complement or other statement
+        before it: the speaker's words after their titles and a place (على تويتر "…")."""
+        p, L = self.p, self.L
+        for t in range(k, min(stop, k + 25)):
+            if p.toks[t] in L["complement"] or (t > k and self.opens_statement(t)):
+                return None
+            if t > k and any(c in p.gaps[t] for c in ".:\n"):
+                return None
+            if '"' in p.gaps[t] and t > k:
+                q = self.quote_starting(p.ends[t - 1], p.starts[t] + 1)
+                return q
         return None
 
     def quote_before(self, i: int) -> tuple[int, int] | None:
@@ -445,9 +667,8 @@ class _Doc:
 
     def run(self) -> list[Attribution]:
         p, L = self.p, self.L
-        self.quotes = _quote_spans(p)
         out: list[Attribution] = []
-        verbs = L["say"] | L["state"] | L["participle"] | L["transmit"]
+        verbs = self.verbs
         i = 0
         n = len(p)
         while i < n:
@@ -484,6 +705,9 @@ class _Doc:
         if sp is not None:
             self.history.append(sp)
             self.history_sent.append((sp, self.p.sent_of[i]))
+            self.events.append((i, sp))
+        if content is not None and content[1] > content[0]:
+            self.contents.append(content)
         return Attribution(self.doc_id, kind, self.text(s, e), s, e,
                            sp.name if sp else None, sp.start if sp else None,
                            sp.end if sp else None, q, qs, qe)
@@ -504,12 +728,25 @@ class _Doc:
                         return self.emit("report", i, k + 1, cut, sp, None)
                     return self.emit(c[0], i, k + 1, cut, sp, (c[1], c[2]))
             return None
+        if self.nominal(i):
+            return None  # من طالب الخدمة: after a preposition the word is a noun
         if form in L["participle"]:
             sp, j = None, i + 1
         else:
             sp, j = self.speaker_at(i + 1, stop, vg)
-        takes_object = form in L["state"]
-        c = self.content_after(j, stop, takes_object)
+        if sp is None and any(a <= p.starts[i] < b for a, b in self.contents):
+            return None  # توقع حينها أن … inside what someone is already saying
+        if form in L["describe"]:
+            if sp is not None and j < stop and p.toks[j] in L["complement"] \
+                    and p.toks[j].startswith("ب"):
+                sp, j = None, i + 1  # ووصف الحزب بأنه …: the party is described
+            c = None if j >= stop else (
+                "report", p.starts[j], self.statement_end(j, stop))
+        else:
+            takes_object = form in L["state"] or form in L["participle_object"]
+            if _imperfect(form, self.verbs) and sp is None:
+                takes_object = False  # ويؤكد تفوقه: no subject, no أن: not speech
+            c = self.content_after(j, stop, takes_object, only_about=form in _ABOUT)
         if c is None:
             qb = self.quote_before(i)
             if qb is None or sp is None:
@@ -518,7 +755,7 @@ class _Doc:
         if sp is None:
             ante = self.subject_before(i, vg) or \
                 self.same_sentence(i, vg, form in L["participle"]) or self.resolve(i, vg)
-            sp = _Speaker(ante.name, ante.start, ante.end, ante.gender, ante.keys) \
+            sp = _Speaker(ante.name, ante.start, ante.end, ante.gender, ante.keys, ante.person) \
                 if ante is not None else None
         return self.emit(c[0], i, i + 1, cut, sp, (c[1], c[2]))
 
@@ -564,7 +801,7 @@ class _Doc:
             ante = self.resolve(i, None)
             if ante is None:
                 return None
-            sp = _Speaker(ante.name, ante.start, ante.end, ante.gender, ante.keys)
+            sp = _Speaker(ante.name, ante.start, ante.end, ante.gender, ante.keys, ante.person)
             j = k
         sent_start = p.starts[p.sent_first[p.sent_of[i]]]
         sent_end = p.ends[stop - 1]
