@@ -431,22 +431,14 @@ class _Doc:
         return _Speaker(display(self.text(s, e)), s, e, "m", _keys(p.toks[k:j]), True), j
 
     def same_sentence(self, i: int, vgender: str | None, participle: bool) -> _Speaker | None:
-        """A pronoun's antecedent inside its own sentence: for a participle (…، مضيفا) the
-        speaker of the sentence's own reporting verb; else (and then) the closest person
-        named before the verb (وزار الوزير X المصابين، وأضاف …)."""
+        """A participle's speaker (…، مضيفا): the speaker of its own sentence's reporting
+        verb. Other implicit subjects go to `resolve` (a clause subject or a speaker: the
+        person named last is often an object, شكره لرئيس النادي X، وقال …)."""
         s = self.p.sent_of[i]
         if participle:
             for sp, sent in reversed(self.history_sent):
                 if sent == s and _agrees(vgender, sp.gender):
                     return sp
-        for m in reversed(self.ms):
-            if m.i >= i or m.kind != "person":
-                continue
-            if self.p.sent_of[m.i] != s:
-                break
-            sp = self.mention_speaker(m)
-            if _agrees(vgender, sp.gender):
-                return sp
         return None
 
     def subject_before(self, i: int, vgender: str | None) -> _Speaker | None:
