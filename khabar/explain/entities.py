@@ -83,7 +83,9 @@ def _lists() -> dict[str, frozenset[str]]:
         "first": (words("first-names.txt", "male") | words("first-names.txt", "female")
                   | words("first-names.txt", "foreign")),
         "ambiguous": words("first-names.txt", "ambiguous"),
-        "place_trigger": words("cues.txt", "place_trigger"),
+        "place_trigger": words("cues.txt", "place_trigger") | words("cues.txt", "site_trigger"),
+        "site_trigger": words("cues.txt", "site_trigger"),
+        "name_trigger": words("cues.txt", "name_trigger"),
         "place_context": words("cues.txt", "place_context"),
         # the definite forms too: الجبهة الجنوبية، الهيئة العامة للإحصاء
         "org_trigger": words("cues.txt", "org_trigger")
@@ -242,7 +244,7 @@ class _Finder:
                     j += 1  # نقابة عمال السكك: construct chain, one more genitive
                 else:
                     break
-            elif _is_definite(t) or (j == i + 1 and '"' in p.gaps[j]):
+            elif _is_definite(t) or (j == i + 1 and '"' in p.gaps[j] and not _is_nisba(t)):
                 j += 1
             elif j == i + 1 and j + 1 < len(p) and p.joinable[j + 1] \
                     and _is_definite(p.toks[j + 1]) and self.plain(j):
@@ -318,6 +320,9 @@ class _Finder:
         if j < len(p) and p.joinable[j] and _is_definite(p.toks[j]) and self.plain(j) \
                 and not _is_nisba(p.toks[j]):
             j += 1
+        if _bare(p.toks[i], self.L["site_trigger"]) is not None:
+            # a port or an airport is named with its word (ميناء جيهان)
+            return M(i, j, self._cut(i, self.L["site_trigger"]), "place", "", "site-trigger")
         return M(i + 1, j, 0, "place", "", "place-trigger")
 
     # -- persons -------------------------------------------------------------------------------
@@ -334,12 +339,13 @@ class _Finder:
                 return (k, end) if end > k else None
         return None
 
-    def name_from(self, j: int, after_title: bool) -> int:
-        """End of a person name starting at token j (j itself when there is none)."""
+    def name_from(self, j: int, after_title: bool, cut: int = 0) -> int:
+        """End of a person name starting at token j (j itself when there is none); `cut`
+        leading characters of token j are a conjunction (وعبدالله حامد)."""
         p, L = self.p, self.L
-        if j >= len(p) or self.taken[j] or not self.plain(j):
+        if j >= len(p) or self.taken[j] or (not cut and not self.plain(j)):
             return j
-        first = p.toks[j]
+        first = p.toks[j][cut:]
         known = first in L["first"] or (after_title and first in L["ambiguous"]) \
             or first in _CONNECTORS or self.is_ali(j)
         if _is_definite(first) or (not known and _verbal_noun_shape(first)):
@@ -348,6 +354,8 @@ class _Finder:
             return j  # وجسرا، لاستخبارات، إدارة: a clitic or a noun, not a name
         if not known and (first[0] == "ي" or (first[0] == "ت" and len(first) == 4)):
             return j  # يرسل، يشكو، تخلف: a verb after the title, not a name
+        if not known and first[0] == "م" and len(first) >= 5:
+            return j  # مدرب متخصص، مساعد: a participle describing the title, not a name
         if first == "علي" and j + 1 < len(p) and _is_definite(p.toks[j + 1]) \
                 and not p.toks[j + 1].endswith("ي") and not after_title:
             return j  # عرض علي السفر: the preposition spelled with ي, not the name
@@ -362,6 +370,9 @@ class _Finder:
                 break
             if t.startswith("لل") or (_verbal_noun_shape(t) and not _is_definite(t)):
                 break
+            hit = self.gaz.match(p.toks, k, p.joinable)
+            if hit is not None and hit[2].kind == "place" and not hit[2].needs_cue:
+                break  # غزا صدام الكويت: a country after the name is not a family name
             if t[0] in "بلوفك" and (_verbal_noun_shape(t[1:]) or t[1:3] == "ال"):
                 break  # باستقطاب، بالخطر: a preposition and a noun
             if k == j + 1:
@@ -459,12 +470,34 @@ class _Finder:
     def first_name(self, i: int) -> M | None:
         p = self.p
         t = p.toks[i]
+        cut = 0
         if t not in self.L["first"] and not self.is_ali(i):
-            return None
-        end = self.name_from(i, after_title=False)
+            if not (len(t) > 3 and t[0] == "و" and t[1:] in self.L["first"]):
+                return None
+            cut = 1  # وعبدالله حامد: a given name with the conjunction attached
+        end = self.name_from(i, after_title=False, cut=cut)
         if end - i < 2:
             return None
-        return M(i, end, 0, "person", "", "first-name", head=i)
+        return M(i, end, cut, "person", "", "first-name", head=i)
+
+    def listed(self, i: int, prev: M | None) -> M | None:
+        """"…، X Y وZ W": a two-word name joined by و right after a person continues a list
+        of people (the first word need not be a listed given name)."""
+        p = self.p
+        if prev is None or prev.kind != "person" or prev.j != i or i + 1 >= len(p):
+            return None
+        t = p.toks[i]
+        if len(t) < 4 or t[0] != "و" or not p.joinable[i + 1] or self.taken[i + 1]:
+            return None
+        bare = t[1:]
+        if bare in self.sw or _is_definite(bare) or not bare.isalpha() \
+                or bare in self.L["verbs"] or _verbal_noun_shape(bare) \
+                or _bare(bare, self.L["titles"]) is not None or not self.plain(i + 1):
+            return None
+        if "," in p.gaps[i] or "\n" in p.gaps[i]:
+            return None
+        end = i + 2
+        return M(i, end, 1, "person", "", "list", head=i)
 
     def apposition(self, i: int) -> M | None:
         """Two name tokens at i, i+1 followed by ", <title>"."""
@@ -472,7 +505,9 @@ class _Finder:
         k = i + 2
         if k >= len(p) or not p.joinable[i + 1] or not self.plain(i) or not self.plain(i + 1):
             return None
-        if not ("،" in p.gaps[k] or "," in p.gaps[k]) or "\n" in p.gaps[k]:
+        after_verb = i > 0 and p.joinable[i] and _bare(p.toks[i - 1], L["verbs"]) is not None
+        if not ("،" in p.gaps[k] or "," in p.gaps[k] or (after_verb and p.joinable[k])) \
+                or "\n" in p.gaps[k]:
             return None
         if _bare(p.toks[k], L["titles"]) is None:
             return None
@@ -494,7 +529,8 @@ class _Finder:
         n = len(p)
         while i < n:
             m = (self.gazetteer(i) or self.titled(i) or self.outlet(i) or self.org(i)
-                 or self.place(i) or self.first_name(i) or self.apposition(i))
+                 or self.place(i) or self.first_name(i) or self.apposition(i)
+                 or self.listed(i, out[-1] if out else None))
             if m is None:
                 i += 1
                 continue
@@ -507,6 +543,7 @@ class _Finder:
                 self.taken[k] = True
             i = max(stop, i + 1)
         self._surnames(out)
+        self._propagate(out)
         out.sort(key=lambda m: m.i)
         for m in out:
             if not m.canonical:
@@ -529,6 +566,46 @@ class _Finder:
                     break
             else:
                 seen.append((toks, m.canonical))
+
+    def _propagate(self, out: list[M]) -> None:
+        """A place named after its cue word (إقليم لوغار) or a body named after its kind
+        (نادي النصر، حزب العمال) is the same place or body when the name recurs alone."""
+        p = self.p
+        names: dict[tuple[str, ...], M] = {}
+        for m in out:
+            if m.rule == "place-trigger":
+                names.setdefault(tuple(p.toks[m.i:m.j]), m)
+            elif m.rule == "org-trigger" and m.j - m.i >= 2 \
+                    and _bare(p.toks[m.i], self.L["name_trigger"]) is not None:
+                toks = tuple(p.toks[m.i + 1:m.j])
+                if len(toks) <= 3 and not any(t in self.sw for t in toks):
+                    names.setdefault(toks, m)
+        if not names:
+            return
+        firsts: dict[str, list[tuple[str, ...]]] = {}
+        for toks in names:
+            firsts.setdefault(toks[0], []).append(toks)
+        for k in range(len(p)):
+            if self.taken[k]:
+                continue
+            for v, cut in variants(p.toks[k]):
+                hit = None
+                for toks in firsts.get(v, ()):
+                    n = len(toks)
+                    if k + n <= len(p) and all(p.toks[k + x] == toks[x] and p.joinable[k + x]
+                                               and not self.taken[k + x] for x in range(1, n)):
+                        hit = toks
+                        break
+                if hit is None:
+                    continue
+                src = names[hit]
+                n = len(hit)
+                canonical = src.canonical or display(p.view.original[slice(
+                    *p.tok_orig(src.i, src.j, src.cut))])
+                out.append(M(k, k + n, cut, src.kind, canonical, "propagated"))
+                for x in range(k, k + n):
+                    self.taken[x] = True
+                break
 
     def _cut(self, i: int, table: frozenset[str]) -> int:
         for v, cut in variants(self.p.toks[i]):
