@@ -91,6 +91,8 @@ def _lists() -> dict[str, frozenset[str]]:
         "transmit": words(rep, "transmit"),
         "describe": words(rep, "describe"),
         "participle_object": words(rep, "participle_object"),
+        "publish": words(rep, "publish"),
+        "told": words(rep, "told"),
         "according": words(rep, "according"),
         "according_multi": words(rep, "according_multi"),
         "complement": words(rep, "complement"),
@@ -160,6 +162,8 @@ def _imperfect(form: str, table: frozenset[str]) -> bool:
 
 def _verb_gender(form: str) -> str | None:
     if form in _lists()["participle"]:
+        if form.endswith("ين"):
+            return "p"
         return "f" if form.endswith("ة") else "m"
     if form.endswith("وا") or form.endswith("ون"):
         return "p"
@@ -233,6 +237,7 @@ class _Doc:
         self.quotes = _quote_spans(p)
         self.verbs = (self.L["say"] | self.L["state"] | self.L["participle"]
                       | self.L["transmit"] | self.L["describe"])
+        self.subjects: list[tuple[int, _Speaker]] = []
         self.subjects = self._subjects()
 
     def _subjects(self) -> list[tuple[int, _Speaker]]:
@@ -611,6 +616,10 @@ class _Doc:
                 ahead = self.quote_ahead(k, stop)
                 if ahead is not None:
                     return "quote", ahead[0], ahead[1]  # وذكر X نائب … على تويتر "…"
+                comp = self.complement_ahead(k, stop)
+                if comp is not None and comp > k:
+                    j = comp
+                    continue
             if j == k and takes_object and t not in L["breaker"] and not only_about:
                 end = self.statement_end(j, stop)
                 inner = self.quote_starting(p.starts[j], end)
@@ -639,11 +648,29 @@ class _Doc:
         for t in range(k, min(stop, k + 25)):
             if p.toks[t] in L["complement"] or (t > k and self.opens_statement(t)):
                 return None
-            if t > k and any(c in p.gaps[t] for c in ".:\n"):
-                return None
             if '"' in p.gaps[t] and t > k:
                 q = self.quote_starting(p.ends[t - 1], p.starts[t] + 1)
-                return q
+                if q is not None:
+                    return q  # a short quoted name before it (لمجلة «X»:) is passed over
+            if t > k and any(c in p.gaps[t] for c in ".\n"):
+                return None
+            if t > k and ":" in p.gaps[t]:
+                return p.starts[t], self.statement_end(t, stop)
+        return None
+
+    def complement_ahead(self, k: int, stop: int) -> int | None:
+        """A complement (أن، إن) a few words on, before any other reporting verb or the end
+        of the sentence: what is said starts after it even when the verb could take a noun
+        (أوضح المشرف العام على البرنامج X أن …: "على البرنامج X" is not what he said)."""
+        p, L = self.p, self.L
+        for t in range(k, min(stop, k + 12)):
+            if t > k and (any(c in p.gaps[t] for c in ".:\n") or self.opens_statement(t)):
+                return None
+            tok = p.toks[t]
+            if _verb_form(tok, self.verbs) is not None and t > k:
+                return None
+            if tok in L["complement"]:
+                return t
         return None
 
     def quote_before(self, i: int) -> tuple[int, int] | None:
@@ -722,6 +749,9 @@ class _Doc:
             return None
         if self.nominal(i):
             return None  # من طالب الخدمة: after a preposition the word is a noun
+        if i > 0 and p.toks[i - 1] in ("لا", "لم", "لن") and not cut \
+                and not _imperfect(form, self.verbs):
+            return None  # لا نفي (we do not fulfil): after a negation only the imperfect
         if form in L["participle"]:
             sp, j = None, i + 1
         else:
@@ -739,6 +769,10 @@ class _Doc:
             if _imperfect(form, self.verbs) and sp is None:
                 takes_object = False  # ويؤكد تفوقه: no subject, no أن: not speech
             c = self.content_after(j, stop, takes_object, only_about=form in _ABOUT)
+            if c is None and sp is not None:
+                ahead = self.quote_ahead(j, stop)  # قال X في تصريحات لمجلة Y: «…»
+                if ahead is not None:
+                    c = ("quote", ahead[0], ahead[1])
         if c is None:
             qb = self.quote_before(i)
             if qb is None or sp is None:
@@ -825,16 +859,55 @@ class _Doc:
             content = (p.starts[j], p.ends[nxt - 1])
         return self.emit("report", i, k if k > i + n else i + n, cut_chars, sp, content)
 
+    def credit_position(self, m: M, speaks: bool) -> bool:
+        """Whether an outlet named at mention `m` is credited as a source there: it speaks
+        (ذكرت وكالة X أن), stands after a publishing verb or a frame (نشرت صحيفة X، بحسب X،
+        نقلا عن X، قال لـX، في تصريحات لـX), in parentheses, at a dateline, or on a line of
+        credit (© …، المصدر: …). An outlet visited, sponsoring an event or employing
+        someone is only a name."""
+        p, L = self.p, self.L
+        if speaks:
+            return True
+        text = p.view.normalized
+        a, b = p.starts[m.i], p.ends[m.j - 1]
+        o = text.rfind("(", max(0, a - 40), a)
+        if o >= 0 and text.rfind(")", o, a) < 0 and text.find(")", b, b + 40) >= 0:
+            return True
+        if p.line_pos[m.i] <= 12 and ("-" in p.gaps[m.i] or "-" in p.gaps[min(m.j, len(p))]
+                                      or ":" in p.gaps[min(m.j, len(p))]):
+            return True
+        line_start = text.rfind("\n", 0, a) + 1
+        line = text[line_start:a]
+        if "©" in line or "حقوق" in line or "المصدر" in line or "مصدر" in line[-12:]:
+            return True
+        lo = max(p.sent_first[p.sent_of[m.i]], m.i - 3)
+        before = [_bare_noun(t) if t.startswith("ال") else t for t in p.toks[lo:m.i]]
+        if m.cut and p.toks[m.i][0] == "ل":
+            before.append("ل")  # لوكالة X، لـ"X": told to the outlet
+        for k, t in enumerate(before):
+            last = k == len(before) - 1
+            if _verb_form(t, L["publish"]) is not None and last:
+                return True
+            if _verb_form(t, L["according"]) is not None or t in ("عن", "ل") and last:
+                return True
+            if any(v in L["told"] for v, _ in variants(t)):
+                return True  # بخبر في صحيفة X، في تصريحات لـX
+        return False
+
     def credits(self) -> list[Attribution]:
         p = self.p
         out = []
         seen: set[tuple[int, int]] = set()
+        speakers = {(sp.start, sp.end) for _, sp in self.events}
         for m in self.ms:
             if m.kind != "agency":
                 continue
             if self.is_own(m.canonical):
                 continue  # an outlet naming itself (dateline, copyright line) credits nobody
             s, e = self.span(m.i, m.j, m.cut)
+            if not self.credit_position(m, (s, _close_quote(p.view.original, s, e)) in speakers
+                                        or (s, e) in speakers):
+                continue  # an outlet visited, sponsoring or employing someone: not a source
             e = _close_quote(self.p.view.original, s, e)
             seen.add((s, e))
             out.append(Attribution(self.doc_id, "credit", self.text(s, e), s, e,
