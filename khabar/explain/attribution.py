@@ -301,6 +301,17 @@ class _Doc:
                     return p.ends[end - 1]
         return p.ends[stop - 1]
 
+    def byline(self, i: int) -> bool:
+        """Token i is on a short line with a dash (عين اليوم – هيفاء عبدالله): the reporter's
+        or the outlet's signature, never who speaks in the report."""
+        p = self.p
+        a = p.starts[i]
+        text = p.view.normalized
+        ls = text.rfind("\n", 0, a) + 1
+        le = text.find("\n", a)
+        line = text[ls:le if le >= 0 else len(text)]
+        return len(line.split()) <= 8 and ("-" in line or "–" in line)
+
     def in_quote(self, npos: int) -> bool:
         return any(qs <= npos < qe for qs, qe in self.quotes)
 
@@ -354,7 +365,8 @@ class _Doc:
             elif _agrees(gender, sp.gender):
                 return sp
         for m in reversed(self.ms):
-            if m.i >= before or m.kind == "place" or (person and m.kind != "person"):
+            if m.i >= before or m.kind == "place" or (person and m.kind != "person") \
+                    or self.byline(m.i):
                 continue
             sp = self.mention_speaker(m)
             if key is not None:
@@ -508,7 +520,9 @@ class _Doc:
             if found is not None:
                 return found
         cut = 0
-        if frame and tok[0] == "ل" and not tok.startswith("لل") and len(tok) > 3:
+        if frame and tok.startswith("لل") and len(tok) > 4:
+            tok = "ال" + tok[2:]  # وفقا للصحيفة: ل and the article fused
+        elif frame and tok[0] == "ل" and len(tok) > 3:
             tok, cut = tok[1:], 1
         if frame and not (tok.startswith("ال") or _bare_noun(tok) in L["source"]
                           or tok in L["source"] or _bare_noun(tok) in L["titles"]
@@ -749,6 +763,8 @@ class _Doc:
             return None
         if self.nominal(i):
             return None  # من طالب الخدمة: after a preposition the word is a noun
+        if i > 0 and p.toks[i - 1] in ("التي", "الذي", "الذين", "اللذين", "اللتين") and not cut:
+            return None  # … التي أوضحت أنها: the subject is the noun before, often no speaker
         if i > 0 and p.toks[i - 1] in ("لا", "لم", "لن") and not cut \
                 and not _imperfect(form, self.verbs):
             return None  # لا نفي (we do not fulfil): after a negation only the imperfect
@@ -781,8 +797,9 @@ class _Doc:
         if sp is None:
             ante = self.subject_before(i, vg) or \
                 self.same_sentence(i, vg, form in L["participle"]) or self.resolve(i, vg)
-            sp = _Speaker(ante.name, ante.start, ante.end, ante.gender, ante.keys, ante.person) \
-                if ante is not None else None
+            if ante is None:
+                return None  # nobody to attribute it to: saying "someone said" misleads
+            sp = _Speaker(ante.name, ante.start, ante.end, ante.gender, ante.keys, ante.person)
         return self.emit(c[0], i, i + 1, cut, sp, (c[1], c[2]))
 
     def frame_at(self, i: int) -> int | None:
@@ -819,6 +836,8 @@ class _Doc:
         k = i + n
         while k < len(p) and p.toks[k] in ("ل", "عنه", "عنها", "به", "بها", "له", "لها"):
             k += 1  # وفقا لـ، وفق ما كشف عنه X
+        if any(a <= p.starts[i] < b for a, b in self.contents):
+            return None  # وشدد X، وفقا لما نقلته وكالة Y، على …: Y carried X's words (a credit)
         sp, j = self.speaker_at(k, stop, None, frame=True)
         if sp is None:
             if k >= len(p) or p.toks[k] not in self.L["quote_intro"]:
