@@ -964,6 +964,9 @@ class _Doc:
                     else display(self.text(s, e))
                 if entry is not None and entry.kind != "agency":
                     continue  # a place or organization in parentheses is not a credit
+                if entry is None and toks[0] not in _kind_words() \
+                        and any(t.startswith("ال") or t.startswith("وال") for t in toks):
+                    continue  # (الأونصة)، (الدوري والكأس): common nouns, not an unknown agency
                 if entry is None and (toks[0] in self.sw or any(is_month(t) for t in toks)):
                     # an unknown name must look like one: not a phrase opening with a
                     # function word ("(أو صك الملكية)"), not a month ("سبتمبر (أيلول)")

@@ -242,6 +242,9 @@ class _Finder:
                     j += 1
                 elif _is_definite(t) and not _is_definite(p.toks[j - 1]):
                     j += 1  # نقابة عمال السكك: construct chain, one more genitive
+                elif j == i + 2 and t.startswith("وال") and len(t) > 5 and t[1:] not in self.sw \
+                        and _is_definite(p.toks[j - 1]):
+                    j += 1  # وزارة التجارة والصناعة: two domains joined make one name
                 else:
                     break
             elif _is_definite(t) or (j == i + 1 and '"' in p.gaps[j] and not _is_nisba(t)):
