@@ -699,7 +699,7 @@ class _Doc:
     # -- the scan --------------------------------------------------------------------------------
 
     def run(self) -> list[Attribution]:
-        p, L = self.p, self.L
+        p = self.p
         out: list[Attribution] = []
         verbs = self.verbs
         i = 0
@@ -907,7 +907,7 @@ class _Doc:
             last = k == len(before) - 1
             if _verb_form(t, L["publish"]) is not None and last:
                 return True
-            if _verb_form(t, L["according"]) is not None or t in ("عن", "ل") and last:
+            if _verb_form(t, L["according"]) is not None or (t in ("عن", "ل") and last):
                 return True
             if any(v in L["told"] for v, _ in variants(t)):
                 return True  # بخبر في صحيفة X، في تصريحات لـX

@@ -27,11 +27,10 @@ them carries it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
-
-import re
 
 import numpy as np
 import scipy.sparse as sp
