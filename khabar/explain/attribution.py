@@ -428,6 +428,8 @@ class _Doc:
         j = k
         while j < stop and j - k < 4 and (j == k or p.joinable[j]):
             t = p.toks[j]
+            if j == k and t[0] in "يتن" and t not in _names():
+                break  # وقال يجب أن: an imperfect verb opens what is said, no name
             if t in self.sw or t in L["breaker"] or t in L["complement"] or not t.isalpha() \
                     or (j > k and t[0] in "وبل" and len(t) > 3) or self.at.get(j) is not None:
                 break
@@ -1033,13 +1035,21 @@ def _quote_spans(p: Prepared) -> list[tuple[int, int]]:
 
 
 def _dedup(items: list[Attribution]) -> list[Attribution]:
+    """One attribution per cue, and one per statement: two cues over the same words
+    (وختم حديثه … وقال: "…") report one statement, kept at its first cue."""
     out: list[Attribution] = []
     seen = set()
+    said = set()
     for a in items:
         key = (a.kind, a.start, a.end)
-        if key not in seen:
-            seen.add(key)
-            out.append(a)
+        if key in seen:
+            continue
+        if a.kind != "credit" and a.quote_start is not None:
+            if (a.quote_start, a.quote_end) in said:
+                continue
+            said.add((a.quote_start, a.quote_end))
+        seen.add(key)
+        out.append(a)
     return out
 
 
