@@ -85,6 +85,7 @@ def _lists() -> dict[str, frozenset[str]]:
         "ambiguous": words("first-names.txt", "ambiguous"),
         "place_trigger": words("cues.txt", "place_trigger") | words("cues.txt", "site_trigger"),
         "site_trigger": words("cues.txt", "site_trigger"),
+        "weak_place_trigger": words("cues.txt", "weak_place_trigger"),
         "name_trigger": words("cues.txt", "name_trigger"),
         "place_context": words("cues.txt", "place_context"),
         # the definite forms too: الجبهة الجنوبية، الهيئة العامة للإحصاء
@@ -215,7 +216,14 @@ class _Finder:
         definite = bare.startswith("ال")
         j = i + 1
         after_lil = False
-        while j < len(p) and j - i <= 4 and p.joinable[j] and not self.taken[j]:
+        joined = False
+        if not definite and i + 1 < len(p) and p.toks[i + 1].startswith("لل"):
+            return None  # كلية للبنين: a college for boys, a description, not a name
+        if not definite and _bare(p.toks[i], self.L["name_trigger"]) is not None:
+            named = self._proper_name_after(i)
+            if named is not None:
+                return named
+        while j < len(p) and j - i <= 5 and p.joinable[j] and not self.taken[j]:
             t = p.toks[j]
             if t in self.sw or t in self.L["breaker"] or (j > i + 1 and '"' in p.gaps[j]):
                 break
@@ -228,6 +236,10 @@ class _Finder:
                     j += 1
                 elif after_lil and _is_definite(t):
                     j += 1
+                elif after_lil and not joined and t.startswith("وال") and len(t) > 5 \
+                        and t[1:] not in self.sw:
+                    joined = True
+                    j += 1  # المؤسسة العامة للتدريب التقني والمهني
                 else:
                     break
             elif t in self.L["honorific"] or t in self.L["role"]:
@@ -242,8 +254,9 @@ class _Finder:
                     j += 1
                 elif _is_definite(t) and not _is_definite(p.toks[j - 1]):
                     j += 1  # نقابة عمال السكك: construct chain, one more genitive
-                elif j == i + 2 and t.startswith("وال") and len(t) > 5 and t[1:] not in self.sw \
-                        and _is_definite(p.toks[j - 1]):
+                elif not joined and t.startswith("وال") and len(t) > 5 \
+                        and t[1:] not in self.sw and _is_definite(p.toks[j - 1]):
+                    joined = True
                     j += 1  # وزارة التجارة والصناعة: two domains joined make one name
                 else:
                     break
@@ -258,6 +271,21 @@ class _Finder:
             return None
         cut = self._cut(i, self.L["org_trigger"])
         return M(i, j, cut, "organization", "", "org-trigger")
+
+    def _proper_name_after(self, i: int) -> M | None:
+        """شركة فيات كرايسلر، حزب نداء تونس: a body named by unknown words (no article, no
+        feminine or nisba ending: those describe it), up to three."""
+        p = self.p
+        j = i + 1
+        while j < len(p) and j - i <= 3 and p.joinable[j] and not self.taken[j]:
+            t = p.toks[j]
+            if not self.plain(j) or _is_definite(t) or t.endswith("ة") or \
+                    (len(t) >= 4 and _is_nisba(t)) or t[0] in "وبلف" or _verbal_noun_shape(t):
+                break
+            j += 1
+        if j == i + 1:
+            return None
+        return M(i, j, self._cut(i, self.L["org_trigger"]), "organization", "", "org-trigger")
 
     def outlet(self, i: int) -> M | None:
         p = self.p
@@ -315,8 +343,11 @@ class _Finder:
         if not p.joinable[j] or self.taken[j] or not self.plain(j) or p.toks[j][0].isdigit():
             return None
         first = p.toks[j]
-        if not _is_definite(first) and (first.endswith("ة") or _is_nisba(first)):
+        if not _is_definite(first) and (first.endswith("ة") or (len(first) >= 4
+                                                                and _is_nisba(first))):
             return None  # قرية صغيرة، ولاية أمريكية: an adjective, not a name
+        if _bare(p.toks[i], self.L["weak_place_trigger"]) is not None and _is_definite(first):
+            return None  # منطقة الحادث: "the area of the accident"; named areas are listed
         if _is_definite(first) and _is_nisba(first):
             return None
         j += 1
@@ -449,6 +480,11 @@ class _Finder:
             end = j
         else:
             end = self.name_from(j, after_title=True)
+            bare_role = not _is_definite(p.toks[j - 1]) \
+                and _bare(p.toks[j - 1], L["role"]) is not None
+            if end > j and bare_role and p.toks[j] not in L["first"] \
+                    and p.toks[j] not in L["ambiguous"] and not self.is_ali(j):
+                end = j  # مدير قسم الهندسة: a role without ال needs its complement first
             if end > j and p.toks[j] not in L["first"] and not self.is_ali(j):
                 # مدرب نجوم المنارة جمال المهيري، مدير مكتب الحملة بتركيا خالد السلامة:
                 # an unknown word first and a given name soon after: the first was a complement
