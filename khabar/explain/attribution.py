@@ -598,7 +598,7 @@ class _Doc:
         if k >= len(p):
             return None
         j = k
-        while j < stop and j - k <= 10:
+        while j < stop and j - k <= 15:
             g = p.gaps[j]
             if j > k and self.opens_statement(j):
                 return None  # the next statement's verb: nothing said here

@@ -211,8 +211,8 @@ class _Finder:
         ل-phrases may follow, else the next definite word is an object: أغلقت الشرطة الطريق)."""
         p = self.p
         bare = _bare(p.toks[i], self.L["org_trigger"])
-        if bare is None:
-            return None
+        if bare is None or p.toks[i] in ("لمصلحة", "لصالح"):
+            return None  # لمصلحة X: "in favour of", not the authority called مصلحة
         definite = bare.startswith("ال")
         j = i + 1
         after_lil = False
@@ -320,9 +320,12 @@ class _Finder:
             if not self.plain(j):
                 return None
             j += 1
-            while j < len(p) and j - i <= 3 and p.joinable[j] and _is_definite(p.toks[j]) \
-                    and self.plain(j):
-                j += 1
+            foreign = not _is_definite(p.toks[i + 1])
+            while j < len(p) and j - i <= 3 and p.joinable[j] and self.plain(j) and (
+                    _is_definite(p.toks[j]) if not foreign else not (
+                        _is_definite(p.toks[j]) or p.toks[j].endswith("ة")
+                        or _is_nisba(p.toks[j]) or p.toks[j][0] in "وبلف")):
+                j += 1  # صحيفة الشرق الأوسط; مجلة فرانس فوتبول (before الفرنسية)
             if trig in ("قناة", "اذاعة") and not _is_definite(p.toks[i + 1]):
                 return None
             if trig == "قناة":
@@ -394,8 +397,14 @@ class _Finder:
                 and not p.toks[j + 1].endswith("ي") and not after_title:
             return j  # عرض علي السفر: the preposition spelled with ي, not the name
         k = j + 1
+        if k < len(p) and p.toks[k] == "الله" and (first.endswith("ه") or first.endswith("هم")
+                                                   or first.endswith("ها")) \
+                and first not in _CONNECTORS:
+            return j  # حفظه الله، رحمهم الله: a prayer, not a name
         while k < len(p) and k - j < 6 and p.joinable[k] and not self.taken[k]:
             t, prev = p.toks[k], p.toks[k - 1]
+            if "-" in p.gaps[k]:
+                break  # أحمد علي- سبق: a byline's dash ends the name
             if prev in _CONNECTORS and t.isalpha() and t not in self.sw \
                     and t not in L["breaker"]:
                 k += 1  # after بن/آل anything is a name: آل الشيخ
