@@ -420,18 +420,44 @@ class _Doc:
                           or x in L["titles"]]
                 return _Speaker(sp.name, s, sp.end, sp.gender, sp.keys | _keys(titles),
                                 True), m.j
+            if t > k + 1 and any(c in g for c in "،,"):
+                # مدير معهد X في باريس، باسكال بونيفاس، أن: an unlisted name in apposition
+                u = t
+                while u < stop and u - t < 3 and (u == t or p.joinable[u]) \
+                        and p.toks[u].isalpha() and p.toks[u] not in self.sw \
+                        and not p.toks[u].startswith("ال") and p.toks[u] not in L["complement"]:
+                    u += 1
+                if u > t and u < stop and (any(c in p.gaps[u] for c in "،,")
+                                           or p.toks[u] in L["complement"]):
+                    s, _ = self.span(k, k + 1)
+                    _, e = self.span(t, u)
+                    ns, ne = self.span(t, u)
+                    titles = [x for x in p.toks[k:t] if _bare_noun(x) in L["titles"]
+                              or x in L["titles"]]
+                    return _Speaker(display(self.text(ns, ne)), s, e, "m",
+                                    _keys([*p.toks[t:u], *titles]), True), u
+                return None
         return None
 
-    def bare_name(self, k: int, stop: int) -> tuple[_Speaker | None, int]:
-        """Unlisted name tokens at k closed by a title in apposition or by what is said."""
+    def bare_name(self, k: int, stop: int, body_ok: bool = False
+                  ) -> tuple[_Speaker | None, int]:
+        """Unlisted name tokens at k closed by a title in apposition or by what is said.
+
+        `body_ok` (a verb that needs a complement: قال، صرح): a noun phrase followed, a few
+        words on, by what is said is its subject (وقالت رئاسة الجمهورية في بيان: …).
+        """
         p, L = self.p, self.L
         j = k
-        while j < stop and j - k < 4 and (j == k or p.joinable[j]):
+        while j < stop and j - k < 5 and (j == k or p.joinable[j]):
             t = p.toks[j]
             if j == k and t[0] in "يتن" and t not in _names():
                 break  # وقال يجب أن: an imperfect verb opens what is said, no name
+            inner = self.at.get(j)
+            if body_ok and inner is not None and j > k and inner.kind in ("place", "organization"):
+                j = inner.j  # رئاسة الجمهورية التونسية: a body of a named place
+                continue
             if t in self.sw or t in L["breaker"] or t in L["complement"] or not t.isalpha() \
-                    or (j > k and t[0] in "وبل" and len(t) > 3) or self.at.get(j) is not None:
+                    or (j > k and t[0] in "وبل" and len(t) > 3) or inner is not None:
                 break
             if _bare_noun(t) in L["titles"] or t in L["titles"]:
                 break
@@ -442,6 +468,13 @@ class _Doc:
         title = (_bare_noun(nxt) in L["titles"] or nxt in L["titles"]) and (
             p.joinable[j] or "," in p.gaps[j])
         said = nxt in L["complement"] or ":" in p.gaps[j] or '"' in p.gaps[j]
+        if body_ok and not (title or said) and nxt in L["breaker"] \
+                and (self.complement_ahead(j, stop) is not None
+                     or self.quote_ahead(j, stop) is not None):
+            s, e = self.span(k, j)
+            head = p.toks[k]
+            return _Speaker(display(self.text(s, e)), s, e, "f" if head.endswith("ة") else "m",
+                            _keys(p.toks[k:j]), False), j
         if not (title or said) or (said and j - k > 3):
             return None, k
         if any(_masdar(x) or x.endswith("ة") for x in p.toks[k:j]) and not title:
@@ -491,8 +524,8 @@ class _Doc:
             j += 1
         return j
 
-    def speaker_at(self, k: int, stop: int, vgender: str | None, frame: bool = False
-                   ) -> tuple[_Speaker | None, int]:
+    def speaker_at(self, k: int, stop: int, vgender: str | None, frame: bool = False,
+                   needs_complement: bool = False) -> tuple[_Speaker | None, int]:
         """Speaker starting at token k (stop = sentence end); returns it and the next token.
 
         After a frame (بحسب، وفقا لـ) the source is what follows, even with ل attached
@@ -561,7 +594,7 @@ class _Doc:
             # an undefined word: a name when the clause goes on with a title in apposition
             # (وذكر بريت ماكجيرك نائب المبعوث) or with what is said (قال عاصم جهاد إن);
             # else it is already what is said (أكد وجوده)
-            return self.bare_name(k, stop)
+            return self.bare_name(k, stop, body_ok=needs_complement)
         # an unnamed speaker: its head word and the definite words after it (وزير الآثار،
         # رئيس البعثة، المجلس البلدي); anything else is already what is said (تفاصيل …)
         j = self.phrase_end(k, stop, 5)
@@ -773,7 +806,7 @@ class _Doc:
         if form in L["participle"]:
             sp, j = None, i + 1
         else:
-            sp, j = self.speaker_at(i + 1, stop, vg)
+            sp, j = self.speaker_at(i + 1, stop, vg, needs_complement=form in L["say"])
         if sp is None and any(a <= p.starts[i] < b for a, b in self.contents):
             return None  # توقع حينها أن … inside what someone is already saying
         if form in L["describe"]:
@@ -812,6 +845,9 @@ class _Doc:
             return None  # "only", not "according to"
         if _verb_form(tok, L["according"]) is not None:
             n = 1
+            if tok.endswith("حسبما") and i + 1 < len(p) \
+                    and _verb_form(p.toks[i + 1], self.verbs) is not None:
+                return 2  # حسبما أكد مصدر: the verb belongs to the frame
             if tok.endswith("نقلا") or tok.endswith("استنادا"):
                 if i + 1 < len(p) and p.toks[i + 1] in ("عن", "الى", "الي", "ل"):
                     n = 2
