@@ -117,6 +117,22 @@ def _name_start(toks: list[str]) -> bool:
     return len(toks) == 1
 
 
+_PREPOSITIONS = frozenset("في من عن على الى لدى مع".split())
+
+
+def _personal(key: str) -> bool:
+    """A key that reads as a person's name (given name first, no preposition, no word
+    that opens a body's or a source's name): only those are joined by family name, so
+    that "مصادر في الشركة X" never becomes the company X."""
+    toks = key.split()
+    first = toks[0]
+    bodies = words("cues.txt", "org_trigger") | words("cues.txt", "outlet_trigger") \
+        | words("reporting.txt", "source") | _titles()
+    if first.startswith("ال") and len(toks) > 1:
+        return False
+    return first not in bodies and not any(t in _PREPOSITIONS for t in toks)
+
+
 def _strip_clitic(tok: str) -> str:
     """ولوزارة -> وزارة, والمرصد -> المرصد: only to a word known to start a name."""
     known = _titles() | words("cues.txt", "org_trigger") | words("cues.txt", "outlet_trigger")
@@ -165,7 +181,8 @@ def who_says_what(
     # exactly one longer key of its group joins it
     by_family: dict[str, list[str]] = defaultdict(list)
     for key in by_key:
-        by_family[key.split()[-1]].append(key)
+        if _personal(key):
+            by_family[key.split()[-1]].append(key)
     target: dict[str, str] = {}
     for keys in by_family.values():
         for key in keys:
