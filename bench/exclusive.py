@@ -35,10 +35,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = ROOT / "bench" / "data" / "exclusive-labels.jsonl"
+TUNE = ROOT / "bench" / "data" / "exclusive-tune.jsonl"
 RESULTS = ROOT / "bench" / "results" / "exclusive.json"
 sys.path.insert(0, str(ROOT))
 
-SEED = 1313
+SEED = 2727
+"""The reporting sample. The first sample (seed 1313, bench/data/exclusive-tune.jsonl)
+was used to set `SummaryParams.exclusive_paraphrase`, so it is a tuning set; the figure
+quoted is from a fresh sample drawn after that change."""
 
 
 def marked(db: str) -> list[dict]:
@@ -76,8 +80,8 @@ def sample(db: str, n: int) -> None:
                     print(f"  --- {d.id} ({d.source}): {d.text[:1500]!r}")
 
 
-def precision(db: str) -> dict:
-    labels = [json.loads(line) for line in LABELS.read_text(encoding="utf-8").splitlines()
+def precision(db: str, path: Path = LABELS) -> dict:
+    labels = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
               if line.strip()]
     now = {(m["story"], m["doc"], m["start"], m["end"]) for m in marked(db)}
     kept = [lab for lab in labels if (lab["story"], lab["doc"], lab["start"], lab["end"]) in now]
@@ -107,8 +111,11 @@ def main() -> None:
     if args.cmd == "sample":
         sample(args.db, args.n)
         return
-    res = precision(args.db)
-    print(json.dumps(res, ensure_ascii=False))
+    res = {"report": precision(args.db, LABELS)}
+    if TUNE.exists():
+        res["tune (first sample, used to set the threshold)"] = precision(args.db, TUNE)
+    for k, v in res.items():
+        print(k, json.dumps(v, ensure_ascii=False))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(res, ensure_ascii=False, indent=2), encoding="utf-8")
 

@@ -118,6 +118,13 @@ _PAREN = re.compile(r"\(([^()\n]{1,40})\)")
 
 
 @lru_cache(maxsize=1)
+def _body_words() -> frozenset[str]:
+    """Words that name a kind of body before its name (شركة، وكالة، صحيفة، حركة …)."""
+    out = words("cues.txt", "org_trigger") | words("cues.txt", "outlet_trigger")
+    return frozenset(out | {_bare_noun(w) for w in out})
+
+
+@lru_cache(maxsize=1)
 def _multi_first() -> frozenset[str]:
     return frozenset(p.split()[0] for p in _lists()["according_multi"])
 
@@ -467,8 +474,10 @@ class _Doc:
         nxt = p.toks[j]
         title = (_bare_noun(nxt) in L["titles"] or nxt in L["titles"]) and (
             p.joinable[j] or "," in p.gaps[j])
-        said = nxt in L["complement"] or ":" in p.gaps[j] or '"' in p.gaps[j]
-        if body_ok and not (title or said) and nxt in L["breaker"] \
+        said = nxt in L["complement"] or ":" in p.gaps[j] or '"' in p.gaps[j] or (
+            nxt in ("الى", "الي", "على", "علي", "عن") and j + 1 < stop
+            and p.toks[j + 1] in L["complement"])  # أشار وود إلى أن
+        if body_ok and not (title or said) and (nxt in L["breaker"] or "," in p.gaps[j]) \
                 and (self.complement_ahead(j, stop) is not None
                      or self.quote_ahead(j, stop) is not None):
             s, e = self.span(k, j)
@@ -541,6 +550,13 @@ class _Doc:
         m = self.at.get(k)
         if m is not None and m.kind:
             return self.mention_speaker(m), m.j
+        nxt_m = self.at.get(k + 1) if k + 1 < stop else None
+        if nxt_m is not None and nxt_m.kind in ("organization", "agency") \
+                and p.joinable[k + 1] and _bare_noun(tok) in _body_words():
+            sp = self.mention_speaker(nxt_m)  # شركة فيسبوك: the kind word and the listed name
+            s, _ = self.span(k, k + 1)
+            return _Speaker(sp.name, s, sp.end, "f" if tok.endswith("ة") else sp.gender,
+                            sp.keys | _keys([tok]), False), nxt_m.j
         if tok in L["honorific_pronoun"] or _bare_noun(tok) in L["honorific_pronoun"]:
             # وقال سموه، وحذر سماحته: the person the title honours, named before
             ante = self.resolve(k, "f" if tok.endswith("ها") else "m", person=True)
@@ -628,6 +644,7 @@ class _Doc:
         `only_about`: only "عن" or a complement opens it (كشف عن/أن; كشف سر … is not speech).
         """
         p, L = self.p, self.L
+        k = self.past_addressee(k, stop)
         if k >= len(p):
             return None
         j = k
@@ -680,6 +697,24 @@ class _Doc:
                 return "report", p.starts[j + 1], self.statement_end(j + 1, stop)
             j += 1
         return None
+
+    def past_addressee(self, k: int, stop: int) -> int:
+        """Skip who the words were told to: لـ"الوطن"، لوكالة رويترز، للصحفيين."""
+        p = self.p
+        m = self.at.get(k)
+        if m is not None and m.kind in ("agency", "organization") and m.cut \
+                and p.toks[k][0] == "ل":
+            return m.j
+        if k < stop and p.toks[k] == "ل" and k + 1 < stop:
+            m = self.at.get(k + 1)
+            if m is not None and m.kind:
+                return m.j
+            if '"' in p.gaps[k + 1]:
+                t = k + 1
+                while t < min(stop, k + 6) and '"' not in p.gaps[t + 1]:
+                    t += 1
+                return t + 1
+        return k
 
     def opens_statement(self, t: int) -> bool:
         """Token t is a reporting verb opening a clause of its own (…، مؤكدا، كما أكد، وقال)."""
@@ -876,7 +911,9 @@ class _Doc:
             k += 1  # وفقا لـ، وفق ما كشف عنه X
         if any(a <= p.starts[i] < b for a, b in self.contents):
             return None  # وشدد X، وفقا لما نقلته وكالة Y، على …: Y carried X's words (a credit)
-        sp, j = self.speaker_at(k, stop, None, frame=True)
+        with_verb = n == 2 and _verb_form(p.toks[i + 1], self.verbs) is not None
+        # حسبما أفاد وود: after the frame's own verb the source is its subject, any name
+        sp, j = self.speaker_at(k, stop, None, frame=not with_verb)
         if sp is None:
             if k >= len(p) or p.toks[k] not in self.L["quote_intro"]:
                 return None  # وفق الجدول: no source

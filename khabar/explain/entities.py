@@ -280,7 +280,8 @@ class _Finder:
         while j < len(p) and j - i <= 3 and p.joinable[j] and not self.taken[j]:
             t = p.toks[j]
             if not self.plain(j) or _is_definite(t) or t.endswith("ة") or \
-                    (len(t) >= 4 and _is_nisba(t)) or t[0] in "وبلف" or _verbal_noun_shape(t):
+                    (len(t) >= 4 and _is_nisba(t)) or t[:3] in ("وال", "بال", "فال") \
+                    or t.startswith("لل") or _verbal_noun_shape(t):
                 break
             j += 1
         if j == i + 1:
@@ -422,6 +423,8 @@ class _Finder:
                 # a surname, with or without article: إسماعيل قاآني، نبيل السراج، ياسين بوعزة
                 if t.endswith("ة") and not known and not _is_definite(t):
                     break
+                if _is_definite(t) and t.endswith("ية"):
+                    break  # مارتن الأمريكية: a feminine adjective, not a family name
                 k += 1
             elif t[0] in "وفبلكي" and t not in L["first"]:
                 break  # عز الدين بقدر، … يرسل: not a third name
