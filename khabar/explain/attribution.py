@@ -610,7 +610,10 @@ class _Doc:
             # an undefined word: a name when the clause goes on with a title in apposition
             # (وذكر بريت ماكجيرك نائب المبعوث) or with what is said (قال عاصم جهاد إن);
             # else it is already what is said (أكد وجوده)
-            return self.bare_name(k, stop, body_ok=needs_complement)
+            body = needs_complement or (
+                tok.endswith("ة") and not _masdar(tok) and k + 1 < stop
+                and p.toks[k + 1].startswith("ال"))  # أكدت رئاسة الجمهورية، اليوم، أن
+            return self.bare_name(k, stop, body_ok=body)
         # an unnamed speaker: its head word and the definite words after it (وزير الآثار،
         # رئيس البعثة، المجلس البلدي); anything else is already what is said (تفاصيل …)
         j = self.phrase_end(k, stop, 5)
@@ -644,7 +647,7 @@ class _Doc:
         `only_about`: only "عن" or a complement opens it (كشف عن/أن; كشف سر … is not speech).
         """
         p, L = self.p, self.L
-        k = self.past_addressee(k, stop)
+        k = self.past_adjunct(self.past_addressee(k, stop), stop)
         if k >= len(p):
             return None
         j = k
@@ -697,6 +700,24 @@ class _Doc:
                 return "report", p.starts[j + 1], self.statement_end(j + 1, stop)
             j += 1
         return None
+
+    def past_adjunct(self, k: int, stop: int) -> int:
+        """Skip a time or a place set off by commas before what is said (أعلنت الوزارة،
+        الخميس، ارتفاع …; وأكد الصندوق، في بيان صادر عنه أمس، تلقيه …)."""
+        p, L = self.p, self.L
+        if k >= stop:
+            return k
+        opener = p.toks[k] in L["breaker"] and p.toks[k] not in L["complement"]
+        if not (opener and any(c in p.gaps[k] for c in "،,")):
+            return k
+        for t in range(k + 1, min(stop, k + 10)):
+            tok = p.toks[t]
+            if tok in L["complement"] or _verb_form(tok, self.verbs) is not None \
+                    or any(c in p.gaps[t] for c in ".:\n\"") :
+                return k
+            if any(c in p.gaps[t] for c in "،,"):
+                return t
+        return k
 
     def past_addressee(self, k: int, stop: int) -> int:
         """Skip who the words were told to: لـ"الوطن"، لوكالة رويترز، للصحفيين."""
