@@ -961,6 +961,8 @@ class _Doc:
         else:
             # "وبحسب ما قالت مصادر … لـ"السورية.نت" فإن …": a dotted name split the sentence
             nxt = p.sentence_end_tok(stop) if stop < len(p) else stop
+            if not any(p.toks[t] in self.L["complement"] for t in range(j, min(nxt, j + 4))):
+                return None  # …، وفقا لرويترز. New sentence: the frame closed the last one
             while j < nxt:
                 m = self.at.get(j)
                 if m is not None and m.kind == "agency":
