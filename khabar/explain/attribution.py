@@ -111,6 +111,8 @@ def _lists() -> dict[str, frozenset[str]]:
 _ADVERBS = frozenset("مرارا سابقا لاحقا ايضا رسميا حاليا مجددا مؤخرا اخيرا صراحة".split())
 _QUANTIFIERS = frozenset("عدد بعض احد كثير معظم غالبية مجموعة".split())
 _KANA = frozenset("كان كانت كانوا".split())
+_ADJUNCT = frozenset("في خلال عبر امس اليوم مساء صباح ظهر عصر عقب اثر يوم لدي".split())
+_WEEKDAYS = frozenset("السبت الاحد الاثنين الثلاثاء الاربعاء الخميس الجمعة".split())
 _ABOUT = frozenset("كشف كشفت كشفوا يكشف تكشف كاشفا كاشفة".split())
 _MASC_IN_T = frozenset("لفت تابع توقع".split())  # masculine verbs that look feminine
 _PREPOSITIONS = frozenset("على علي عن من الى الي ب".split())
@@ -502,6 +504,27 @@ class _Doc:
                     return sp
         return None
 
+    def subject_left(self, i: int) -> _Speaker | None:
+        """A named subject right before its verb, opening its clause (يذكر أن الأمم المتحدة
+        أعلنت …، منظمة العمل العربية أعلنت …): news puts the verb first, so a name there,
+        directly before it, is the subject."""
+        p = self.p
+        t = i - 1
+        if t >= 0 and p.toks[t] == "قد":
+            t -= 1
+        if t < 0:
+            return None
+        m = next((m for m in reversed(self.ms) if m.j == t + 1 and m.i <= t), None)
+        if m is None or m.kind not in ("person", "organization", "agency"):
+            return None
+        h = m.head if m.kind == "person" and 0 <= m.head < m.i else m.i
+        g = p.gaps[h]
+        opens = h == p.sent_first[p.sent_of[h]] or "\n" in g or any(c in g for c in "،,؛;.:")
+        if not (opens or (h > 0 and (p.toks[h - 1] in self.L["complement"]
+                                     or _verb_form(p.toks[h - 1], _KANA) is not None))):
+            return None
+        return self.mention_speaker(m)
+
     def subject_before(self, i: int, vgender: str | None) -> _Speaker | None:
         """The subject of "وكانت وكالة تسنيم قد ذكرت أن": named after كان, before the verb."""
         p = self.p
@@ -707,8 +730,10 @@ class _Doc:
         p, L = self.p, self.L
         if k >= stop:
             return k
-        opener = p.toks[k] in L["breaker"] and p.toks[k] not in L["complement"]
-        if not (opener and any(c in p.gaps[k] for c in "،,")):
+        tok = p.toks[k]
+        opener = tok in _ADJUNCT or tok in _WEEKDAYS or (
+            tok in L["breaker"] and any(c in p.gaps[k] for c in "،,"))
+        if not opener or tok in L["complement"]:
             return k
         for t in range(k + 1, min(stop, k + 10)):
             tok = p.toks[t]
@@ -886,7 +911,7 @@ class _Doc:
                 return None
             c = ("quote", qb[0], qb[1])
         if sp is None:
-            ante = self.subject_before(i, vg) or \
+            ante = self.subject_before(i, vg) or self.subject_left(i) or \
                 self.same_sentence(i, vg, form in L["participle"]) or self.resolve(i, vg)
             if ante is None:
                 return None  # nobody to attribute it to: saying "someone said" misleads
@@ -1110,23 +1135,57 @@ def _close_quote(text: str, s: int, e: int) -> int:
     return e
 
 
+_OPENERS = " \t(["
+_CLOSERS = " \t.,،:;؛!?)]…"
+
+
+def _mark_side(line: str, k: int) -> str:
+    """Whether the quote mark at line[k] opens, closes, or cannot tell: a mark after a
+    space and before a word opens (قال "نعرف), one after a word and before a space or a
+    stop closes (التحدث".); the glyph is not trusted, scrapers swap “ and ”."""
+    before = line[k - 1] if k else " "
+    after = line[k + 1] if k + 1 < len(line) else " "
+    opens = before in _OPENERS or before == '"'
+    closes = after in _CLOSERS or after == '"'
+    if opens and not closes:
+        return "open"
+    if closes and not opens:
+        return "close"
+    return "?"
+
+
 def _quote_spans(p: Prepared) -> list[tuple[int, int]]:
     """Quotations of at least three tokens, as normalized spans without their marks.
 
-    All quote styles are one character (") after normalization; marks are
-    paired in order within a line, which survives the mismatched pairs scrapers
-    leave (“فيلق القدس“).
+    All quote styles are one character (") after normalization. Each mark is read as
+    opening or closing from what surrounds it (`_mark_side`), so a stray closing mark
+    (… المثال". وأضاف "لكن …") is passed over instead of pairing everything after it the
+    wrong way round; marks are kept on a stack, so a quotation inside a quotation keeps
+    both; an opening mark never closed ends its quotation at the end of the paragraph.
     """
     text = p.view.normalized
     out = []
     pos = 0
     for line in text.split("\n"):
-        marks = [pos + m.start() for m in re.finditer('"', line)]
-        for a, b in zip(marks[0::2], marks[1::2], strict=False):
-            inner = text[a + 1:b]
-            if len(inner.split()) >= 3:
-                out.append((a + 1, b))
+        stack: list[int] = []
+        for m in re.finditer('"', line):
+            k = m.start()
+            side = _mark_side(line, k)
+            if side == "?":
+                side = "close" if stack else "open"
+            if side == "open":
+                stack.append(k)
+            elif stack:
+                a = stack.pop()
+                if len(line[a + 1:k].split()) >= 3:
+                    out.append((pos + a + 1, pos + k))
+        if stack:
+            a = stack[0]
+            tail = line[a + 1:].rstrip(" .،,")
+            if len(tail.split()) >= 3:
+                out.append((pos + a + 1, pos + a + 1 + len(tail)))
         pos += len(line) + 1
+    out.sort()
     return out
 
 
