@@ -87,6 +87,8 @@ def _lists() -> dict[str, frozenset[str]]:
         "site_trigger": words("cues.txt", "site_trigger"),
         "weak_place_trigger": words("cues.txt", "weak_place_trigger"),
         "name_trigger": words("cues.txt", "name_trigger"),
+        "sports_club": words("cues.txt", "sports_club"),
+        "sports_context": words("cues.txt", "sports_context"),
         "place_context": words("cues.txt", "place_context"),
         # the definite forms too: الجبهة الجنوبية، الهيئة العامة للإحصاء
         "org_trigger": words("cues.txt", "org_trigger")
@@ -595,6 +597,7 @@ class _Finder:
             i = max(stop, i + 1)
         self._surnames(out)
         self._propagate(out)
+        self._clubs(out)
         out.sort(key=lambda m: m.i)
         for m in out:
             if not m.canonical:
@@ -617,6 +620,25 @@ class _Finder:
                     break
             else:
                 seen.append((toks, m.canonical))
+
+    def _clubs(self, out: list[M]) -> None:
+        """In an article about sport, a club's bare name (الهلال، النصر) is the club."""
+        p, L = self.p, self.L
+        context = sum(1 for t in p.toks if _bare(t, L["sports_context"]) is not None)
+        if context < 3:
+            return
+        for k in range(len(p)):
+            if self.taken[k]:
+                continue
+            for v, cut in variants(p.toks[k]):
+                if v in L["sports_club"]:
+                    nxt = p.toks[k + 1] if k + 1 < len(p) and p.joinable[k + 1] else ""
+                    if nxt.startswith("ال") and not _is_nisba(nxt):
+                        break  # الاتحاد الدولي، الخليج العربي: another name goes on
+                    out.append(M(k, k + 1, cut if not v.startswith("ال") or cut == 0
+                                 else cut, "organization", "", "club"))
+                    self.taken[k] = True
+                    break
 
     def _propagate(self, out: list[M]) -> None:
         """A place named after its cue word (إقليم لوغار) or a body named after its kind
