@@ -191,7 +191,8 @@ class _Finder:
         n, cut, entry = hit
         if entry.credit_only and not (self.in_parens(i, i + n) or self.dateline(i, i + n)):
             return None
-        if entry.needs_cue and not self._place_context(i, cut):
+        if entry.needs_cue and not (self._place_context(i, cut)
+                                    or (cut and p.toks[i][0] in "بل")):  # بالمملكة
             return None
         if entry.kind == "place" and not cut and i > 0 and p.joinable[i] \
                 and _is_definite(p.toks[i - 1]) and _is_nisba(p.toks[i + n - 1]) \
@@ -215,6 +216,9 @@ class _Finder:
         bare = _bare(p.toks[i], self.L["org_trigger"])
         if bare is None or p.toks[i] in ("لمصلحة", "لصالح"):
             return None  # لمصلحة X: "in favour of", not the authority called مصلحة
+        if bare == "القوات" and i + 1 < len(p) and _is_nisba(p.toks[i + 1]) and not (
+                i + 2 < len(p) and p.joinable[i + 2] and p.toks[i + 2].startswith("لل")):
+            return None  # القوات الأفغانية: forces described, not a body's name
         definite = bare.startswith("ال")
         j = i + 1
         after_lil = False
@@ -349,8 +353,9 @@ class _Finder:
         if not p.joinable[j] or self.taken[j] or not self.plain(j) or p.toks[j][0].isdigit():
             return None
         first = p.toks[j]
-        if not _is_definite(first) and (first.endswith("ة") or (len(first) >= 4
-                                                                and _is_nisba(first))):
+        feminine = p.toks[i].endswith("ة")
+        if not _is_definite(first) and (first.endswith("ة") or (
+                len(first) >= 4 and _is_nisba(first) and not feminine)):
             return None  # قرية صغيرة، ولاية أمريكية: an adjective, not a name
         if _bare(p.toks[i], self.L["weak_place_trigger"]) is not None and _is_definite(first):
             return None  # منطقة الحادث: "the area of the accident"; named areas are listed
