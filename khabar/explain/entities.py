@@ -135,6 +135,13 @@ def _is_nisba(tok: str) -> bool:
     return tok.endswith("ي") or tok.endswith("ية") or tok.endswith("يين") or tok.endswith("يون")
 
 
+def _possessed(tok: str) -> bool:
+    """A noun with a pronoun attached (نظيره، رحلته، حقه، تدعيمها): never part of a name."""
+    # four-letter names do end in ه (عبده، نبيه، وجيه): only three letters or five and more
+    return tok.endswith(("ها", "هم", "هما", "كم", "ته")) or (
+        tok.endswith("ه") and len(tok) != 4 and len(tok) >= 3)
+
+
 def _verbal_noun_shape(tok: str) -> bool:
     # تفعيل (تشكيل، تعليق) and إفعال/افتعال/استفعال (إعلان، انتخاب، استمرار)
     return len(tok) >= 5 and tok[0] in "تا" and tok[-2] in "يا"
@@ -393,6 +400,8 @@ class _Finder:
         first = p.toks[j][cut:]
         known = first in L["first"] or (after_title and first in L["ambiguous"]) \
             or first in _CONNECTORS or self.is_ali(j)
+        if not known and _possessed(first):
+            return j  # التقى نظيره التركي: "his counterpart", not a name
         if _is_definite(first) or (not known and _verbal_noun_shape(first)):
             return j
         if not known and (first[0] in "وفبلك" or first.endswith("ة")):
@@ -421,6 +430,8 @@ class _Finder:
                 break
             if t.startswith("لل") or (_verbal_noun_shape(t) and not _is_definite(t)):
                 break
+            if not _is_definite(t) and _possessed(t) and t not in L["first"]:
+                break  # إبراهيم تدعيمها، حقه: a noun with a pronoun ends the name
             hit = self.gaz.match(p.toks, k, p.joinable)
             if hit is not None and hit[2].kind == "place" and not hit[2].needs_cue:
                 break  # غزا صدام الكويت: a country after the name is not a family name
@@ -548,7 +559,7 @@ class _Finder:
         if len(t) < 4 or t[0] != "و" or not p.joinable[i + 1] or self.taken[i + 1]:
             return None
         bare = t[1:]
-        if bare in self.sw or _is_definite(bare) or not bare.isalpha() \
+        if bare in self.sw or _is_definite(bare) or not bare.isalpha() or _possessed(bare) \
                 or bare in self.L["verbs"] or _verbal_noun_shape(bare) \
                 or _bare(bare, self.L["titles"]) is not None or not self.plain(i + 1):
             return None
