@@ -651,8 +651,7 @@ class _Finder:
                     nxt = p.toks[k + 1] if k + 1 < len(p) and p.joinable[k + 1] else ""
                     if nxt.startswith("ال") and not _is_nisba(nxt):
                         break  # الاتحاد الدولي، الخليج العربي: another name goes on
-                    out.append(M(k, k + 1, cut if not v.startswith("ال") or cut == 0
-                                 else cut, "organization", "", "club"))
+                    out.append(M(k, k + 1, cut, "organization", "", "club"))
                     self.taken[k] = True
                     break
 
