@@ -240,6 +240,8 @@ class _Doc:
         """(token, speaker) of every speaker named so far and every clause subject: what an
         implicit subject (وأضاف، وقال سموه) refers back to, most recent first."""
         self.contents: list[tuple[int, int]] = []
+        self.leads: list[tuple[int, int]] = []
+        """Normalized spans between a cue and what it reports (أكد على لسان X أن …)."""
         """Normalized spans of what was reported so far (a verb inside one is part of it)."""
         self.doc_id = doc.id if doc is not None else p.view.id
         self.own = _own_names(doc.source) if doc is not None and doc.source else None
@@ -547,7 +549,7 @@ class _Doc:
         j = k
         while j < stop and j - k < limit and (j == k or p.joinable[j]):
             t = p.toks[j]
-            if t in self.L["breaker"] or t in self.L["quote_intro"] or (j > k and t[0] == "و"):
+            if j > k and (t in self.L["breaker"] or t in self.L["quote_intro"] or t[0] == "و"):
                 break
             if _verb_form(t, self.L["say"] | self.L["state"]) is not None and j > k:
                 break
@@ -568,8 +570,9 @@ class _Doc:
         if k >= stop or ":" in p.gaps[k] or '"' in p.gaps[k] or "," in p.gaps[k]:
             return None, k  # no subject of its own: a pronoun
         tok = p.toks[k]
-        if tok in L["breaker"] or tok in L["quote_intro"]:
-            return None, k
+        if (tok in L["breaker"] and tok not in L["source"]) or tok in L["quote_intro"] \
+                or len(tok) < 2:
+            return None, k  # (أفاد بيان للوزارة: a statement is a source, not a breaker)
         m = self.at.get(k)
         if m is not None and m.kind:
             return self.mention_speaker(m), m.j
@@ -857,6 +860,8 @@ class _Doc:
             self.events.append((i, sp))
         if content is not None and content[1] > content[0]:
             self.contents.append(content)
+            if self.p.ends[j - 1] < content[0]:
+                self.leads.append((self.p.ends[j - 1], content[0]))
         return Attribution(self.doc_id, kind, self.text(s, e), s, e,
                            sp.name if sp else None, sp.start if sp else None,
                            sp.end if sp else None, q, qs, qe)
@@ -955,7 +960,8 @@ class _Doc:
         k = i + n
         while k < len(p) and p.toks[k] in ("ل", "عنه", "عنها", "به", "بها", "له", "لها"):
             k += 1  # وفقا لـ، وفق ما كشف عنه X
-        if any(a <= p.starts[i] < b for a, b in self.contents):
+        if any(a <= p.starts[i] < b for a, b in self.contents) or \
+                any(a <= p.starts[i] < b for a, b in self.leads):
             return None  # وشدد X، وفقا لما نقلته وكالة Y، على …: Y carried X's words (a credit)
         with_verb = n == 2 and _verb_form(p.toks[i + 1], self.verbs) is not None
         # حسبما أفاد وود: after the frame's own verb the source is its subject, any name
@@ -971,7 +977,7 @@ class _Doc:
             j = k
         sent_start = p.starts[p.sent_first[p.sent_of[i]]]
         sent_end = p.ends[stop - 1]
-        while j < stop and (p.toks[j] in self.L["complement"] or p.toks[j] == "فان"):
+        while j < stop and (p.toks[j] in self.L["complement"] or p.toks[j] in ("فان", "فقد")):
             j += 1
         while j < stop:
             m = self.at.get(j)
