@@ -151,6 +151,24 @@ def errors(part_ids: list[str], gold: list[dict], docs, pred_dir: Path) -> None:
                 print(f"  {p[0]}: {show(p[0], p[2], p[3])!r}  … {ctx}")
 
 
+def timing(n: int) -> float:
+    """CPU seconds of `analyze` (attributions and mentions) over n seeded dev articles, the
+    views prepared beforehand (the cost of the rules alone)."""
+    import time
+
+    from khabar.explain.attribution import analyze
+    from khabar.io.readers import read
+    from khabar.text.view import prepare
+
+    docs = list(read([str(SNN)]))
+    docs = random.Random(SEED).sample(docs, min(n, len(docs)))
+    views = [v for k in range(0, len(docs), 200) for v in prepare(docs[k:k + 200])]
+    t = time.process_time()
+    for v, d in zip(views, docs, strict=True):
+        analyze(v, d)
+    return time.process_time() - t
+
+
 def _row(name: str, r: dict) -> str:
     return f"{name:28} {r['p']:6.3f} {r['r']:6.3f} {r['f1']:6.3f} {r['gold']:5d} {r['pred']:5d}"
 
@@ -159,6 +177,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--errors", action="store_true", help="list the tuning half's errors")
     ap.add_argument("--errors-part", default="tune", help=argparse.SUPPRESS)
+    ap.add_argument("--timing", type=int, metavar="N", default=0,
+                    help="also time attributions and mentions on N seeded dev articles (CPU s)")
     args = ap.parse_args()
     for path in (SNN, GOLD, SCORER):
         if not path.exists():
@@ -184,6 +204,9 @@ def main() -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
     print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
+    if args.timing:
+        print(f"attributions and mentions of {args.timing} dev articles: "
+              f"{timing(args.timing):.1f} CPU s")
     if args.errors:
         part = args.errors_part
         errors(parts[part], gold, docs, OUT / part)
