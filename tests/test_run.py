@@ -47,6 +47,10 @@ def test_run_on_demo_writes_report_and_data(tmp_path, capsys):
         assert 0 <= s < e <= len(texts[a["doc"]]) and a["speaker"]
     credits = _jsonl(out / "data" / "credits.jsonl")
     assert credits and all(texts[c["doc"]][c["span"][0]:c["span"][1]] for c in credits)
+    # who says what across stories: one page, name variants joined, statements linked
+    speakers = (out / "speakers.html").read_text("utf-8")
+    assert "نبيل السراج" in speakers and 'href="stories/' in speakers
+    assert 'href="speakers.html"' in index
     mentions = _jsonl(out / "data" / "mentions.jsonl")
     assert {m["type"] for m in mentions} == {"person", "place", "organization"}
     assert all(texts[m["doc"]][m["span"][0]:m["span"][1]] == m["text"] for m in mentions)
