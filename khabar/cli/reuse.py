@@ -72,7 +72,8 @@ def reuse(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out: Path
             open_corpus(inputs, db_path, kw, quiet) as store:
         progress = Progress("reuse pairs", enabled=not quiet)
         try:
-            passages = reuse_store(store, options, workers=engine, progress=progress)
+            with store.snapshot():  # one set of documents, whatever ingest commits meanwhile
+                passages = reuse_store(store, options, workers=engine, progress=progress)
         finally:
             progress.close()
     pairs = len({(p.a, p.b) for p in passages})

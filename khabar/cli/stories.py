@@ -59,7 +59,7 @@ def stories(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out_dir
         raise KhabarError(f"{out_dir}: exists and is not a directory")
     params = StoryParams.make(threshold=threshold, window=window, time_scale=time_scale)
     with engine_from(engine_spec, workers) as engine, \
-            open_corpus(inputs, db_path, kw, quiet) as store:
+            open_corpus(inputs, db_path, kw, quiet) as store, store.snapshot():
         assert isinstance(store, Store)
         progress = Progress("stories: features", total=store.count(), enabled=not quiet)
         try:

@@ -16,6 +16,8 @@ Every offset here is a half-open range of the ORIGINAL text (`Document.text`).
 from __future__ import annotations
 
 import bisect
+import contextlib
+import hashlib
 import importlib
 import re
 from collections import defaultdict
@@ -148,6 +150,17 @@ class MentionMark:
     canonical: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class CopyView:
+    """An article folded into an identical one that the page shows in its place."""
+
+    id: str
+    source: str | None = None
+    date: datetime | None = None
+    url: str | None = None
+    title: str | None = None
+
+
 @dataclass(slots=True)
 class ArticleView:
     """One article as the story page shows it."""
@@ -166,6 +179,8 @@ class ArticleView:
     attributions: list[QuoteMark] = field(default_factory=list)
     mentions: list[MentionMark] = field(default_factory=list)
     repairs: list[RepairAction] = field(default_factory=list)
+    copies: list[CopyView] = field(default_factory=list)
+    """Later articles of the story with this very text (see `fold_copies`), shown as a list."""
 
     @property
     def direction(self) -> str:
@@ -245,10 +260,20 @@ class StoryPage:
     passages: list[PassageView] = field(default_factory=list)
     boilerplate_passages: int = 0
     """Passages flagged as an outlet's boilerplate, left out of `passages`."""
+    copy_passages: int = 0
+    """Passages between two identical copies (nothing to compare), left out of `passages`."""
 
     @property
     def dates(self) -> list[datetime]:
-        return [a.date for a in self.articles if a.date is not None]
+        """Dates of every article, folded copies included."""
+        out = [a.date for a in self.articles if a.date is not None]
+        out.extend(c.date for a in self.articles for c in a.copies if c.date is not None)
+        return out
+
+    @property
+    def size(self) -> int:
+        """Articles in the story, folded copies included."""
+        return len(self.articles) + sum(len(a.copies) for a in self.articles)
 
 
 DEFAULT_TITLE = "خبر — تقرير القصص"
@@ -466,6 +491,8 @@ def assemble_story(
         ))
     # stable: keeps the stories stage's order among equal or missing dates
     articles.sort(key=lambda a: _time_key(a.date))
+    articles = fold_copies(articles)
+    shown_as = {c.id: a.id for a in articles for c in a.copies}
 
     summary_items = [
         SummaryItem(
@@ -476,7 +503,8 @@ def assemble_story(
         for s in summary
     ]
 
-    shown, boilerplate = _passage_views(passages, member_set, documents, doc_story or {})
+    shown, boilerplate, copy_passages = _passage_views(passages, member_set, documents,
+                                                       doc_story or {}, shown_as)
     dates = [a.date for a in articles if a.date is not None]
     outlets = list(story.sources) if getattr(story, "sources", None) else sorted(
         {a.source for a in articles if a.source})
@@ -490,8 +518,35 @@ def assemble_story(
         first_seen=first_seen or (min(dates) if dates else None),
         last_seen=last_seen or (max(dates) if dates else None),
         outlets=outlets, articles=articles, summary=summary_items,
-        passages=shown, boilerplate_passages=boilerplate,
+        passages=shown, boilerplate_passages=boilerplate, copy_passages=copy_passages,
     )
+
+
+def fold_copies(articles: list[ArticleView]) -> list[ArticleView]:
+    """Articles with the very same text shown once: the first (in the given order), with
+    the others listed in its `copies`.
+
+    The same text means equal but for runs of white space (a copy re-wrapped by
+    another site's template): what a reader would see is the same, so nothing is
+    lost by showing it once. 2,000 outlets carrying one wire story make one
+    article with a list of 1,999 copies, not 2,000 full texts. Copies that differ
+    in a word, a number or a diacritic are not folded: they are shown, and their
+    differences marked, as before.
+    """
+    first: dict[bytes, ArticleView] = {}
+    out: list[ArticleView] = []
+    for art in articles:
+        key = hashlib.blake2b(" ".join(art.text.split()).encode("utf-8", "surrogatepass"),
+                              digest_size=16).digest()
+        shown = first.get(key)
+        if shown is None:
+            first[key] = art
+            out.append(art)
+        else:
+            shown.copies.append(CopyView(art.id, art.source, art.date, art.url,
+                                         art.title or art.probable_title))
+            shown.copies.extend(art.copies)
+    return out
 
 
 def _with_first_index(mark: SentenceMark, index: _SentenceIndex) -> SentenceMark:
@@ -518,14 +573,18 @@ def _side(doc_id: str, start: int, end: int,
 def _passage_views(
     passages: Iterable[PassageLike], members: set[str],
     documents: Mapping[str, tuple[Document, Repair | None]], doc_story: Mapping[str, str],
-) -> tuple[list[PassageView], int]:
+    shown_as: Mapping[str, str],
+) -> tuple[list[PassageView], int, int]:
     views: list[PassageView] = []
-    boilerplate = 0
+    boilerplate = copies = 0
     for p in passages:
         if p.a not in members and p.b not in members:
             continue
         if getattr(p, "boilerplate", False):
             boilerplate += 1
+            continue
+        if shown_as.get(p.a, p.a) == shown_as.get(p.b, p.b):
+            copies += 1
             continue
         if p.a not in documents or p.b not in documents:
             continue
@@ -544,7 +603,7 @@ def _passage_views(
                                  rule=getattr(p, "rule", None), directed=directed))
     views.sort(key=lambda v: (_time_key(v.origin.date), v.origin.doc, v.origin.start,
                               _time_key(v.copy.date), v.copy.doc, v.copy.start))
-    return views, boilerplate
+    return views, boilerplate, copies
 
 
 # -- from a database -------------------------------------------------------------------------------
@@ -596,6 +655,19 @@ def build_report_data(
     `explain_story`) stand for all four explanation arguments at once.
     Stories with fewer than `min_size` articles are left out.
     """
+    # every read of the collection from one snapshot (see `Store.snapshot`)
+    snapshot = getattr(store, "snapshot", None)
+    with snapshot() if snapshot is not None else contextlib.nullcontext():
+        return _build(store, stories, passages, novelty, summaries, attributions, mentions,
+                      explanations, min_size, title)
+
+
+def _build(store: Any, stories: Sequence[StoryLike] | None,
+           passages: Sequence[PassageLike] | None, novelty: Sequence[NoveltyLike] | None,
+           summaries: Mapping[str, Sequence[SummaryLike]] | None,
+           attributions: Sequence[AttributionLike] | None,
+           mentions: Sequence[MentionLike] | None, explanations: Iterable[Any] | None,
+           min_size: int, title: str | None) -> ReportData:
     if explanations is not None:
         novelty, summaries, attributions, mentions = _flatten(explanations)
     if stories is None:

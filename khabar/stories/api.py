@@ -75,7 +75,7 @@ def evidence_from_store(store: Store) -> dict[tuple[str, str], float]:
         except ImportError:
             load_passages = None
         if load_passages is not None:
-            length = dict(store.db.execute("SELECT id, LENGTH(text) FROM documents"))
+            length = dict(store.read.execute("SELECT id, LENGTH(text) FROM documents"))
             covered: dict[tuple[str, str], list[int]] = {}
             for p in load_passages(store):
                 c = covered.setdefault((p.a, p.b), [0, 0])
@@ -111,7 +111,10 @@ def cluster_stories(
     if mode not in MODES:
         raise KhabarError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
     if isinstance(source, Store):
-        return _from_store(source, params, mode, evidence, progress, workers)
+        # one snapshot for every read: document numbers and documents read in separate
+        # transactions while `khabar ingest` commits meet a document in one and not the other
+        with source.snapshot():
+            return _from_store(source, params, mode, evidence, progress, workers)
     docs = list(source)
     arts = _features(((d, None) for d in docs), params, progress, workers)
     ids = [d.id for d in docs]
