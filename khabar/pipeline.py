@@ -92,6 +92,7 @@ def _run(inputs, out: Path, store: Store, params: PipelineParams, fields, echo: 
     from khabar.errors import KhabarError
     from khabar.explain import ExplainParams
     from khabar.explain import run as explain_run
+    from khabar.explain.export import write_explanation_files
     from khabar.ingest import ingest
     from khabar.io.writers import write_jsonl
     from khabar.report import write_report
@@ -158,6 +159,7 @@ def _run(inputs, out: Path, store: Store, params: PipelineParams, fields, echo: 
             params.explain or ExplainParams(), workers=engine,
         )
     result.counts["explain"] = counts
+    write_explanation_files(store, result.data_dir)
     done("explain", bar, t, ", ".join(f"{v} {k}" for k, v in counts.items()))
 
     bar, t = stage("report")

@@ -292,6 +292,9 @@ class ReportData:
     """How many documents the collection holds (shown on the index), if known."""
     generated: str | None = None
     """A caption such as a build time; None by default so that output is reproducible."""
+    speakers: list[Any] = field(default_factory=list)
+    """Who says what across the stories (`khabar.explain.speakers.SpeakerEntry`), most
+    quoted first; empty when the explanation stage has not run."""
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -722,7 +725,20 @@ def _build(store: Any, stories: Sequence[StoryLike] | None,
             summary=summaries.get(sid, ()), attributions=pick(attributions_by),
             mentions=pick(mentions_by), doc_story=doc_story,
         ))
-    return ReportData(stories=pages, title=title or DEFAULT_TITLE, documents=store.count())
+    return ReportData(stories=pages, title=title or DEFAULT_TITLE, documents=store.count(),
+                      speakers=speaker_entries(attributions, documents, doc_story))
+
+
+def speaker_entries(attributions: Sequence[AttributionLike],
+                    documents: Mapping[str, tuple[Document, Any]],
+                    doc_story: Mapping[str, str]) -> list[Any]:
+    """Who says what across the report's stories (its own page): the speakers of the
+    stories' articles, name variants joined, statements by story and time."""
+    from khabar.explain.speakers import who_says_what
+
+    texts = {d: documents[d][0].text for d in doc_story if d in documents}
+    dates = {d: documents[d][0].date for d in texts}
+    return who_says_what((a for a in attributions if a.doc in texts), texts, doc_story, dates)
 
 
 def _flatten(explanations: Iterable[Any]) -> tuple[list[Any], dict[str, list[Any]],

@@ -353,6 +353,8 @@ def render_index(data: ReportData) -> str:
         lede.append(f"من <b>{data.documents}</b> وثيقة في المجموعة")
     if lo is not None and hi is not None:
         lede.append(f"من {_time(lo, with_time=False)} إلى {_time(hi, with_time=False)}")
+    if data.speakers:
+        lede.append('<a href="speakers.html">من قال ماذا</a>')
 
     rows = []
     for s in data.stories:
@@ -1007,6 +1009,8 @@ def iter_pages(data: ReportData, workers: int | Engine = 1) -> Iterator[tuple[st
     processes or an engine), in order.
     """
     yield "index.html", render_index(data)
+    if data.speakers:
+        yield SPEAKERS_PAGE, render_speakers(data)
     doc_story = doc_stories(data)
     names = {str(s.story): story_filename(str(s.story)) for s in data.stories}
     if len(names) < len(data.stories):
@@ -1018,6 +1022,40 @@ def iter_pages(data: ReportData, workers: int | Engine = 1) -> Iterator[tuple[st
                                     doc_story, data.generated, folded(data))
     for batch in pages:
         yield from batch
+
+
+SPEAKERS_PAGE = "speakers.html"
+
+
+def render_speakers(data: ReportData) -> str:
+    """Who says what across stories: each speaker (name variants joined), their statements
+    grouped by story in time order, each linked to the story page and the article."""
+    titles = {s.story: s.title for s in data.stories}
+    blocks = []
+    for n, entry in enumerate(data.speakers):
+        other = sorted(v for v in entry.variants if v != entry.name)
+        aka = (f' <span class="muted">({" · ".join(_bdi(v) for v in other)})</span>'
+               if other else "")
+        groups = []
+        for sid, items in entry.by_story():
+            href = f"{STORIES_DIR}/{story_filename(sid)}" if sid in titles else None
+            title = titles.get(sid, sid or "")
+            head = _link(href, esc(title)) if href else esc(title)
+            lines = "".join(
+                f'<li><span class="muted">{_time(st.date)}</span> '
+                f'{_link(href + "#" + article_anchor(st.doc) if href else None, "↗")} '
+                f'<q{_dir_attr(st.text)}>{esc(st.text[:300])}'
+                f'{"…" if len(st.text) > 300 else ""}</q></li>' for st in items)
+            groups.append(f"<li><h3>{head}</h3><ul>{lines}</ul></li>")
+        blocks.append(
+            f'<section id="speaker-{n}"><h2>{_bdi(entry.name)}{aka} '
+            f'<span class="muted">{len(entry.statements)} · {len(entry.stories)}</span></h2>'
+            f'<ul class="speaker-stories">{"".join(groups)}</ul></section>\n')
+    body = ("<h1>من قال ماذا</h1>\n"
+            f'<p class="lede"><b>{len(data.speakers)}</b> متحدثاً عبر القصص</p>\n'
+            + "".join(blocks))
+    return _page("من قال ماذا — " + data.title, body, home="index.html",
+                 crumb=' › <span>من قال ماذا</span>', generated=data.generated)
 
 
 def render_report(data: ReportData) -> dict[str, str]:
