@@ -43,6 +43,7 @@ from khabar.document import Document
 from khabar.explain.common import outlet
 from khabar.explain.gazetteer import norm, words
 from khabar.explain.novelty import (
+    DocSentences,
     NoveltyParams,
     SentenceNovelty,
     build_units,
@@ -118,7 +119,9 @@ def _boilerplate(text: str) -> bool:
     return any(cue in key for cue in words("cues.txt", "boilerplate"))
 
 
-def _headline_spans(view: TextView) -> list[tuple[int, int]]:
+def _headline_spans(view: Any) -> list[tuple[int, int]]:
+    if isinstance(view, DocSentences):
+        return view.headlines
     return [(a.start, a.end) for a in view.repaired.actions
             if a.kind in ("headline", "glued_headline", "suspected_glued_headline")]
 
