@@ -14,6 +14,15 @@ from khabar.repair import Repair
 from khabar.store import Store
 from khabar.stories import db as storydb
 from khabar.stories.batch import cluster_articles
+from khabar.stories.copies import (
+    CopyUnits,
+    copy_groups,
+    copy_units,
+    duplicate_links,
+    stored_duplicate_links,
+    unit_evidence,
+    unit_member_scores,
+)
 from khabar.stories.features import Articles, FeatureParams, TermStats, extract
 from khabar.stories.params import StoryParams
 from khabar.stories.result import StoryResult, build_stories, member_scores
@@ -93,6 +102,7 @@ def cluster_stories(
     *,
     mode: str = "batch",
     evidence: Mapping[tuple[str, str], float] | None = None,
+    copies: bool | Mapping[str, str] = True,
     progress: Callable[[int], None] | None = None,
     workers: int | Engine = 1,
 ) -> StoryResult:
@@ -106,59 +116,96 @@ def cluster_stories(
     after the stored articles of the window before them. `workers` (local
     processes, or an engine such as `SparkEngine`) compute features; results
     never depend on it.
+
+    Copies always share a story, whatever their dates (`copies`): the duplicate
+    stage is asked for them (`khabar.dups.find_duplicates`, brought up to date
+    in a store), or `copies` gives the groups (article id -> group key, see
+    `copies.copy_groups`); `copies=False` leaves them to the pair score.
     """
     params = params or StoryParams()
     if mode not in MODES:
         raise KhabarError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
     if isinstance(source, Store):
-        return _from_store(source, params, mode, evidence, progress, workers)
+        return _from_store(source, params, mode, evidence, copies, progress, workers)
     docs = list(source)
-    arts = _features(((d, None) for d in docs), params, progress, workers)
     ids = [d.id for d in docs]
     if len(set(ids)) != len(ids):
         raise KhabarError("document ids must be unique")
-    if mode == "batch":
-        labels, scores, vectors = _batch(arts, params, evidence)
+    arts = _features(((d, None) for d in docs), params, progress, workers)
+    if copies is True:
+        groups = copy_groups(duplicate_links(docs, _threads(workers)))
     else:
-        labels, scores, vectors = _stream(arts, params, evidence)
+        groups = dict(copies) if copies else {}
+    if mode == "batch":
+        labels, scores, vectors = _batch(arts, params, evidence, groups)
+    else:
+        labels, scores, vectors = _stream(arts, params, evidence, groups)
     result = build_stories(arts, labels, scores, vectors)
     result.mode = mode
     return result
 
 
-def _batch(arts: Articles, params: StoryParams, evidence) -> tuple[np.ndarray, np.ndarray, Any]:
+def _threads(workers: int | Engine) -> int:
+    """Threads for the duplicate stage (which runs on this machine's cores)."""
+    return workers if isinstance(workers, int) else 0
+
+
+def _unit_stats(arts: Articles, units: CopyUnits, params: StoryParams) -> TermStats:
+    """Document frequencies counting each group of copies once."""
     stats = TermStats(params.features.dim)
-    stats.add(arts)
-    labels, pairs = cluster_articles(arts, params, stats, evidence)
-    scores = member_scores(len(arts), labels, pairs.left, pairs.right, pairs.prob)
+    stats.add(arts if units.trivial else arts.take(units.reps))
+    return stats
+
+
+def _batch(arts: Articles, params: StoryParams, evidence,
+           groups: Mapping[str, str] | None = None) -> tuple[np.ndarray, np.ndarray, Any]:
+    units = copy_units(arts.ids, arts.ts, groups or {})
+    stats = _unit_stats(arts, units, params)
+    if units.trivial:
+        labels, pairs = cluster_articles(arts, params, stats, evidence)
+        scores = member_scores(len(arts), labels, pairs.left, pairs.right, pairs.prob)
+    else:
+        # each group of copies is one unit, standing for all its articles
+        reps = arts.take(units.reps)
+        ulabels, pairs = cluster_articles(reps, params, stats,
+                                          unit_evidence(evidence, arts.ids, units),
+                                          units.weight)
+        uscores = unit_member_scores(units, ulabels, pairs.left, pairs.right, pairs.prob)
+        labels, scores = ulabels[units.unit], uscores[units.unit]
     vectors = make_space(arts, stats, params.pairs).title
     return labels, scores, vectors
 
 
-def _stream(arts: Articles, params: StoryParams, evidence) -> tuple[np.ndarray, np.ndarray, Any]:
-    stats = TermStats(params.features.dim)
-    stats.add(arts)
+def _stream(arts: Articles, params: StoryParams, evidence,
+            groups: Mapping[str, str] | None = None) -> tuple[np.ndarray, np.ndarray, Any]:
+    units = copy_units(arts.ids, arts.ts, groups or {})
+    stats = _unit_stats(arts, units, params)
     # a collection replayed as a stream: its word statistics are known from the start
     # (a live `StoryStream` learns them as it goes)
-    stream = StoryStream(params, stats, evidence)
+    stream = StoryStream(params, stats, evidence, groups)
     labels, scores, _ = stream_labels(stream, arts, stream_order(arts), BATCH)
     return labels, scores, make_space(arts, stats, params.pairs).title
 
 
 def _from_store(store: Store, params: StoryParams, mode: str, evidence,
+                copies: bool | Mapping[str, str],
                 progress: Callable[[int], None] | None, workers: int | Engine) -> StoryResult:
     storydb.declare(store)
     if evidence is None:
         evidence = evidence_from_store(store)
+    if copies is True:
+        groups = copy_groups(stored_duplicate_links(store, _threads(workers)))
+    else:
+        groups = dict(copies) if copies else {}
     numbers = storydb.doc_numbers(store)
     arts = _features((pair for batch in store.documents() for pair in batch), params, progress,
                      workers)
     rows_n = np.array([numbers[i] for i in arts.ids], dtype=np.int64)
     old = storydb.stored_members(store)
     if mode == "batch":
-        labels, scores, vectors = _batch(arts, params, evidence)
+        labels, scores, vectors = _batch(arts, params, evidence, groups)
     else:
-        labels, scores, vectors = _stream_store(arts, rows_n, old, params, evidence)
+        labels, scores, vectors = _stream_store(arts, rows_n, old, params, evidence, groups)
     result = build_stories(arts, labels, scores, vectors)  # provisional ids
     clusters = [[numbers[m] for m in s.members] for s in result.stories]
     old_story = {n: st for n, (st, _) in old.items()}
@@ -173,24 +220,31 @@ def _from_store(store: Store, params: StoryParams, mode: str, evidence,
 
 
 def _stream_store(arts: Articles, rows_n: np.ndarray, old: dict[int, tuple[int, float]],
-                  params: StoryParams, evidence) -> tuple[np.ndarray, np.ndarray, Any]:
+                  params: StoryParams, evidence, groups: Mapping[str, str]
+                  ) -> tuple[np.ndarray, np.ndarray, Any]:
     """Stream the articles without a stored story, after the stored window before them."""
     assigned = np.array([int(n) in old for n in rows_n.tolist()], dtype=bool)
     labels = np.empty(len(arts), dtype=np.int64)
     scores = np.empty(len(arts))
     for r in np.flatnonzero(assigned).tolist():
         labels[r], scores[r] = old[int(rows_n[r])]
-    stats = TermStats(params.features.dim)
-    stats.add(arts)
+    stats = _unit_stats(arts, copy_units(arts.ids, arts.ts, groups), params)
     vectors = make_space(arts, stats, params.pairs).title
     new_rows = np.flatnonzero(~assigned)
     if not len(new_rows):
         return labels, scores, vectors
     done = arts.take(np.flatnonzero(assigned))
     # word statistics of everything stored, as when a collection is replayed (`_stream`)
-    stream = StoryStream(params, stats, evidence)
+    stream = StoryStream(params, stats, evidence, groups)
     if old:
         stream.reserve(max(st for st, _ in old.values()))
+    # copies of stored articles join their stories, however long ago those were
+    placed: dict[str, int] = {}
+    for r in np.flatnonzero(assigned).tolist():
+        group = groups.get(arts.ids[r])
+        if group is not None:
+            placed.setdefault(group, int(labels[r]))
+    stream.add_copies({}, placed)
     new = arts.take(new_rows)
     dated = new.ts[~np.isnan(new.ts)]
     if len(done) and len(dated):

@@ -105,9 +105,14 @@ def labelled_pair_features(
 def cluster_articles(
     arts: Articles, params: StoryParams, stats: TermStats | None = None,
     evidence: Mapping[tuple[str, str], float] | None = None,
+    weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, Pairs]:
-    """Story labels (one per row of `arts`) and the scored pairs they came from."""
+    """Story labels (one per row of `arts`) and the scored pairs they came from.
+
+    `weights`: how many articles each row stands for (a group of copies enters as its
+    earliest article, see `copies.CopyUnits`).
+    """
     pairs = collection_pairs(arts, params, stats, evidence)
     labels, _ = average_linkage(len(arts), pairs.left, pairs.right, pairs.prob,
-                                params.threshold)
+                                params.threshold, weights)
     return labels, pairs
