@@ -19,7 +19,7 @@ from khabar.document import Document
 from khabar.ingest import ingest
 from khabar.store import Store
 from khabar.stories import StoryParams, StoryStream, cluster_stories
-from khabar.stories.copies import copy_groups, copy_units, symmetric_copies
+from khabar.stories.copies import Copies, copy_units
 
 
 def copies_of(doc: Document, n: int, *, outlets: bool = True, spread_hours: int = 120
@@ -124,15 +124,15 @@ def test_live_stream_folds_copies_and_stays_linear():
     """A live stream given copy groups keeps one row per group in its window."""
     docs = sorted(all_docs(), key=lambda d: d.timestamp)
     copies = copies_of(docs[0], 500, spread_hours=6)
-    groups = copy_groups((c.id, docs[0].id) for c in copies)
-    stream = StoryStream(StoryParams(), copies=groups)
+    found = Copies.from_links((), [(c.id, docs[0].id) for c in copies])
+    stream = StoryStream(StoryParams(), copies=found)
     out = stream.add(sorted([*docs, *copies], key=lambda d: (d.timestamp, d.id)))
     story = {a.id: a.story for a in out}
     assert len({story[c.id] for c in copies} | {story[docs[0].id]}) == 1
     # the window holds the originals, not 500 more rows
     assert stream.active_articles <= len(docs)
     # one at a time gives the same
-    single = StoryStream(StoryParams(), copies=groups)
+    single = StoryStream(StoryParams(), copies=found)
     again = [a for d in sorted([*docs, *copies], key=lambda d: (d.timestamp, d.id))
              for a in single.add([d])]
     assert again == out
@@ -145,9 +145,9 @@ def test_only_symmetric_duplicates_are_must_links():
             self.a, self.b, self.kind, self.jaccard = a, b, kind, jaccard
 
     pairs = [P("x", "y", "exact", 1.0), P("y", "z", "near", 0.85), P("digest", "item", "near", 0.2)]
-    assert symmetric_copies(pairs, 0.8) == [("x", "y"), ("y", "z")]
-    groups = copy_groups(symmetric_copies(pairs, 0.8))
-    assert groups == {"x": "x", "y": "x", "z": "x"}
+    found = Copies.from_pairs(pairs, 0.8)
+    assert found.groups == {"x": "x", "y": "x", "z": "x"}
+    assert found.exact == {"x": "x", "y": "x"}
 
 
 def test_units_stand_for_their_copies():

@@ -15,11 +15,10 @@ from khabar.store import Store
 from khabar.stories import db as storydb
 from khabar.stories.batch import cluster_articles
 from khabar.stories.copies import (
+    Copies,
     CopyUnits,
-    copy_groups,
     copy_units,
-    duplicate_links,
-    stored_duplicate_links,
+    must_labels,
     unit_evidence,
     unit_member_scores,
 )
@@ -102,7 +101,7 @@ def cluster_stories(
     *,
     mode: str = "batch",
     evidence: Mapping[tuple[str, str], float] | None = None,
-    copies: bool | Mapping[str, str] = True,
+    copies: bool | Copies = True,
     progress: Callable[[int], None] | None = None,
     workers: int | Engine = 1,
 ) -> StoryResult:
@@ -119,8 +118,8 @@ def cluster_stories(
 
     Copies always share a story, whatever their dates (`copies`): the duplicate
     stage is asked for them (`khabar.dups.find_duplicates`, brought up to date
-    in a store), or `copies` gives the groups (article id -> group key, see
-    `copies.copy_groups`); `copies=False` leaves them to the pair score.
+    in a store), or `copies` gives them (`copies.Copies`); `copies=False` leaves
+    them to the pair score.
     """
     params = params or StoryParams()
     if mode not in MODES:
@@ -132,44 +131,48 @@ def cluster_stories(
     if len(set(ids)) != len(ids):
         raise KhabarError("document ids must be unique")
     arts = _features(((d, None) for d in docs), params, progress, workers)
-    if copies is True:
-        groups = copy_groups(duplicate_links(docs, _threads(workers)))
-    else:
-        groups = dict(copies) if copies else {}
+    found = _copies(copies, docs, workers)
     if mode == "batch":
-        labels, scores, vectors = _batch(arts, params, evidence, groups)
+        labels, scores, vectors = _batch(arts, params, evidence, found)
     else:
-        labels, scores, vectors = _stream(arts, params, evidence, groups)
+        labels, scores, vectors = _stream(arts, params, evidence, found)
     result = build_stories(arts, labels, scores, vectors)
     result.mode = mode
     return result
 
 
-def _threads(workers: int | Engine) -> int:
-    """Threads for the duplicate stage (which runs on this machine's cores)."""
-    return workers if isinstance(workers, int) else 0
+def _copies(copies: bool | Copies, corpus: Any, workers: int | Engine) -> Copies:
+    if isinstance(copies, Copies):
+        return copies
+    if not copies:
+        return Copies()
+    # the duplicate stage runs on this machine's cores (threads), whatever the engine
+    return Copies.from_duplicates(corpus, workers if isinstance(workers, int) else 0)
 
 
-def _unit_stats(arts: Articles, units: CopyUnits, params: StoryParams) -> TermStats:
-    """Document frequencies counting each group of copies once."""
+def _units(arts: Articles, params: StoryParams, copies: Copies | None
+           ) -> tuple[CopyUnits, TermStats]:
+    """Exact copies folded into one row each, and the word statistics, where a text
+    republished verbatim counts once: a word's document frequency says how many
+    different texts use it, and an event copied everywhere must keep its own words."""
+    units = copy_units(arts.ids, arts.ts, copies.exact if copies else {})
     stats = TermStats(params.features.dim)
     stats.add(arts if units.trivial else arts.take(units.reps))
-    return stats
+    return units, stats
 
 
 def _batch(arts: Articles, params: StoryParams, evidence,
-           groups: Mapping[str, str] | None = None) -> tuple[np.ndarray, np.ndarray, Any]:
-    units = copy_units(arts.ids, arts.ts, groups or {})
-    stats = _unit_stats(arts, units, params)
-    if units.trivial:
+           copies: Copies | None = None) -> tuple[np.ndarray, np.ndarray, Any]:
+    units, stats = _units(arts, params, copies)
+    must = must_labels(units, arts.ids, copies.groups) if copies else None
+    if units.trivial and must is None:
         labels, pairs = cluster_articles(arts, params, stats, evidence)
         scores = member_scores(len(arts), labels, pairs.left, pairs.right, pairs.prob)
     else:
-        # each group of copies is one unit, standing for all its articles
-        reps = arts.take(units.reps)
+        reps = arts if units.trivial else arts.take(units.reps)
         ulabels, pairs = cluster_articles(reps, params, stats,
                                           unit_evidence(evidence, arts.ids, units),
-                                          units.weight)
+                                          units.weight, must)
         uscores = unit_member_scores(units, ulabels, pairs.left, pairs.right, pairs.prob)
         labels, scores = ulabels[units.unit], uscores[units.unit]
     vectors = make_space(arts, stats, params.pairs).title
@@ -177,35 +180,31 @@ def _batch(arts: Articles, params: StoryParams, evidence,
 
 
 def _stream(arts: Articles, params: StoryParams, evidence,
-            groups: Mapping[str, str] | None = None) -> tuple[np.ndarray, np.ndarray, Any]:
-    units = copy_units(arts.ids, arts.ts, groups or {})
-    stats = _unit_stats(arts, units, params)
+            copies: Copies | None = None) -> tuple[np.ndarray, np.ndarray, Any]:
+    _, stats = _units(arts, params, copies)
     # a collection replayed as a stream: its word statistics are known from the start
     # (a live `StoryStream` learns them as it goes)
-    stream = StoryStream(params, stats, evidence, groups)
+    stream = StoryStream(params, stats, evidence, copies)
     labels, scores, _ = stream_labels(stream, arts, stream_order(arts), BATCH)
     return labels, scores, make_space(arts, stats, params.pairs).title
 
 
 def _from_store(store: Store, params: StoryParams, mode: str, evidence,
-                copies: bool | Mapping[str, str],
+                copies: bool | Copies,
                 progress: Callable[[int], None] | None, workers: int | Engine) -> StoryResult:
     storydb.declare(store)
     if evidence is None:
         evidence = evidence_from_store(store)
-    if copies is True:
-        groups = copy_groups(stored_duplicate_links(store, _threads(workers)))
-    else:
-        groups = dict(copies) if copies else {}
+    found = _copies(copies, store, workers)
     numbers = storydb.doc_numbers(store)
     arts = _features((pair for batch in store.documents() for pair in batch), params, progress,
                      workers)
     rows_n = np.array([numbers[i] for i in arts.ids], dtype=np.int64)
     old = storydb.stored_members(store)
     if mode == "batch":
-        labels, scores, vectors = _batch(arts, params, evidence, groups)
+        labels, scores, vectors = _batch(arts, params, evidence, found)
     else:
-        labels, scores, vectors = _stream_store(arts, rows_n, old, params, evidence, groups)
+        labels, scores, vectors = _stream_store(arts, rows_n, old, params, evidence, found)
     result = build_stories(arts, labels, scores, vectors)  # provisional ids
     clusters = [[numbers[m] for m in s.members] for s in result.stories]
     old_story = {n: st for n, (st, _) in old.items()}
@@ -220,7 +219,7 @@ def _from_store(store: Store, params: StoryParams, mode: str, evidence,
 
 
 def _stream_store(arts: Articles, rows_n: np.ndarray, old: dict[int, tuple[int, float]],
-                  params: StoryParams, evidence, groups: Mapping[str, str]
+                  params: StoryParams, evidence, copies: Copies
                   ) -> tuple[np.ndarray, np.ndarray, Any]:
     """Stream the articles without a stored story, after the stored window before them."""
     assigned = np.array([int(n) in old for n in rows_n.tolist()], dtype=bool)
@@ -228,23 +227,23 @@ def _stream_store(arts: Articles, rows_n: np.ndarray, old: dict[int, tuple[int, 
     scores = np.empty(len(arts))
     for r in np.flatnonzero(assigned).tolist():
         labels[r], scores[r] = old[int(rows_n[r])]
-    stats = _unit_stats(arts, copy_units(arts.ids, arts.ts, groups), params)
+    _, stats = _units(arts, params, copies)
     vectors = make_space(arts, stats, params.pairs).title
     new_rows = np.flatnonzero(~assigned)
     if not len(new_rows):
         return labels, scores, vectors
     done = arts.take(np.flatnonzero(assigned))
     # word statistics of everything stored, as when a collection is replayed (`_stream`)
-    stream = StoryStream(params, stats, evidence, groups)
+    stream = StoryStream(params, stats, evidence, copies)
     if old:
         stream.reserve(max(st for st, _ in old.values()))
     # copies of stored articles join their stories, however long ago those were
     placed: dict[str, int] = {}
     for r in np.flatnonzero(assigned).tolist():
-        group = groups.get(arts.ids[r])
+        group = copies.groups.get(arts.ids[r])
         if group is not None:
             placed.setdefault(group, int(labels[r]))
-    stream.add_copies({}, placed)
+    stream.place_groups(placed)
     new = arts.take(new_rows)
     dated = new.ts[~np.isnan(new.ts)]
     if len(done) and len(dated):

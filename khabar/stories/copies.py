@@ -1,4 +1,4 @@
-"""Copies always share a story: must-links from the duplicate stage, as groups of articles.
+"""Copies always share a story: must-links from the duplicate stage.
 
 A story is decided by average agreement, and copies can lose that vote for
 reasons that have nothing to do with the event: 150 identical copies make
@@ -7,57 +7,33 @@ so no pair of them is even compared; a republication two days later loses on
 time proximity. A verified copy is the same report, so the story stage takes
 it as a must-link rather than as a score:
 
-* `duplicate_links` asks the duplicate stage (`khabar.dups.find_duplicates`)
-  and keeps its symmetric copies: exact copies and near copies at its Jaccard
-  threshold. A containment pair (a short article found inside a long one) is
-  not a must-link: a digest that carries a complete news item at its end is
-  about something else (the stories stage still sees it as strong evidence);
+* `Copies.from_duplicates` asks the duplicate stage
+  (`khabar.dups.find_duplicates`) and keeps its symmetric copies: exact copies
+  and near copies at its Jaccard threshold. A containment pair (a short
+  article found inside a long one) is not a must-link: a digest that carries
+  a complete news item at its end is about something else (the stories stage
+  still sees it as strong evidence through the pair score);
 * `copy_groups` turns links into groups (connected components, the group key
   being its smallest id): the one grouping step, keyed by id, that a cluster
   engine runs as a join;
-* `CopyUnits` is what the clustering uses: each group enters it as ONE unit
-  (its earliest article stands for it, weighing as many articles as it has),
-  and every member gets the unit's story. Word statistics count a group once,
-  so republication never turns an event's own words into stopwords.
+* the clustering honours them: every copy group starts as one cluster of the
+  average linkage (`linkage.average_linkage(must=…)`), whatever the dates of
+  its members; EXACT copies (the same normalized text) are moreover folded
+  into one row standing for all of them (`CopyUnits`), so that a thousand
+  copies cost what one article costs, and a text republished verbatim counts
+  once in the word statistics (the words of an event copied everywhere stay
+  its own words, not stopwords).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
-
-
-def symmetric_copies(pairs: Iterable[Any], threshold: float) -> list[tuple[str, str]]:
-    """The (a, b) ids of duplicate pairs that are copies both ways round.
-
-    `pairs` are the duplicate stage's `DupPair`s (or anything with `a`, `b`, `kind`,
-    `jaccard`): exact copies, and near copies whose Jaccard reaches `threshold`.
-    """
-    return [(p.a, p.b) for p in pairs if p.kind == "exact" or p.jaccard >= threshold]
-
-
-def duplicate_links(docs: Sequence[Any], workers: int = 1) -> list[tuple[str, str]]:
-    """Copy links among documents in memory, found by the duplicate stage itself."""
-    from khabar.dups import DupParams, find_duplicates
-
-    params = DupParams()
-    return symmetric_copies(find_duplicates(list(docs), params, workers=workers).pairs,
-                            params.threshold)
-
-
-def stored_duplicate_links(store: Any, workers: int = 1) -> list[tuple[str, str]]:
-    """Copy links of a store's documents, the duplicate stage brought up to date first
-    (cheap when nothing changed: only new or changed documents are sketched)."""
-    from khabar.dups import DupParams, find_duplicates
-
-    params = DupParams()
-    return symmetric_copies(find_duplicates(store, params, workers=workers).pairs,
-                            params.threshold)
 
 
 def copy_groups(links: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -85,6 +61,47 @@ def copy_groups(links: Iterable[tuple[str, str]]) -> dict[str, str]:
         if c not in key or ids[i] < key[c]:
             key[c] = ids[i]
     return {i: key[c] for i, c in zip(ids, comp.tolist(), strict=True)}
+
+
+@dataclass(slots=True)
+class Copies:
+    """Which articles are copies of which: the must-links of the story stage."""
+
+    groups: dict[str, str] = field(default_factory=dict)
+    """Article id -> its copy group (exact and near copies), for articles with a copy."""
+    exact: dict[str, str] = field(default_factory=dict)
+    """Article id -> its group of EXACT copies (a subset of one copy group)."""
+
+    def __bool__(self) -> bool:
+        return bool(self.groups)
+
+    @classmethod
+    def from_links(cls, links: Iterable[tuple[str, str]],
+                   exact: Iterable[tuple[str, str]] = ()) -> Copies:
+        """From (a, b) copy links, and the subset of them that are exact copies."""
+        exact = list(exact)
+        return cls(copy_groups([*links, *exact]), copy_groups(exact))
+
+    @classmethod
+    def from_pairs(cls, pairs: Iterable[Any], threshold: float) -> Copies:
+        """From the duplicate stage's `DupPair`s (anything with `a`, `b`, `kind`, `jaccard`):
+        exact copies, and near copies whose Jaccard reaches `threshold` (symmetric copies;
+        a pair found by containment alone is left out)."""
+        pairs = list(pairs)
+        return cls.from_links(
+            [(p.a, p.b) for p in pairs if p.kind != "exact" and p.jaccard >= threshold],
+            [(p.a, p.b) for p in pairs if p.kind == "exact"])
+
+    @classmethod
+    def from_duplicates(cls, corpus: Any, workers: int = 1) -> Copies:
+        """Copies among documents in memory, or of a store's documents (the duplicate
+        stage brought up to date first: cheap when nothing changed), found by the
+        duplicate stage itself."""
+        from khabar.dups import DupParams, find_duplicates
+
+        params = DupParams()
+        return cls.from_pairs(find_duplicates(corpus, params, workers=workers).pairs,
+                              params.threshold)
 
 
 @dataclass(slots=True)
@@ -133,6 +150,19 @@ def copy_units(ids: Sequence[str], ts: np.ndarray, groups: Mapping[str, str]) ->
     reps_arr = reps_arr[by_row]
     weight = np.bincount(unit, minlength=len(reps_arr)).astype(np.float64)
     return CopyUnits(unit, reps_arr, weight)
+
+
+def must_labels(units: CopyUnits, ids: Sequence[str], groups: Mapping[str, str]
+                ) -> np.ndarray | None:
+    """For each unit, the smallest unit of its copy group (`linkage.average_linkage`'s
+    `must`); None when no two units are copies."""
+    first: dict[str, int] = {}
+    out = np.arange(len(units), dtype=np.int64)
+    for u, r in enumerate(units.reps.tolist()):  # units are numbered in row order
+        g = groups.get(ids[r])
+        if g is not None:
+            out[u] = first.setdefault(g, u)
+    return None if (out == np.arange(len(units))).all() else out
 
 
 def unit_evidence(evidence: Mapping[tuple[str, str], float] | None, ids: Sequence[str],

@@ -36,6 +36,7 @@ import scipy.sparse as sp
 
 from khabar.document import Document
 from khabar.repair import Repair
+from khabar.stories.copies import Copies
 from khabar.stories.features import Articles, FeatureParams, TermStats, extract
 from khabar.stories.params import StoryParams
 from khabar.stories.similarity import (
@@ -116,21 +117,25 @@ class StoryStream:
     def __init__(
         self, params: StoryParams | None = None, prior: TermStats | None = None,
         evidence: Mapping[tuple[str, str], float] | None = None,
-        copies: Mapping[str, str] | None = None,
+        copies: Copies | None = None,
     ) -> None:
         """`prior`: document frequencies to start from (e.g. of a stored collection);
         `evidence`: duplicate/reuse strength of id pairs, as in batch clustering;
-        `copies`: article id -> copy group (`copies.copy_groups`): a copy joins the
-        story its group is in, whenever it arrives, and counts once in the word
-        statistics."""
+        `copies`: which articles are copies (`copies.Copies`): a copy joins the story
+        its group is in whenever it arrives, and an exact copy of an article still in
+        the window is folded into that article's row instead of being compared."""
         self.params = params or StoryParams()
         self.evidence = as_evidence(evidence)
-        self._copies: dict[str, str] = dict(copies or {})
-        # copy group -> the (root) story holding it, kept up to date through merges;
-        # kept when the story leaves the window: a late copy brings it back
+        self._copies: dict[str, str] = {}
+        self._exact: dict[str, str] = {}
+        # copy group -> the (root) story holding it, kept up to date through merges and
+        # after the story leaves the window (a late copy joins it, whatever its date)
         self._group_story: dict[str, int] = {}
         self._story_groups: dict[int, list[str]] = {}
-        self._group_row: dict[str, int] = {}  # group -> its row in the window
+        self._group_row: dict[str, int] = {}  # exact group -> its row in the window
+        self._exact_placed: set[str] = set()
+        if copies:
+            self.add_copies(copies)
         # document frequencies the weights come from, and the articles seen since they were
         # last brought up to date (counted in at the next refresh point, never before)
         self._stats = prior.copy() if prior is not None else TermStats(self.params.features.dim)
@@ -194,12 +199,15 @@ class StoryStream:
         out, self._merges = self._merges, []
         return out
 
-    def add_copies(self, copies: Mapping[str, str],
-                   stories: Mapping[str, int] | None = None) -> None:
-        """More copy groups (article id -> group), e.g. found since the stream started;
-        `stories` (group -> story) says where groups already are (e.g. stored)."""
-        self._copies.update(copies)
-        for group, story in (stories or {}).items():
+    def add_copies(self, copies: Copies) -> None:
+        """More copies (e.g. found by the duplicate stage since the stream started)."""
+        self._copies.update(copies.groups)
+        self._exact.update(copies.exact)
+
+    def place_groups(self, stories: Mapping[str, int]) -> None:
+        """Say which story copy groups are already in (group -> story, e.g. stored): their
+        copies join those stories when they arrive."""
+        for group, story in stories.items():
             if group not in self._group_story:
                 self._place_group(group, self._root(story))
 
@@ -227,7 +235,7 @@ class StoryStream:
             if root not in self._size:
                 self._size[root] = 0
                 self._links[root] = {}
-            self._add_row(len(act), story, t, group)
+            self._add_row(len(act), story, t, self._exact.get(arts.ids[k]))
             self._size[root] += 1
             if not math.isnan(t):
                 self._clock = max(self._clock, t)
@@ -358,42 +366,43 @@ class StoryStream:
         heapq.heapify(self._expiry)
 
     def _fold_plan(self, arts: Articles, times: list[float]) -> tuple[list[int], np.ndarray]:
-        """For each article: the window row of an earlier copy it folds into, PLACED when
-        its group is placed but has no row in the window any more, or OWN; and the rows
-        of `arts` that get rows of their own.
+        """For each article: the window row of an earlier EXACT copy it folds into; PLACED
+        for an exact copy whose group was placed but has no row in the window any more;
+        else OWN. And the rows of `arts` that get rows of their own.
 
-        A copy is the same text, so it is never compared again: it adds its weight to
-        its group's row while that row is in the window (a thousand copies stay one
-        row), and after that it simply joins the group's story, as a copy in batch
-        clustering joins its unit whatever its date.
+        An exact copy is the same text, so it is never compared again: it adds its
+        weight to its group's row while that row is in the window (a thousand copies
+        stay one row), and after that it simply joins the group's story, as exact
+        copies in batch clustering are one row whatever their dates. A near copy gets
+        a row of its own (its words differ) but joins its group's story.
         """
         plan = [OWN] * len(arts)
-        if not self._copies:
+        if not self._exact:
             return plan, np.arange(len(arts))
         act = self._active
         span = self.params.pairs.window * DAY
         clock = self._clock
-        rows = dict(self._group_row)  # group -> row (this segment's rows included)
-        placed = set()  # groups first seen in this segment
+        rows = dict(self._group_row)  # exact group -> row (this segment's rows included)
+        seen = set()  # exact groups first met in this segment
         kept: list[int] = []
         for k, (doc, t) in enumerate(zip(arts.ids, times, strict=True)):
             if not math.isnan(t):
                 clock = max(clock, t)
-            group = self._copies.get(doc)
-            if group is None:
+            exact = self._exact.get(doc)
+            if exact is None:
                 kept.append(k)
                 continue
-            if group in self._group_story or group in placed:
-                row = rows.get(group)
+            if exact in self._exact_placed or exact in seen:
                 plan[k] = PLACED
+                row = rows.get(exact)
                 if row is not None:
-                    own = row >= len(act)
-                    rt = times[kept[row - len(act)]] if own else act.times[row]
-                    if (own or act.alive[row]) and not rt < clock - span:
+                    mine = row >= len(act)
+                    rt = times[kept[row - len(act)]] if mine else act.times[row]
+                    if (mine or act.alive[row]) and not rt < clock - span:
                         plan[k] = row
                 continue
-            placed.add(group)
-            rows[group] = len(act) + len(kept)
+            seen.add(exact)
+            rows[exact] = len(act) + len(kept)
             kept.append(k)
         return plan, np.asarray(kept, dtype=np.int64)
 
@@ -413,15 +422,16 @@ class StoryStream:
                     self._links[o][root] = self._links[o].get(root, 0.0) + add
         return root
 
-    def _add_row(self, row: int, story: int, t: float, group: str | None) -> None:
+    def _add_row(self, row: int, story: int, t: float, exact: str | None) -> None:
         act = self._active
         act.stories.append(story)
         act.alive.append(True)
         act.weight.append(1)
         act.times.append(t)
         act.partners[row] = []
-        if group is not None:
-            self._group_row[group] = row
+        if exact is not None:
+            self._group_row[exact] = row
+            self._exact_placed.add(exact)
         if not math.isnan(t):
             heapq.heappush(self._expiry, (t, row))
 
@@ -463,7 +473,7 @@ class StoryStream:
                 # a copy of an article placed before: the same report, one more of it
                 self._clock = clock
                 if plan[k] == PLACED:
-                    story = self._group_story[copies[arts.ids[k]]]
+                    story = self._root(self._group_story[copies[arts.ids[k]]])
                 else:
                     story = self._fold(plan[k])
                     self._merge_around(story)
@@ -486,19 +496,27 @@ class StoryStream:
                 if avg > best_score or (avg == best_score and s < best):
                     best, best_score = s, avg
             group = copies.get(arts.ids[k]) if copies else None
-            if best >= 0 and best_score >= params.threshold:
+            forced = self._group_story.get(group) if group is not None else None
+            if forced is not None:
+                # a (near) copy of an article placed before: the same report, whatever
+                # the scores and whatever its date
+                story, value = forced, 1.0
+                if story not in self._size:  # its story had left the window: back in
+                    self._size[story] = 0
+                    self._links[story] = {}
+            elif best >= 0 and best_score >= params.threshold:
                 story, value = best, best_score
             else:
                 story, value = self._next_story, 1.0
                 self._next_story += 1
                 self._size[story] = 0
                 self._links[story] = {}
-            if group is not None:
+            if group is not None and forced is None:
                 self._place_group(group, story)
             row = n_old + own
             own += 1
             self._size[story] += 1
-            self._add_row(row, story, t, group)
+            self._add_row(row, story, t, self._exact.get(arts.ids[k]))
             act.partners[row] = [(r, p) for r, p, _ in links]
             story_links = self._links[story]
             partners = act.partners
@@ -513,6 +531,7 @@ class StoryStream:
             out.append(Assignment(arts.ids[k], story, round(float(min(value, 1.0)), 6)))
             self._merge_around(story)
         self._seen += len(arts)
+        # an exact copy counts once in the statistics, as in batch clustering
         self._pending.append(arts if len(kept) == len(arts) else arts.take(kept))
         if self._at_refresh():
             self._refresh()
