@@ -143,9 +143,14 @@ def _run(inputs, out: Path, store: Store, params: PipelineParams, fields, echo: 
                               progress=bar, workers=engine)
     write_jsonl((s.to_dict() for s in stories.stories), result.data_dir / "stories.jsonl")
     write_jsonl(stories.assignments(), result.data_dir / "assignments.jsonl")
+    threads = stories.threads.threads if stories.threads is not None else []
+    write_jsonl((t.to_dict() for t in threads), result.data_dir / "threads.jsonl")
     multi = sum(1 for s in stories.stories if len(s.members) > 1)
-    result.counts["stories"] = {"stories": len(stories.stories), "with_several": multi}
-    done("stories", bar, t, f"{len(stories.stories)} stories, {multi} with several articles")
+    linked = sum(1 for t in threads if len(t.stories) > 1)
+    result.counts["stories"] = {"stories": len(stories.stories), "with_several": multi,
+                                "threads_of_several": linked}
+    done("stories", bar, t, f"{len(stories.stories)} stories, {multi} with several articles, "
+         f"{linked} threads of several stories")
 
     bar, t = stage("explain", len(stories.stories))
     counts = explain_run(

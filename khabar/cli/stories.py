@@ -74,9 +74,13 @@ def stories(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out_dir
             out_dir.mkdir(parents=True, exist_ok=True)
             write_jsonl((s.to_dict() for s in result.stories), out_dir / "stories.jsonl")
             write_jsonl(result.assignments(), out_dir / "assignments.jsonl")
+            write_jsonl((t.to_dict() for t in result.threads.threads) if result.threads
+                        else (), out_dir / "threads.jsonl")
     sizes = [len(s.members) for s in result.stories]
     multi = sum(1 for n in sizes if n > 1)
+    linked = sum(1 for t in result.threads.threads if len(t.stories) > 1) if result.threads else 0
     click.echo(f"stories ({mode}): {sum(sizes)} articles in {len(sizes)} stories, "
-               f"{multi} with more than one article, largest {max(sizes, default=0)}")
+               f"{multi} with more than one article, largest {max(sizes, default=0)}; "
+               f"{linked} threads of several stories")
     if out_dir is not None:
-        click.echo(f"written {out_dir}/stories.jsonl, assignments.jsonl")
+        click.echo(f"written {out_dir}/stories.jsonl, assignments.jsonl, threads.jsonl")

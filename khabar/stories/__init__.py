@@ -16,13 +16,25 @@ to the best active story (`stream`); ids are kept stable in the database (`db`).
 """
 
 from khabar.stories.api import cluster_stories, evidence_from_store
-from khabar.stories.db import load_result
+from khabar.stories.copies import Copies
+from khabar.stories.db import load_result, load_threads
 from khabar.stories.features import FeatureParams
 from khabar.stories.params import StoryParams
 from khabar.stories.result import Story, StoryResult
 from khabar.stories.similarity import DEFAULT_MODEL, FEATURES, PairParams, SimilarityModel
 from khabar.stories.stream import Assignment, StoryStream
+from khabar.stories.threads import (
+    DEFAULT_THREAD_MODEL,
+    THREAD_FEATURES,
+    Thread,
+    ThreadLink,
+    ThreadModel,
+    ThreadParams,
+    ThreadResult,
+)
 
-__all__ = ["DEFAULT_MODEL", "FEATURES", "Assignment", "FeatureParams", "PairParams",
-           "SimilarityModel", "Story", "StoryParams", "StoryResult", "StoryStream",
-           "cluster_stories", "evidence_from_store", "load_result"]
+__all__ = ["DEFAULT_MODEL", "DEFAULT_THREAD_MODEL", "FEATURES", "THREAD_FEATURES", "Assignment",
+           "Copies", "FeatureParams", "PairParams", "SimilarityModel", "Story", "StoryParams",
+           "StoryResult", "StoryStream", "Thread", "ThreadLink", "ThreadModel", "ThreadParams",
+           "ThreadResult", "cluster_stories", "evidence_from_store", "load_result",
+           "load_threads"]

@@ -27,6 +27,7 @@ from khabar.stories.params import StoryParams
 from khabar.stories.result import StoryResult, build_stories, member_scores
 from khabar.stories.similarity import make_space
 from khabar.stories.stream import StoryStream, resolve, stream_labels
+from khabar.stories.threads import thread_stories
 
 BATCH = 1000
 MODES = ("batch", "stream")
@@ -133,11 +134,15 @@ def cluster_stories(
     arts = _features(((d, None) for d in docs), params, progress, workers)
     found = _copies(copies, docs, workers)
     if mode == "batch":
-        labels, scores, vectors = _batch(arts, params, evidence, found)
+        labels, scores, space = _batch(arts, params, evidence, found)
     else:
-        labels, scores, vectors = _stream(arts, params, evidence, found)
-    result = build_stories(arts, labels, scores, vectors)
+        labels, scores, space = _stream(arts, params, evidence, found)
+    result = build_stories(arts, labels, scores, space.title)
     result.mode = mode
+    if params.threads is not None:
+        by_id = {d.id: d for d in docs}
+        result.threads = thread_stories(result, arts, space, params,
+                                        lambda ids: [by_id[i] for i in ids])
     return result
 
 
@@ -175,7 +180,7 @@ def _batch(arts: Articles, params: StoryParams, evidence,
                                           units.weight, must)
         uscores = unit_member_scores(units, ulabels, pairs.left, pairs.right, pairs.prob)
         labels, scores = ulabels[units.unit], uscores[units.unit]
-    vectors = make_space(arts, stats, params.pairs).title
+    vectors = make_space(arts, stats, params.pairs)
     return labels, scores, vectors
 
 
@@ -186,7 +191,7 @@ def _stream(arts: Articles, params: StoryParams, evidence,
     # (a live `StoryStream` learns them as it goes)
     stream = StoryStream(params, stats, evidence, copies)
     labels, scores, _ = stream_labels(stream, arts, stream_order(arts), BATCH)
-    return labels, scores, make_space(arts, stats, params.pairs).title
+    return labels, scores, make_space(arts, stats, params.pairs)
 
 
 def _from_store(store: Store, params: StoryParams, mode: str, evidence,
@@ -202,19 +207,26 @@ def _from_store(store: Store, params: StoryParams, mode: str, evidence,
     rows_n = np.array([numbers[i] for i in arts.ids], dtype=np.int64)
     old = storydb.stored_members(store)
     if mode == "batch":
-        labels, scores, vectors = _batch(arts, params, evidence, found)
+        labels, scores, space = _batch(arts, params, evidence, found)
     else:
-        labels, scores, vectors = _stream_store(arts, rows_n, old, params, evidence, found)
-    result = build_stories(arts, labels, scores, vectors)  # provisional ids
+        labels, scores, space = _stream_store(arts, rows_n, old, params, evidence, found)
+    result = build_stories(arts, labels, scores, space.title)  # provisional ids
     clusters = [[numbers[m] for m in s.members] for s in result.stories]
     old_story = {n: st for n, (st, _) in old.items()}
     ids = storydb.stable_ids(clusters, old_story, storydb.max_story(store))
     first_row = {arts.ids[r]: r for r in range(len(arts))}
     mapping = {int(labels[first_row[s.members[0]]]): sid
                for s, sid in zip(result.stories, ids, strict=True)}
-    result = build_stories(arts, labels, scores, vectors, mapping)
+    result = build_stories(arts, labels, scores, space.title, mapping)
     result.mode = mode
     storydb.save(store, result, numbers)
+    if params.threads is not None:
+        def fetch(ids: list[str]) -> list[Document]:
+            return [d for batch in store.documents(ids=ids) for d, _ in batch]
+
+        threads = thread_stories(result, arts, space, params, fetch)
+        storydb.save_threads(store, threads)  # stable thread ids, as for stories
+        result.threads = threads
     return result
 
 
@@ -228,7 +240,7 @@ def _stream_store(arts: Articles, rows_n: np.ndarray, old: dict[int, tuple[int, 
     for r in np.flatnonzero(assigned).tolist():
         labels[r], scores[r] = old[int(rows_n[r])]
     _, stats = _units(arts, params, copies)
-    vectors = make_space(arts, stats, params.pairs).title
+    vectors = make_space(arts, stats, params.pairs)
     new_rows = np.flatnonzero(~assigned)
     if not len(new_rows):
         return labels, scores, vectors

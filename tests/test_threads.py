@@ -1,0 +1,195 @@
+"""Threads: stories of one developing event linked across days, with their evidence."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import DEMO, DEMO_KEY
+from test_stories_corpus import all_docs
+
+from khabar.ingest import ingest
+from khabar.store import Store
+from khabar.stories import StoryParams, ThreadParams, cluster_stories, load_threads
+from khabar.stories import threads as T
+
+
+def demo_docs():
+    from khabar.io.readers import read
+
+    return list(read([DEMO]))
+
+
+def key() -> dict:
+    return json.loads(Path(DEMO_KEY).read_text(encoding="utf-8"))
+
+
+def same_thread(result, *ids: str) -> bool:
+    return len({result.thread_of(i).thread for i in ids}) == 1
+
+
+@pytest.fixture(scope="module")
+def demo_result():
+    return cluster_stories(demo_docs())
+
+
+def test_the_derailment_is_one_thread_of_day_stories(demo_result):
+    """The demo's derailment is reported over three days as separate stories; one thread."""
+    k = key()
+    days = k["threads"]["tal-rayhan-train-derailment"]
+    assert len({demo_result.assignment[i][0] for i in days}) >= 2  # still several stories
+    assert same_thread(demo_result, *days)
+    thread = demo_result.thread_of(days[0])
+    # the thread's members are every article of its stories, in time order
+    members = [m for s in demo_result.stories if s.story in thread.stories for m in s.members]
+    assert sorted(thread.members) == sorted(members)
+    assert thread.first_seen.day == 10 and thread.last_seen.day == 12
+
+
+def test_two_floods_of_one_province_are_not_one_thread(demo_result):
+    k = key()
+    ghadir = k["stories"]["ghadir-flash-flood"]
+    marj = k["stories"]["marj-dam-flood"]
+    assert not ({demo_result.thread_of(i).thread for i in ghadir}
+                & {demo_result.thread_of(i).thread for i in marj})
+    for lone in k["singletons"]:
+        assert demo_result.thread_of(lone).members == [lone]
+
+
+def test_every_link_says_why(demo_result):
+    linked = [t for t in demo_result.threads if len(t.stories) > 1]
+    assert linked
+    for t in linked:
+        assert t.links, t
+        for link in t.links:
+            assert link.score >= ThreadParams().threshold
+            assert link.a in t.stories and link.b in t.stories
+            ev = link.evidence
+            assert set(ev) >= {"words", "reused", "closest", "gap_days", "figures_before",
+                               "figures_after", "similarity"}
+            # the words shown are words both stories' texts use
+            texts = {s: " ".join(demo_result.story_of(m).title for m in
+                                 next(x for x in demo_result.stories if x.story == s).members)
+                     for s in (link.a, link.b)}
+            assert ev["words"], link
+            del texts
+    # the thread's links connect all its stories
+    for t in linked:
+        seen = {t.links[0].a}
+        changed = True
+        while changed:
+            changed = False
+            for link in t.links:
+                if (link.a in seen) != (link.b in seen):
+                    seen |= {link.a, link.b}
+                    changed = True
+        assert seen == set(t.stories)
+
+
+def test_two_strikes_stay_apart_and_a_lone_article_is_its_own_thread():
+    result = cluster_stories(all_docs())
+    assert result.thread_of("a1").thread != result.thread_of("b1").thread
+    assert result.thread_of("d1").stories == [result.assignment["d1"][0]]
+
+
+def test_threads_in_stream_mode_and_without(demo_result):
+    stream = cluster_stories(demo_docs(), mode="stream")
+    days = key()["threads"]["tal-rayhan-train-derailment"]
+    assert same_thread(stream, *days)
+    off = cluster_stories(demo_docs(), StoryParams(threads=None))
+    assert off.threads is None and off.thread_of(days[0]) is None
+
+
+def test_stable_thread_ids_in_the_store(tmp_path):
+    db = tmp_path / "k.db"
+    docs = demo_docs()
+    days = key()["threads"]["tal-rayhan-train-derailment"]
+    first_day = [d for d in docs if d.date is None or d.date.day <= 10]
+    ingest(first_day, db)
+    with Store(db) as store:
+        r1 = cluster_stories(store)
+        derail = r1.thread_of(days[0]).thread
+    ingest(docs, db)
+    for mode in ("stream", "batch"):
+        with Store(db) as store:
+            r2 = cluster_stories(store, mode=mode)
+            # the thread grew with the next days' stories and kept its id
+            assert r2.thread_of(days[0]).thread == derail
+            assert same_thread(r2, *days)
+            statements: list[str] = []
+            store.db.set_trace_callback(statements.append)
+            r3 = cluster_stories(store, mode=mode)
+            store.db.set_trace_callback(None)
+            assert not [s for s in statements if "thread" in s.lower()
+                        and s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+            assert {t.thread: t.stories for t in r3.threads} == \
+                {t.thread: t.stories for t in r2.threads}
+    with Store(db) as store:
+        stored = load_threads(store)
+    assert {t.thread: t.stories for t in stored} == {t.thread: t.stories for t in r3.threads}
+    link = next(t for t in stored if t.thread == derail).links[0]
+    assert link.evidence["words"]
+
+
+def test_cli_writes_threads_jsonl(tmp_path):
+    from khabar.cli import main
+
+    out = tmp_path / "out"
+    assert main(["stories", str(DEMO), "--out", str(out), "--quiet"]) in (0, None)
+    rows = [json.loads(x) for x in (out / "threads.jsonl").read_text().splitlines()]
+    stories = {json.loads(x)["story"]: json.loads(x) for x in
+               (out / "stories.jsonl").read_text().splitlines()}
+    assert sorted(s for r in rows for s in r["stories"]) == sorted(stories)
+    for r in rows:
+        assert list(r)[:6] == ["thread", "title", "first_seen", "last_seen", "stories",
+                               "members"]
+        assert sorted(r["members"]) == sorted(m for s in r["stories"]
+                                              for m in stories[s]["members"])
+    assert any(len(r["stories"]) > 1 and r["links"] for r in rows)
+
+
+# -- the pieces ---------------------------------------------------------------------------------
+
+
+def test_best_other_is_a_grouping_by_story():
+    left = np.array([0, 0, 1, 2])
+    right = np.array([1, 2, 2, 3])
+    sim = np.array([0.5, 0.9, 0.4, 0.2])
+    best, second, partner = T.best_other(4, left, right, sim)
+    assert best.tolist() == [0.9, 0.5, 0.9, 0.2]
+    assert second.tolist() == [0.5, 0.4, 0.4, 0.0]
+    assert partner.tolist() == [2, 0, 0, 2]
+
+
+def test_closest_says_whether_each_is_the_others_best_match():
+    """Three daily reports of one kind: no pair is 'closest' while a third is as close."""
+    import scipy.sparse as sp
+
+    body = sp.csr_matrix(np.array([[1.0, 0, 0], [0.9, 0.43589, 0], [0.9, 0, 0.43589],
+                                   [0, 0, 1.0]]))
+    n = 4
+    z = sp.csr_matrix((n, 3))
+    day = 86400.0
+    p = T.Profiles([10, 11, 12, 13], np.arange(n) * day, np.arange(n) * day, body, z, z,
+                   np.zeros(n), z, z, np.ones(n))
+    left, right, sim = T.candidate_pairs(p, ThreadParams())
+    feats = T.pair_features(p, left, right, sim, ThreadParams())
+    close = {(int(a), int(b)): f[2] for a, b, f in zip(left, right, feats, strict=True)}
+    assert close[(0, 1)] == pytest.approx(1.0)  # 0's best is 1 (tie with 2, same value)
+    assert close[(1, 2)] < 1.0  # 1 and 2 each have a better match: 0
+    # the window: stories more than a week apart are never candidates
+    far = T.Profiles([1, 2], np.array([0.0, 9 * day]), np.array([0.0, 9 * day]),
+                     body[:2], z[:2], z[:2], np.zeros(2), z[:2], z[:2], np.ones(2))
+    assert len(T.candidate_pairs(far, ThreadParams())[0]) == 0
+
+
+def test_shared_words_and_figures_come_from_the_texts():
+    a = ["انقلب قطار الركاب رقم 214 قرب تل الريحان ومقتل 4 أشخاص"]
+    b = ["ارتفاع حصيلة حادث قطار تل الريحان إلى 5 قتلى و37 جريحا، والقطار رقم 214"]
+    idf = lambda term: 1.0  # noqa: E731
+    words = T.shared_words(a, b, idf)
+    assert "الريحان" in words and "قطار" in words
+    before, after, both = T.figures(a, b)
+    assert both == ["214"] and "37" in after
