@@ -487,19 +487,26 @@ def basic_evidence(p: Profiles, pairs: StoryPairs, k: int) -> dict[str, Any]:
 
 def shared_words(texts_a: Sequence[str], texts_b: Sequence[str], weight: Any,
                  limit: int = 8) -> list[str]:
-    """The most specific words both sides use (as written in `texts_a`), most specific
-    first: `weight(term id)` says how specific a word is (its IDF, 0 for stopwords)."""
-    from khabar.stories.features import DEFAULT_DIM, _folded_texts, _lexicon
+    """The most specific words both sides use, as written in `texts_a` (the first time),
+    most specific first: `weight(term id)` says how specific a word is (its IDF, 0 for
+    stopwords). Words are matched as the story stage matches them (normalized, stemmed)."""
+    from khabar.document import Document
+    from khabar.stories.features import DEFAULT_DIM, _lexicon
+    from khabar.text.view import prepare
 
     lex = _lexicon(DEFAULT_DIM)
 
     def words(texts: Sequence[str]) -> dict[int, str]:
         out: dict[int, str] = {}
-        for folded in _folded_texts(list(texts)):
-            toks = [t for t in folded.split() if not t[0].isdigit()]
-            for tok, term in zip(toks, lex.lookup(toks), strict=True):
-                if term >= 0:
-                    out.setdefault(term, tok)
+        docs = [Document(id=str(k), text=t) for k, t in enumerate(texts)]
+        for text, v in zip(texts, prepare(docs), strict=True):
+            toks = list(v.tokens.strings)
+            starts, ends = v.token_spans_original()
+            keep = [k for k, t in enumerate(toks) if t and not t[0].isdigit()]
+            terms = lex.lookup([toks[k] for k in keep])
+            for k, term in zip(keep, terms, strict=True):
+                if term >= 0 and term not in out:
+                    out[term] = text[int(starts[k]):int(ends[k])]
         return out
 
     wa, wb = words(texts_a), words(texts_b)
