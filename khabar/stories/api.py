@@ -22,6 +22,7 @@ from khabar.stories.copies import (
     unit_evidence,
     unit_member_scores,
 )
+from khabar.stories.crosslingual import crosslingual_evidence
 from khabar.stories.features import Articles, FeatureParams, TermStats, extract
 from khabar.stories.params import StoryParams
 from khabar.stories.result import StoryResult, build_stories, member_scores
@@ -132,6 +133,7 @@ def cluster_stories(
     if len(set(ids)) != len(ids):
         raise KhabarError("document ids must be unique")
     arts = _features(((d, None) for d in docs), params, progress, workers)
+    evidence = with_crosslingual(evidence, arts, params)
     found = _copies(copies, docs, workers)
     if mode == "batch":
         labels, scores, space = _batch(arts, params, evidence, found)
@@ -144,6 +146,19 @@ def cluster_stories(
         result.threads = thread_stories(result, arts, space, params,
                                         lambda ids: [by_id[i] for i in ids])
     return result
+
+
+def with_crosslingual(evidence: Mapping[tuple[str, str], float] | None, arts: Articles,
+                      params: StoryParams) -> Mapping[tuple[str, str], float] | None:
+    """`evidence` with the links between English/French and Arabic reports that share
+    names and figures (`crosslingual`), the stronger kept where both have a pair."""
+    cross = crosslingual_evidence(arts, params.pairs.window)
+    if not cross:
+        return evidence
+    out = dict(evidence or {})
+    for key, strength in cross.items():
+        out[key] = max(out.get(key, 0.0), strength)
+    return out
 
 
 def _copies(copies: bool | Copies, corpus: Any, workers: int | Engine) -> Copies:
@@ -205,6 +220,7 @@ def _from_store(store: Store, params: StoryParams, mode: str, evidence,
     arts = _features((pair for batch in store.documents() for pair in batch), params, progress,
                      workers)
     rows_n = np.array([numbers[i] for i in arts.ids], dtype=np.int64)
+    evidence = with_crosslingual(evidence, arts, params)
     old = storydb.stored_members(store)
     if mode == "batch":
         labels, scores, space = _batch(arts, params, evidence, found)
