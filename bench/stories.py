@@ -68,6 +68,10 @@ weights trade same-event recall for purity (cross-validated mean over the splits
 grows over three days (tests/test_stories.py) already splits in streaming: 3 is kept."""
 L2 = 1.0
 """Ridge penalty on standardized features (the intercept is free)."""
+T_DEFAULT = 0.5
+"""`ThreadParams().threshold`."""
+SWEEP = (0.4, 0.3, 0.2)
+"""Lower thread thresholds, printed to show what more follow-ups would cost."""
 THREAD_NO_WEIGHT = 5.0
 """In fitting the thread model, a `thread: no` pair weighs this many others: threading two
 happenings of one kind (two attacks, two days' market reports) misleads a reader more than
@@ -332,12 +336,23 @@ class Setup:
         return fit_threads(x, self.tlab[use])
 
     def thread_merged(self, labels: np.ndarray, tmodel) -> np.ndarray:
+        return self.thread_sweep(labels, tmodel, (T_DEFAULT,))[T_DEFAULT]
+
+    def thread_sweep(self, labels: np.ndarray, tmodel, thresholds) -> dict[float, np.ndarray]:
+        """Thread co-assignments of the pairs at several thread thresholds (one linkage)."""
         from khabar.stories import threads as T
+        from khabar.stories.linkage import average_linkage, cut
 
         prof, sa, sb = self.thread_rows(labels)
         tp = T.ThreadParams(model=tmodel)
-        tl = T.link_threads(prof, T.score_pairs(prof, tp), tp)
-        return tl[sa] == tl[sb]
+        pairs = T.score_pairs(prof, tp)
+        _, merges = average_linkage(len(prof), pairs.left, pairs.right, pairs.prob,
+                                    min(thresholds))
+        out = {}
+        for t in thresholds:
+            tl = cut(len(prof), merges, t)
+            out[t] = tl[sa] == tl[sb]
+        return out
 
 
 def fit_threads(x: np.ndarray, tlab: np.ndarray):
@@ -355,7 +370,8 @@ def cross_validate(setup: Setup, fold: np.ndarray, stream_too: bool) -> dict[str
     models fitted on the other folds only."""
     n = len(setup.a)
     out = {k: np.zeros(n, dtype=bool) for k in
-           ("batch", "stream", "batch threads", "stream threads")}
+           ("batch", "stream", "batch threads", "stream threads",
+            *(f"threads at {t}" for t in SWEEP))}
     a, b = setup.a, setup.b
     for k in sorted(set(fold.tolist())):
         tr, te = fold != k, fold == k
@@ -363,7 +379,10 @@ def cross_validate(setup: Setup, fold: np.ndarray, stream_too: bool) -> dict[str
         labels = setup.batch_labels(model)
         out["batch"][te] = (labels[a] == labels[b])[te]
         tmodel = setup.fit_threads(labels, tr)
-        out["batch threads"][te] = setup.thread_merged(labels, tmodel)[te]
+        swept = setup.thread_sweep(labels, tmodel, (T_DEFAULT, *SWEEP))
+        out["batch threads"][te] = swept[T_DEFAULT][te]
+        for t in SWEEP:
+            out[f"threads at {t}"][te] = swept[t][te]
         if stream_too:
             sl = setup.stream_labels(model)
             out["stream"][te] = (sl[a] == sl[b])[te]
@@ -551,7 +570,9 @@ def main() -> None:
         quality[name] = {"khabar batch": pair_quality(got["batch"], lab),
                          "tf-idf cosine": {**pair_quality(base, lab), "thresholds": chosen}}
         thread_q[name] = {"batch threads": thread_quality(got["batch threads"], tlab),
-                          "stories as threads": thread_quality(got["batch"], tlab)}
+                          "stories as threads": thread_quality(got["batch"], tlab),
+                          **{f"threads at {t}": thread_quality(got[f"threads at {t}"], tlab)
+                             for t in SWEEP}}
         if not args.quick:
             quality[name]["khabar stream"] = pair_quality(got["stream"], lab)
             thread_q[name]["stream threads"] = thread_quality(got["stream threads"], tlab)

@@ -260,13 +260,22 @@ def test_titles_fall_back_to_the_probable_title_or_first_sentence():
     assert arts.titles == ["حريق في مصنع البلاستيك", "اندلع حريق مساء السبت في مصنع للبلاستيك."]
 
 
-def test_evidence_links_articles_the_text_alone_would_not():
-    a, b = strike_docs()[0], lone_doc()
+def test_evidence_raises_the_score_and_copies_are_must_links():
+    from khabar.stories.copies import Copies
+    from khabar.stories.similarity import Evidence
+
+    a, b = strike_docs()[0], strike_docs()[2]
     plain = cluster_stories([a, b])
-    assert len(plain.stories) == 2
-    # (made up: a duplicate detector that says so is near-certain evidence)
-    linked = cluster_stories([a, b], evidence={("d1", "a1"): 1.0})
-    assert len(linked.stories) == 1
+    stronger = cluster_stories([a, b], evidence={("a1", "a3"): 1.0})
+    # shared text is evidence (the copy feature), raising the pair's confidence…
+    assert min(stronger.assignment["a3"][1], 1.0) >= min(plain.assignment["a3"][1], 1.0)
+    a, b = strike_docs()[0], lone_doc()
+    # …but not proof: two unrelated texts stay apart on text shared alone (templates)…
+    assert len(cluster_stories([a, b], evidence={("d1", "a1"): 1.0}).stories) == 2
+    # …while a verified copy (made up here) is a must-link, and certain evidence (a
+    # foreign-language report matched on names and figures) is one report outright
+    assert len(cluster_stories([a, b], copies=Copies.from_links([("d1", "a1")])).stories) == 1
+    assert len(cluster_stories([a, b], evidence=Evidence({}, {("d1", "a1"): 1.0})).stories) == 1
 
 
 def test_unknown_mode_is_a_user_error():

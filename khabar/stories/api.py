@@ -26,7 +26,7 @@ from khabar.stories.crosslingual import crosslingual_evidence
 from khabar.stories.features import Articles, FeatureParams, TermStats, extract
 from khabar.stories.params import StoryParams
 from khabar.stories.result import StoryResult, build_stories, member_scores
-from khabar.stories.similarity import make_space
+from khabar.stories.similarity import Evidence, as_evidence, make_space
 from khabar.stories.stream import StoryStream, resolve, stream_labels
 from khabar.stories.threads import thread_stories
 
@@ -149,16 +149,18 @@ def cluster_stories(
 
 
 def with_crosslingual(evidence: Mapping[tuple[str, str], float] | None, arts: Articles,
-                      params: StoryParams) -> Mapping[tuple[str, str], float] | None:
-    """`evidence` with the links between English/French and Arabic reports that share
-    names and figures (`crosslingual`), the stronger kept where both have a pair."""
+                      params: StoryParams) -> Evidence | Mapping[tuple[str, str], float] | None:
+    """`evidence`, with the links between English/French and Arabic reports that share
+    names and figures (`crosslingual`) as certain evidence."""
     cross = crosslingual_evidence(arts, params.pairs.window)
     if not cross:
         return evidence
-    out = dict(evidence or {})
+    known = as_evidence(evidence)
+    plain = {k: s for k, s, sure in known.items() if not sure} if known else {}
+    certain = {k: s for k, s, sure in known.items() if sure} if known else {}
     for key, strength in cross.items():
-        out[key] = max(out.get(key, 0.0), strength)
-    return out
+        certain[key] = max(certain.get(key, 0.0), strength)
+    return Evidence(plain, certain)
 
 
 def _copies(copies: bool | Copies, corpus: Any, workers: int | Engine) -> Copies:

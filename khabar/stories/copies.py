@@ -165,21 +165,28 @@ def must_labels(units: CopyUnits, ids: Sequence[str], groups: Mapping[str, str]
     return None if (out == np.arange(len(units))).all() else out
 
 
-def unit_evidence(evidence: Mapping[tuple[str, str], float] | None, ids: Sequence[str],
-                  units: CopyUnits) -> dict[tuple[str, str], float] | None:
-    """Evidence between articles, carried to the units' representatives (strongest kept);
-    links inside one unit are dropped (the unit already holds them together)."""
-    if not evidence:
-        return None if evidence is None else {}
+def unit_evidence(evidence: Any, ids: Sequence[str], units: CopyUnits) -> Any:
+    """Evidence between articles (a mapping or a `similarity.Evidence`), carried to the
+    units' representatives (strongest kept, certainty kept); links inside one unit are
+    dropped (the unit already holds them together)."""
+    from khabar.stories.similarity import Evidence, as_evidence
+
+    ev = as_evidence(evidence)
+    if ev is None:
+        return evidence
+    if units.trivial:
+        return ev
     rep_of = {ids[r]: ids[int(units.reps[units.unit[r]])] for r in range(len(ids))}
-    out: dict[tuple[str, str], float] = {}
-    for (a, b), s in evidence.items():
+    plain: dict[tuple[str, str], float] = {}
+    sure: dict[tuple[str, str], float] = {}
+    for (a, b), s, certain in ev.items():
         ra, rb = rep_of.get(a), rep_of.get(b)
         if ra is None or rb is None or ra == rb:
             continue
         key = (ra, rb) if ra < rb else (rb, ra)
-        out[key] = max(out.get(key, 0.0), float(s))
-    return out
+        target = sure if certain else plain
+        target[key] = max(target.get(key, 0.0), float(s))
+    return Evidence(plain, sure)
 
 
 def unit_member_scores(units: CopyUnits, labels: np.ndarray, left: np.ndarray,

@@ -77,8 +77,8 @@ class ThreadModel:
 # apart, by `python bench/stories.py --fit-threads` (L2 = 1 on standardized features);
 # validated by cross-validation by pair and by day (see the README).
 DEFAULT_THREAD_MODEL = ThreadModel(
-    weights=(-4.51, 1.89, 4.49, 2.33, 1.15),
-    intercept=-5.34,
+    weights=(-4.61, 1.68, 4.78, 2.81, 1.21),
+    intercept=-5.62,
 )
 
 
