@@ -278,7 +278,7 @@ def cosine_baseline(arts, stats, params, a, b, lab, fold):
 class Setup:
     """Everything the cross-validation needs, computed once: features, copies, candidates."""
 
-    def __init__(self, arts, copies, params, pairs, tlab):
+    def __init__(self, arts, copies, params, pairs, tlab, evidence=None):
         from khabar.stories.api import _units
         from khabar.stories.batch import collection_pairs, labelled_pair_features
         from khabar.stories.copies import must_labels
@@ -296,8 +296,12 @@ class Setup:
         self.lab = np.array([p["event"] for p in pairs])
         self.tlab = tlab
         ua, ub = self.units.unit[self.a], self.units.unit[self.b]
-        self.x_pairs = labelled_pair_features(self.reps, ua, ub, params, self.stats)
-        self.cand = collection_pairs(self.reps, params, self.stats, None, self.must)
+        from khabar.stories.copies import unit_evidence
+
+        self.evidence = evidence
+        ev = unit_evidence(evidence, arts.ids, self.units)
+        self.x_pairs = labelled_pair_features(self.reps, ua, ub, params, self.stats, ev)
+        self.cand = collection_pairs(self.reps, params, self.stats, ev, self.must)
 
     def batch_labels(self, model) -> np.ndarray:
         from khabar.stories.linkage import average_linkage
@@ -313,8 +317,8 @@ class Setup:
         from khabar.stories.stream import StoryStream, stream_labels
 
         p = replace(self.params, model=model)
-        sl, _, _ = stream_labels(StoryStream(p, self.stats, None, self.copies), self.arts,
-                                 stream_order(self.arts))
+        sl, _, _ = stream_labels(StoryStream(p, self.stats, self.evidence, self.copies),
+                                 self.arts, stream_order(self.arts))
         return sl
 
     def thread_rows(self, labels: np.ndarray):
@@ -448,6 +452,9 @@ def main() -> None:
     ap.add_argument("--pairs", type=Path, default=DEFAULT_PAIRS)
     ap.add_argument("--sts", type=Path, default=DEFAULT_STS)
     ap.add_argument("--threads", type=Path, default=DEFAULT_THREADS)
+    ap.add_argument("--evidence", action="store_true",
+                    help="Give the story stage the duplicate and reuse stages' evidence, as "
+                         "`khabar run` does (runs the reuse stage first).")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--fit", action="store_true", help="Print the model fitted on all pairs.")
     ap.add_argument("--quick", action="store_true", help="Skip the stream cross-validation.")
@@ -545,7 +552,19 @@ def main() -> None:
     thread_of = {(t["a"], t["b"]): t["thread"] for t in load_pairs(args.threads)}
     tlab = np.array([p["event"] if p["event"] != "related"
                      else "rel-" + thread_of.get((p["a"], p["b"]), "no") for p in pairs])
-    setup = Setup(arts, copies, params, pairs, tlab)
+    evidence = None
+    if args.evidence:
+        # what `khabar run` gives the story stage: the duplicate and reuse stages' evidence
+        from khabar.dups import find_duplicates
+        from khabar.reuse import find_reuse
+        from khabar.stories.api import evidence_from
+
+        t = time.perf_counter()
+        evidence = evidence_from(find_duplicates(docs, workers=args.workers).pairs,
+                                 find_reuse(docs, workers=args.workers),
+                                 {d.id: len(d.text) for d in docs})
+        results["evidence"] = {"pairs": len(evidence), "seconds": time.perf_counter() - t}
+    setup = Setup(arts, copies, params, pairs, tlab, evidence)
     a, b, lab = setup.a, setup.b, setup.lab
     days = [min(p["a"], p["b"])[4:14] for p in pairs]
     results["candidate_pairs"] = len(setup.cand.left)
@@ -605,6 +624,8 @@ def main() -> None:
               f"vs batch: precision {ag['stream_pairs_vs_batch']['precision']:.3f} recall "
               f"{ag['stream_pairs_vs_batch']['recall']:.3f}")
     print(f"\nstory sizes (size: stories): {results['story_sizes']}")
+    print("\nstory stage given the duplicate and reuse stages' evidence (as `khabar run`): "
+          + ("yes" if args.evidence else "no (as `khabar stories FILE`)"))
     print(f"\nlabelled pairs: {len(a)} non-ambiguous ({dict(Counter(lab.tolist()))}), "
           "cross-validated (fit on the other folds, cluster everything, score the fold)")
     print(f"{'split':26s} {'system':15s} {'F1 same':>8s} {'P':>6s} {'R':>6s} {'related':>8s} "
@@ -672,7 +693,8 @@ def main() -> None:
         if len(rows) > 6:
             print(f"    … {len(rows) - 6} more")
     results["sample"] = [[arts.ids[r] for r in rows] for rows in sample]
-    out = ROOT / "bench" / "results" / "stories.json"
+    out = ROOT / "bench" / "results" / ("stories-evidence.json" if args.evidence
+                                        else "stories.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, ensure_ascii=False, indent=1, default=float))
     print(f"\nwritten {out.relative_to(ROOT)}")

@@ -62,38 +62,51 @@ def stream_order(arts: Articles) -> np.ndarray:
 
 
 def evidence_from_store(store: Store) -> dict[tuple[str, str], float]:
-    """Duplicate and reuse evidence already stored, as id pair -> strength (0-1).
-
-    Strength is the share of one article found in the other (the larger of the two
-    directions): the larger containment of a verified duplicate pair (`khabar dups`),
-    or the share of an article's characters covered by the passages it shares with the
-    other (`khabar reuse`; boilerplate passages left out). Nothing is computed here.
-    """
-    out: dict[tuple[str, str], float] = {}
+    """Duplicate and reuse evidence already stored, as id pair -> strength (0-1)
+    (`evidence_from`). Nothing is computed here."""
     known = {r[0] for r in store.db.execute("SELECT name FROM components")}
+    pairs: list[Any] = []
+    passages: list[Any] = []
     if "dups" in known:
         try:
             from khabar.dups import load_pairs
         except ImportError:
             load_pairs = None
         if load_pairs is not None:
-            for p in load_pairs(store, update=False):
-                out[(p.a, p.b)] = max(p.containment_a_in_b, p.containment_b_in_a)
+            pairs = load_pairs(store, update=False)
     if "reuse" in known:
         try:
             from khabar.reuse import load_passages
         except ImportError:
             load_passages = None
         if load_passages is not None:
-            length = dict(store.db.execute("SELECT id, LENGTH(text) FROM documents"))
-            covered: dict[tuple[str, str], list[int]] = {}
-            for p in load_passages(store):
-                c = covered.setdefault((p.a, p.b), [0, 0])
-                c[0] += p.a_end - p.a_start
-                c[1] += p.b_end - p.b_start
-            for (a, b), (ca, cb) in covered.items():
-                share = max(ca / max(length.get(a, 0), 1), cb / max(length.get(b, 0), 1))
-                out[(a, b)] = max(out.get((a, b), 0.0), min(share, 1.0))
+            passages = load_passages(store)
+    if not passages:
+        return evidence_from(pairs, (), {})
+    length = dict(store.db.execute("SELECT id, LENGTH(text) FROM documents"))
+    return evidence_from(pairs, passages, length)
+
+
+def evidence_from(pairs: Iterable[Any], passages: Iterable[Any], length: Mapping[str, int]
+                  ) -> dict[tuple[str, str], float]:
+    """Strength of copying between articles: the share of one article found in the other
+    (the larger of the two directions), from the duplicate stage's verified pairs (their
+    larger containment) and the reuse stage's passages (the share of an article's characters
+    they cover; boilerplate passages left out). A pure function over the two stages'
+    records, grouped by pair."""
+    out: dict[tuple[str, str], float] = {}
+    for p in pairs:
+        out[(p.a, p.b)] = max(p.containment_a_in_b, p.containment_b_in_a)
+    covered: dict[tuple[str, str], list[int]] = {}
+    for p in passages:
+        if getattr(p, "boilerplate", False):
+            continue
+        c = covered.setdefault((p.a, p.b), [0, 0])
+        c[0] += p.a_end - p.a_start
+        c[1] += p.b_end - p.b_start
+    for (a, b), (ca, cb) in covered.items():
+        share = max(ca / max(length.get(a, 0), 1), cb / max(length.get(b, 0), 1))
+        out[(a, b)] = max(out.get((a, b), 0.0), min(share, 1.0))
     return out
 
 
