@@ -225,7 +225,7 @@ class StoryStream:
         for k, (story, t) in enumerate(zip(stories, times, strict=True)):
             self._next_story = max(self._next_story, story + 1)
             if plan[k] >= 0:
-                self._fold(plan[k])
+                self._fold(plan[k], t)
             if plan[k] != OWN:
                 continue
             root = self._root(story)
@@ -286,7 +286,9 @@ class StoryStream:
             return
         act = self._active
         while self._expiry and self._expiry[0][0] < limit:
-            _, row = heapq.heappop(self._expiry)
+            when, row = heapq.heappop(self._expiry)
+            if not act.alive[row] or act.times[row] > when:
+                continue  # a copy folded in later keeps the row (its later entry decides)
             act.alive[row] = False
             root = self._root(act.stories[row])
             w = act.weight[row]
@@ -383,6 +385,7 @@ class StoryStream:
         span = self.params.pairs.window * DAY
         clock = self._clock
         rows = dict(self._group_row)  # exact group -> row (this segment's rows included)
+        latest: dict[int, float] = {}  # row -> time of its latest copy in this segment
         seen = set()  # exact groups first met in this segment
         kept: list[int] = []
         for k, (doc, t) in enumerate(zip(arts.ids, times, strict=True)):
@@ -397,21 +400,31 @@ class StoryStream:
                 row = rows.get(exact)
                 if row is not None:
                     mine = row >= len(act)
-                    rt = times[kept[row - len(act)]] if mine else act.times[row]
+                    rt = latest.get(row, times[kept[row - len(act)]] if mine
+                                    else act.times[row])
                     if (mine or act.alive[row]) and not rt < clock - span:
                         plan[k] = row
+                        if not math.isnan(t) and not t <= rt:
+                            latest[row] = t
                 continue
             seen.add(exact)
             rows[exact] = len(act) + len(kept)
             kept.append(k)
         return plan, np.asarray(kept, dtype=np.int64)
 
-    def _fold(self, row: int) -> int:
-        """One more copy of the article in `row`; returns the story it is in."""
+    def _fold(self, row: int, t: float) -> int:
+        """One more copy (published at `t`) of the article in `row`; returns its story.
+
+        The row stays in the window until `window` days after its latest copy: an article
+        still being republished is still news, as its copies would be rows of their own.
+        """
         act = self._active
         root = self._root(act.stories[row])
         act.weight[row] += 1
         self._size[root] += 1
+        if not math.isnan(t) and not t <= act.times[row]:
+            act.times[row] = t
+            heapq.heappush(self._expiry, (t, row))
         links = self._links[root]
         for other, p in act.partners.get(row, ()):
             if act.alive[other]:
@@ -475,7 +488,7 @@ class StoryStream:
                 if plan[k] == PLACED:
                     story = self._root(self._group_story[copies[arts.ids[k]]])
                 else:
-                    story = self._fold(plan[k])
+                    story = self._fold(plan[k], t)
                     self._merge_around(story)
                 out.append(Assignment(arts.ids[k], story, 1.0))
                 continue
