@@ -299,8 +299,10 @@ class Setup:
         from khabar.stories.copies import unit_evidence
 
         self.evidence = evidence
+        # the model is fitted as `--fit` fits DEFAULT_MODEL, without evidence, and the
+        # collection is clustered with whatever evidence the run has (as `khabar run`)
+        self.x_pairs = labelled_pair_features(self.reps, ua, ub, params, self.stats)
         ev = unit_evidence(evidence, arts.ids, self.units)
-        self.x_pairs = labelled_pair_features(self.reps, ua, ub, params, self.stats, ev)
         self.cand = collection_pairs(self.reps, params, self.stats, ev, self.must)
 
     def batch_labels(self, model) -> np.ndarray:
