@@ -82,7 +82,7 @@ def collection_pairs(
     linked = None
     if evidence and parts:
         linked = np.concatenate([p.linked if p.linked is not None
-                                 else np.zeros(len(p.left), bool) for p in parts])
+                                 else np.zeros(len(p.left)) for p in parts])
     return score(Pairs(left, right_, feats, linked=linked), params.model)
 
 

@@ -35,7 +35,7 @@ L-BFGS), "related" pairs weighing 3 (merging one costs more than splitting a
 same pair), and validated by cross-validation by pair and by day; see the
 README for the figures. Copies found by the duplicate stage are must-links of
 the clustering (`copies`), not pairs; a foreign-language report matched on
-names and figures has p = 1 (`Evidence`).
+names and figures has at least the probability its evidence gives (`Evidence`).
 
 Candidate pairs are found with sparse products over blocks of articles close
 in time, so no two articles more than `window` days apart are ever scored.
@@ -113,9 +113,6 @@ class PairParams:
     """…or its title cosine reaches this… Default 0.25."""
     min_shingles: int = 1
     """…or its leads share this many (sampled) shingles. Default 1."""
-    link: float = 0.8
-    """Certain evidence at least this strong (a foreign-language report agreeing on names
-    and figures, see `Evidence`) makes a pair one story outright. Default 0.8."""
     shingle_max_df: int = 100
     """Shingles found in more articles than this are boilerplate: not compared. Default 100."""
 
@@ -279,10 +276,11 @@ class Evidence:
     given by hand; linked pairs are always compared, whatever their words. The strength is
     the share of one text found in the other and enters the ``copy`` feature: shared text
     is strong evidence, but not proof (two days' market reports share their template
-    sentence for sentence). Pairs in `certain` (strength at least `PairParams.link`) count
-    as one report outright (p = 1): a foreign-language report matched on names and figures
-    (`crosslingual`), which the word features cannot see at all. Verified copies are not
-    pairs here but must-links (`copies`).
+    sentence for sentence). For pairs in `certain` the strength is a probability the pair
+    score never goes below: a foreign-language report matched on names and figures
+    (`crosslingual`), which the word features cannot see at all; average linkage then
+    decides which story it joins. Verified copies are not pairs here but must-links
+    (`copies`).
     """
 
     def __init__(self, links: Mapping[tuple[str, str], float] | None = None,
@@ -342,7 +340,8 @@ class Pairs:
     features: np.ndarray
     prob: np.ndarray = field(default_factory=lambda: np.empty(0))
     linked: np.ndarray | None = None
-    """True where the earlier stages' evidence alone makes the pair one story."""
+    """The least probability certain evidence gives each pair (0 where it gives none):
+    a foreign-language report matched on names and figures (`Evidence`)."""
 
 
 def pair_features(
@@ -406,9 +405,9 @@ def pair_features(
         ext = np.array([evidence.get(ids_a[i], ids_b[j])
                         for i, j in zip(li.tolist(), ri.tolist(), strict=True)])
         copy = np.maximum(copy, ext)
-        linked = np.array([evidence.certain(ids_a[i], ids_b[j]) and
-                           evidence.get(ids_a[i], ids_b[j]) >= params.link
-                           for i, j in zip(li.tolist(), ri.tolist(), strict=True)], dtype=bool)
+        linked = np.array([evidence.get(ids_a[i], ids_b[j]) if evidence.certain(
+                           ids_a[i], ids_b[j]) else 0.0
+                           for i, j in zip(li.tolist(), ri.tolist(), strict=True)])
 
     f[:, 2] = np.minimum(copy, 1.0)
     shared_n = _lookup(keys, _shared_shingles(a.numbers, b.numbers, 1)[0])
@@ -432,7 +431,7 @@ def score(pairs: Pairs, model: SimilarityModel) -> Pairs:
         f[undated, TIME] = model.time_unknown
     pairs.prob = model.probability(f) if len(f) else np.empty(0)
     if pairs.linked is not None and len(f):
-        pairs.prob = np.where(pairs.linked, 1.0, pairs.prob)
+        pairs.prob = np.maximum(pairs.prob, pairs.linked)
     return pairs
 
 
