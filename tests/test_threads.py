@@ -229,3 +229,19 @@ def test_shared_words_and_figures_come_from_the_texts():
     assert "الريحان" in words and "قطار" in words
     _, after, both = T.figures(a, b)
     assert both == ["214"] and "37" in after
+
+
+def test_cli_thread_threshold(tmp_path):
+    """Lower thresholds link more: on the demo at 0.15 the derailment's three day-stories are
+    one thread (and so are the two floods: the cost the README measures)."""
+    from khabar.cli import main
+
+    out = tmp_path / "out"
+    assert main(["stories", str(DEMO), "--out", str(out), "--quiet",
+                 "--thread-threshold", "0.15"]) in (0, None)
+    rows = [json.loads(x) for x in (out / "threads.jsonl").read_text().splitlines()]
+    derail = key()["threads"]["tal-rayhan-train-derailment"]
+    assert any(set(derail) <= set(r["members"]) for r in rows)
+    with pytest.raises(SystemExit) as exc:
+        main(["stories", str(DEMO), "--out", str(out), "--thread-threshold", "2"])
+    assert exc.value.code == 1
