@@ -11,8 +11,12 @@
 
 The pair score is a small logistic model over lead and title words, copied
 text, numbers, ordinals/weekdays and time (`similarity`); batch clustering is
-average linkage over it (`batch`, `linkage`); streaming assigns each article
-to the best active story (`stream`); ids are kept stable in the database (`db`).
+average linkage over it (`batch`, `linkage`), with the duplicate stage's copies
+as must-links (`copies`); streaming assigns each article to the best active
+story (`stream`); an English or French report joins the Arabic story it tells
+on transliterated names and figures (`crosslingual`); stories of one developing
+event are linked into threads, each link with its evidence (`threads`); story
+and thread ids are kept stable in the database (`db`).
 """
 
 from khabar.stories.api import cluster_stories, evidence_from_store
