@@ -95,8 +95,10 @@ def run_khabar(texts: list[str], workers: int, containment: float) -> dict:
     params = DupParams(threshold=THRESHOLD, containment=containment, num_perm=NUM_PERM,
                        min_tokens=MIN_TOKENS, seed=SEED)
     result = find_duplicates(texts, params, workers=workers)
+    # khabar lists edges (each copy against its group's representative); the peers list
+    # every pair above the threshold: compared on every pair the edges stand for
     pairs = [(int(p.a), int(p.b), p.jaccard, max(p.containment_a_in_b, p.containment_b_in_a))
-             for p in result.pairs]
+             for p in result.all_pairs()]
     return {"pairs": pairs, "candidates": result.stats.get("candidates", 0),
             "bands": list(params.band_rows())}
 

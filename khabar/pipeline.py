@@ -92,6 +92,7 @@ def _run(inputs, out: Path, store: Store, params: PipelineParams, fields, echo: 
     from khabar.errors import KhabarError
     from khabar.explain import ExplainParams
     from khabar.explain import run as explain_run
+    from khabar.explain.export import write_explanation_files
     from khabar.ingest import ingest
     from khabar.io.writers import write_jsonl
     from khabar.report import write_report
@@ -132,7 +133,11 @@ def _run(inputs, out: Path, store: Store, params: PipelineParams, fields, echo: 
          f"{len(dups.clusters)} clusters")
 
     bar, t = stage("reuse", n_docs)
-    passages = reuse_store(store, params.reuse or ReuseOptions(), workers=engine, progress=bar)
+    # every stage reads one snapshot of the collection (`Store.snapshot`); dups, stories
+    # and the report take theirs themselves
+    with store.snapshot():
+        passages = reuse_store(store, params.reuse or ReuseOptions(), workers=engine,
+                               progress=bar)
     write_jsonl((p.to_dict() for p in passages), result.data_dir / "passages.jsonl")
     linked = {(p.a, p.b) for p in passages}
     result.counts["reuse"] = {"passages": len(passages), "pairs": len(linked)}
@@ -153,14 +158,17 @@ def _run(inputs, out: Path, store: Store, params: PipelineParams, fields, echo: 
          f"{linked} threads of several stories")
 
     bar, t = stage("explain", len(stories.stories))
-    counts = explain_run(
-        store, [(str(s.story), list(s.members)) for s in stories.stories], passages,
-        params.explain or ExplainParams(), workers=engine,
-    )
+    with store.snapshot():
+        counts = explain_run(
+            store, [(str(s.story), list(s.members)) for s in stories.stories], passages,
+            params.explain or ExplainParams(), workers=engine,
+        )
     result.counts["explain"] = counts
+    write_explanation_files(store, result.data_dir)
     done("explain", bar, t, ", ".join(f"{v} {k}" for k, v in counts.items()))
 
     bar, t = stage("report")
-    result.index = write_report(store, out, workers=engine, min_size=params.min_story_size)
+    result.index = write_report(store, out, workers=engine, echo=echo,
+                                min_size=params.min_story_size)
     done("report", bar, t, str(result.index))
     return result

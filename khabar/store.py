@@ -27,7 +27,7 @@ from khabar.errors import KhabarError, Problem
 from khabar.repair import Repair, RepairAction
 from khabar.text.offsets import OffsetMap
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_DB = "khabar.db"
 
 _CORE_DDL = """
@@ -91,15 +91,43 @@ CREATE TABLE IF NOT EXISTS runs (
     counts TEXT
 );
 CREATE TABLE IF NOT EXISTS problems (
-    run INTEGER NOT NULL,
-    file TEXT NOT NULL,
-    line INTEGER,
+    file TEXT NOT NULL,               -- as reported: the path given, or archive.zip!member
+    line INTEGER NOT NULL,            -- 0 when the problem concerns the whole file
     reason TEXT NOT NULL,
-    message TEXT NOT NULL
-);
+    message TEXT NOT NULL,
+    first_run INTEGER NOT NULL,       -- the runs that met it first and last
+    last_run INTEGER NOT NULL,
+    PRIMARY KEY (file, line, reason)
+) WITHOUT ROWID;
 """
 
+_CORE_MIGRATE = {
+    # 1 -> 2: problems were one row per run that met them (counted again by every rerun
+    # after a crash); now one row per (file, line, reason)
+    1: """
+ALTER TABLE problems RENAME TO problems_v1;
+CREATE TABLE problems (
+    file TEXT NOT NULL,
+    line INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    message TEXT NOT NULL,
+    first_run INTEGER NOT NULL,
+    last_run INTEGER NOT NULL,
+    PRIMARY KEY (file, line, reason)
+) WITHOUT ROWID;
+INSERT INTO problems SELECT file, COALESCE(line, 0), reason, MAX(message), MIN(run), MAX(run)
+    FROM problems_v1 GROUP BY file, COALESCE(line, 0), reason;
+DROP TABLE problems_v1
+""",
+}
+
 _DOC_COLUMNS = ("id", "text", "title", "source", "date", "ts", "date_raw", "url", "meta", "origin")
+
+
+def _uri(path: Path, readonly: bool) -> str:
+    """An SQLite URI for `path`: percent-encoded, so a name holding ``?`` or ``#`` opens
+    the file it names."""
+    return path.resolve().as_uri() + ("?mode=ro" if readonly else "")
 
 
 def now_iso() -> str:
@@ -132,27 +160,36 @@ class Store:
 
     def __init__(self, path: str | Path = DEFAULT_DB, *, readonly: bool = False) -> None:
         self.path = Path(path)
+        self._snapshot: sqlite3.Connection | None = None
         if readonly and not self.path.exists():
             raise KhabarError(f"{self.path}: no such database (run `khabar ingest` first)")
         if self.path.is_dir():
             raise KhabarError(f"{self.path}: is a directory, not a database file")
-        if not readonly and self.path.parent and not self.path.parent.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        parent = self.path.parent
+        if not readonly and not parent.is_dir():
+            # a typo in --db must not leave a tree of new folders behind
+            what = "is not a folder" if parent.exists() else "does not exist"
+            raise KhabarError(f"{self.path}: the folder {parent} {what}; create it first")
         try:
-            uri = f"file:{self.path}?mode=ro" if readonly else str(self.path)
-            self.db = sqlite3.connect(uri, uri=readonly, timeout=60, isolation_level=None)
+            self.db = sqlite3.connect(_uri(self.path, readonly), uri=True, timeout=60,
+                                      isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             if not readonly:
                 self.db.executescript(_CORE_DDL)
             self._check_version("core", SCHEMA_VERSION, readonly)
+            if not readonly:
+                self._migrate_core()
         except sqlite3.DatabaseError as exc:
             raise KhabarError(f"{self.path}: not a usable khabar database ({exc})") from None
 
     # -- lifecycle --------------------------------------------------------------------------
 
     def close(self) -> None:
+        if self._snapshot is not None:
+            self._snapshot.close()
+            self._snapshot = None
         self.db.close()
 
     def __enter__(self) -> Store:
@@ -160,6 +197,48 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @property
+    def read(self) -> sqlite3.Connection:
+        """The connection to read the collection with (documents and everything ingest
+        writes): inside `snapshot()` its one read transaction, else the live connection."""
+        return self._snapshot if self._snapshot is not None else self.db
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Store]:
+        """Read the collection as of one moment, whatever other processes write meanwhile.
+
+        Opens a second, read-only connection and a read transaction on it
+        (deferred ``BEGIN``, then a first read: in WAL mode that read fixes the
+        snapshot), used by `read` and by every document method of the store
+        (`documents`, `get`, `count`, `ids`, `stats`) until the block ends. A
+        stage run inside one sees one set of documents from start to end: a
+        `khabar ingest` committing batches meanwhile cannot add a document
+        between two of its reads. Writes are untouched: `db` and
+        `transaction()` stay on the live connection, so a stage keeps writing
+        (and reading back) its own tables; the snapshot only holds the WAL back
+        from being checkpointed past it. Nested snapshots share the outer one.
+        """
+        if self._snapshot is not None:
+            yield self
+            return
+        conn = sqlite3.connect(_uri(self.path, readonly=True), uri=True, timeout=60,
+                               isolation_level=None)
+        try:
+            conn.execute("BEGIN")
+            conn.execute("SELECT COUNT(*) FROM components").fetchone()
+        except BaseException:
+            conn.close()
+            raise
+        self._snapshot = conn
+        try:
+            yield self
+        finally:
+            self._snapshot = None
+            try:
+                conn.execute("ROLLBACK")  # it only ever read
+            finally:
+                conn.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -182,6 +261,23 @@ class Store:
             raise KhabarError(
                 f"{self.path}: written by a newer khabar ({name} schema {row[0]} > {version})"
             )
+
+    def _migrate_core(self) -> None:
+        """Bring the core tables of an older database to `SCHEMA_VERSION` (documents untouched)."""
+        row = self.db.execute("SELECT version FROM components WHERE name='core'").fetchone()
+        if row is None or row[0] >= SCHEMA_VERSION:
+            return
+        with self.transaction():
+            # another process may have migrated while this one waited for the lock
+            current = self.db.execute(
+                "SELECT version FROM components WHERE name='core'").fetchone()[0]
+            while current < SCHEMA_VERSION:
+                for statement in _CORE_MIGRATE[current].split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                current += 1
+            self.db.execute("UPDATE components SET version=? WHERE name='core'",
+                            (SCHEMA_VERSION,))
 
     def declare(self, name: str, version: int, ddl: str, migrate: dict[int, str] | None = None
                 ) -> None:
@@ -230,9 +326,14 @@ class Store:
                         (now_iso(), json.dumps(counts, ensure_ascii=False), run))
 
     def add_problems(self, run: int, problems: Iterable[Problem]) -> None:
-        rows = [(run, p.file, p.line, p.reason, p.message) for p in problems]
+        """Record problems met by `run`: one row per (file, line, reason), however many runs
+        meet it (a rerun after a crash re-reads the same bad records)."""
+        rows = [(p.file, p.line or 0, p.reason, p.message, run, run) for p in problems]
         if rows:
-            self.db.executemany("INSERT INTO problems VALUES (?, ?, ?, ?, ?)", rows)
+            self.db.executemany(
+                "INSERT INTO problems (file, line, reason, message, first_run, last_run) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (file, line, reason) DO UPDATE SET "
+                "message=excluded.message, last_run=excluded.last_run", rows)
 
     # -- documents --------------------------------------------------------------------------
 
@@ -303,13 +404,14 @@ class Store:
         )
 
     def count(self) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
+        return int(self.read.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
 
     def ids(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT id FROM documents ORDER BY n")]
+        return [r[0] for r in self.read.execute("SELECT id FROM documents ORDER BY n")]
 
     def get(self, doc_id: str) -> tuple[Document, Repair] | None:
-        row = self.db.execute(f"SELECT {_SELECT} FROM documents WHERE id=?", (doc_id,)).fetchone()
+        row = self.read.execute(f"SELECT {_SELECT} FROM documents WHERE id=?",
+                                (doc_id,)).fetchone()
         return _from_row(row) if row else None
 
     def documents(
@@ -321,7 +423,7 @@ class Store:
             for i in range(0, len(ids), batch_size):
                 chunk = list(ids[i : i + batch_size])
                 marks = ",".join("?" * len(chunk))
-                rows = self.db.execute(
+                rows = self.read.execute(
                     f"SELECT {_SELECT} FROM documents WHERE id IN ({marks})", chunk
                 ).fetchall()
                 by_id = {r[0]: _from_row(r) for r in rows}
@@ -329,7 +431,7 @@ class Store:
             return
         last = since_n or 0
         while True:
-            rows = self.db.execute(
+            rows = self.read.execute(
                 f"SELECT {_SELECT}, n FROM documents WHERE n > ? ORDER BY n LIMIT ?",
                 (last, batch_size),
             ).fetchall()
@@ -339,14 +441,18 @@ class Store:
             yield [_from_row(r[:-1]) for r in rows]
 
     def versions(self, doc_id: str) -> list[dict[str, Any]]:
-        cur = self.db.execute(
+        cur = self.read.execute(
             "SELECT version, content_hash, title, date, replaced_at, text FROM document_versions "
             "WHERE id=? ORDER BY version", (doc_id,))
         cols = [c[0] for c in cur.description]
         return [dict(zip(cols, r, strict=True)) for r in cur]
 
     def stats(self) -> dict[str, Any]:
-        q = self.db.execute
+        with self.snapshot():  # one moment for every count, even while ingest writes
+            return self._stats()
+
+    def _stats(self) -> dict[str, Any]:
+        q = self.read.execute
         out: dict[str, Any] = {
             "database": str(self.path),
             "documents": q("SELECT COUNT(*) FROM documents").fetchone()[0],
@@ -366,8 +472,11 @@ class Store:
                 kinds[a["kind"]] = kinds.get(a["kind"], 0) + 1
         out["repairs"] = dict(sorted(kinds.items()))
         out["runs"] = q("SELECT COUNT(*) FROM runs").fetchone()[0]
+        # distinct (file, line, reason): also right on a database opened read-only before
+        # its problems table was migrated to one row per problem
         out["problems"] = dict(q(
-            "SELECT reason, COUNT(*) FROM problems GROUP BY reason ORDER BY reason").fetchall())
+            "SELECT reason, COUNT(*) FROM (SELECT DISTINCT file, COALESCE(line, 0) AS line, "
+            "reason FROM problems) GROUP BY reason ORDER BY reason").fetchall())
         out["components"] = dict(q("SELECT name, version FROM components ORDER BY name"))
         return out
 

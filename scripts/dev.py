@@ -25,17 +25,46 @@ def run(*cmd: str | Path, **kw) -> None:
     subprocess.run([str(c) for c in cmd], check=True, cwd=ROOT, **kw)
 
 
+def _stamp(extras: set[str], mtime: int) -> str:
+    return f"{mtime}\n{','.join(sorted(extras))}"
+
+
+def _installed(stamp: str, mtime: int) -> set[str] | None:
+    """The extras the stamp says are installed for this pyproject.toml, or None if stale."""
+    lines = stamp.splitlines()
+    if not lines or lines[0] != str(mtime):
+        return None
+    return {x for x in (lines[1] if len(lines) > 1 else "").split(",") if x}
+
+
+def needs_install(stamp: str | None, extras: set[str], mtime: int) -> set[str] | None:
+    """The extras to install (what is there plus what is asked), or None when an install
+    with every asked extra is already done for this pyproject.toml.
+
+    An install with more extras serves a command that needs fewer: `make demo` after
+    `make test` installs nothing, and `make test` after `make demo` adds the test
+    extra once, keeping whatever was there.
+    """
+    have = _installed(stamp, mtime) if stamp is not None else None
+    if have is not None and extras <= have:
+        return None
+    return extras | (have or set())
+
+
 def ensure_venv(extras: str) -> None:
     if sys.version_info < (3, 11):  # noqa: UP036 (this script may run under any python3)
         sys.exit("khabar needs Python 3.11 or newer")
     if not PY.exists():
         run(sys.executable, "-m", "venv", VENV)
-    marker = f"{extras}\n{(ROOT / 'pyproject.toml').stat().st_mtime_ns}"
-    if STAMP.exists() and STAMP.read_text() == marker:
+    mtime = (ROOT / "pyproject.toml").stat().st_mtime_ns
+    wanted = {x for x in extras.split(",") if x}
+    todo = needs_install(STAMP.read_text() if STAMP.exists() else None, wanted, mtime)
+    if todo is None:
         return
     run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-    run(PY, "-m", "pip", "install", "--quiet", "-e", f".[{extras}]" if extras else ".")
-    STAMP.write_text(marker)
+    run(PY, "-m", "pip", "install", "--quiet", "-e",
+        f".[{','.join(sorted(todo))}]" if todo else ".")
+    STAMP.write_text(_stamp(todo, mtime))
 
 
 def ensure_chromium() -> None:
@@ -62,8 +91,10 @@ def main(argv: list[str]) -> int:
     if what == "demo":
         ensure_venv("")
         out = ROOT / "demo-report"
+        # the database beside the report, not in it: the folder is meant to be copied or
+        # mailed as it is (demo.db is git-ignored, as every *.db)
         run(BIN / "khabar", "run", ROOT / "examples" / "demo", "--out", out,
-            "--db", out / "khabar.db", *rest)
+            "--db", ROOT / "demo.db", *rest)
         return 0
     if what == "test":
         ensure_venv("test")

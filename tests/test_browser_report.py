@@ -158,8 +158,9 @@ def _demo_report(out: Path) -> Path | None:
         from khabar.cli import main
 
         try:
+            # the database beside the report, as `make demo` keeps it
             main(["run", str(ROOT / "examples" / "demo"), "--out", str(out), "--db",
-                  str(out / "khabar.db"), "--quiet"])
+                  str(out.parent / "demo.db"), "--quiet"])
         except SystemExit as exc:
             if exc.code:
                 raise
@@ -171,7 +172,7 @@ def _demo_report(out: Path) -> Path | None:
     from khabar.report import build_report_data
     from khabar.store import Store
 
-    with Store(out / "khabar.db") as store:
+    with Store(out.parent / "demo.db") as store:
         ingest([ROOT / "examples" / "demo"], store)
         find = model._optional("khabar.reuse", "reuse_store")
         passages = find(store) if find is not None else []

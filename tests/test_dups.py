@@ -69,12 +69,14 @@ def corpus() -> list[Document]:
 
 
 def by_pair(result) -> dict[tuple[str, str], object]:
-    return {(p.a, p.b): p for p in result.pairs}
+    """The edges of a result, or any list of pairs, by (a, b)."""
+    pairs = result.pairs if hasattr(result, "pairs") else result
+    return {(p.a, p.b): p for p in pairs}
 
 
 def test_exact_near_and_contained_pairs(corpus: list[Document]) -> None:
     result = find_duplicates(corpus)
-    pairs = by_pair(result)
+    pairs = by_pair(result.all_pairs())
     texts = {d.id: d.text for d in corpus}
 
     exact = pairs[("base", "copy")]
@@ -116,7 +118,7 @@ def test_clusters_and_representative(corpus: list[Document]) -> None:
 
 
 def test_containment_off_and_threshold(corpus: list[Document]) -> None:
-    pairs = by_pair(find_duplicates(corpus, DupParams(containment=0)))
+    pairs = by_pair(find_duplicates(corpus, DupParams(containment=0)).all_pairs())
     assert ("long-article", "short-story") not in pairs
     assert ("base", "edit") in pairs
     strict = by_pair(find_duplicates(corpus, DupParams(threshold=0.99, containment=0)))
@@ -124,7 +126,7 @@ def test_containment_off_and_threshold(corpus: list[Document]) -> None:
 
 
 def test_char_shingles(corpus: list[Document]) -> None:
-    pairs = by_pair(find_duplicates(corpus, DupParams(shingle="char:7")))
+    pairs = by_pair(find_duplicates(corpus, DupParams(shingle="char:7")).all_pairs())
     assert pairs[("base", "copy")].kind == "exact"
     assert ("base", "edit") in pairs and ("long-article", "short-story") in pairs
 
@@ -160,7 +162,7 @@ def test_incremental_equals_batch(tmp_path: Path, corpus: list[Document]) -> Non
     with Store(tmp_path / "inc.db") as store:
         ingest(first, store)
         before = find_duplicates(store)
-        assert ("base", "edit") in by_pair(before)
+        assert ("base", "edit") in by_pair(before.all_pairs())
         ingest(second, store)
         incremental = find_duplicates(store, workers=2, batch_size=3)
         assert incremental.stats["new"] == len(second)
@@ -176,7 +178,7 @@ def test_incremental_equals_batch(tmp_path: Path, corpus: list[Document]) -> Non
     assert incremental.pairs == batch.pairs == again.pairs == stored
     assert incremental.clusters == batch.clusters
     assert incremental.short == batch.short
-    assert ("base", "edit") not in by_pair(batch)  # the update really changed the answer
+    assert ("base", "edit") not in by_pair(batch.all_pairs())  # the update changed the answer
     assert ("x0", "x4") in by_pair(batch)
 
 
@@ -195,6 +197,65 @@ def test_store_and_memory_agree(tmp_path: Path, corpus: list[Document]) -> None:
         stored = find_duplicates(store)
     memory = find_duplicates(corpus)
     assert stored.pairs == memory.pairs and stored.clusters == memory.clusters
+
+
+def copies_corpus(exact: int, near: int) -> list[Document]:
+    """`exact` identical copies of one story, `near` copies each with one word of its own,
+    and a few unrelated articles around them."""
+    base = words(80, 21)
+    day = datetime(2015, 7, 21, tzinfo=UTC)
+    # every copy from an outlet of its own: an outlet repeating a text in many of its
+    # articles has it removed as boilerplate by the repair step of a store
+    docs = [Document(f"c{i:05d}", text(base), source=f"outlet{i}",
+                     date=day.replace(minute=i % 60)) for i in range(exact)]
+    for i in range(near):
+        own = "".join(LETTERS[int(d)] for d in f"{i:04d}") + "ة"
+        docs.append(Document(f"n{i:05d}", text([*base[:40], own, *base[41:]]),
+                             source=f"site{i}", date=day.replace(hour=5)))
+    docs.extend(Document(f"o{i}", text(words(70, 500 + i))) for i in range(5))
+    return docs
+
+
+def test_clusters_of_copies_cost_linear_pairs() -> None:
+    docs = copies_corpus(400, 300)
+    result = find_duplicates(docs)
+    assert len(result.clusters) == 1 and len(result.clusters[0].members) == 700
+    assert result.clusters[0].representative == "c00000"  # earliest, then smallest id
+    # every exact copy against the group's representative only (not 79,800 pairs)
+    exact = [p for p in result.pairs if p.kind == "exact"]
+    assert all("c00000" in (p.a, p.b) for p in exact) and len(exact) == 399
+    assert result.exact_groups[0][0] == "c00000" and len(result.exact_groups[0]) == 400
+    # near copies: each linked, with a number of edges linear in theirs (not 45,150)
+    near = [p for p in result.pairs if p.kind == "near"]
+    assert all(p.jaccard >= 0.8 for p in near)
+    assert {x for p in near for x in (p.a, p.b)} >= {d.id for d in docs[400:700]}
+    assert len(near) < 3 * 300
+    # verification stays linear too: the near copies share LSH buckets of 301 units
+    assert result.stats["big_buckets"] >= 1
+    assert result.stats["candidates"] < 3 * 301
+    assert result.stats["unresolved"] == 0
+    # all_pairs expands the edges to every copy of each side, with exact values
+    every = result.all_pairs()
+    assert len(every) >= 400 * 399 // 2 + 300 * 400
+    some = by_pair(every)[("c00001", "n00001")]
+    assert some.jaccard == pytest.approx(jaccard(docs[1].text, docs[401].text))
+
+
+def test_clusters_of_copies_incremental_equals_batch(tmp_path: Path) -> None:
+    docs = copies_corpus(60, 40)
+    half = len(docs) // 2
+    with Store(tmp_path / "inc.db") as store:
+        ingest(docs[1:half], store)
+        find_duplicates(store)
+        # the earliest copy arrives last: it becomes every group's representative
+        ingest([*docs[half:], docs[0]], store)
+        incremental = find_duplicates(store)
+        stored = load_pairs(store, update=False)
+    memory = find_duplicates(docs)
+    assert incremental.pairs == memory.pairs == stored
+    assert incremental.clusters == memory.clusters
+    assert incremental.exact_groups == memory.exact_groups
+    assert all("c00000" in (p.a, p.b) for p in incremental.pairs if p.kind == "exact")
 
 
 # -- building blocks ------------------------------------------------------------------------
@@ -305,10 +366,10 @@ def test_dev_corpus_pairs_are_exact_and_complete(saudinewsnet: Path) -> None:
     jac = inter.data / (sizes[inter.row] + sizes[inter.col] - inter.data)
     truth = {(min(str(a), str(b)), max(str(a), str(b)))
              for a, b in zip(inter.row[jac >= 0.8], inter.col[jac >= 0.8], strict=True)}
-    found = {(p.a, p.b) for p in result.pairs if p.jaccard >= 0.8}
+    found = {(p.a, p.b) for p in result.all_pairs() if p.jaccard >= 0.8}
     assert found <= truth
     assert len(found) >= 0.97 * len(truth)
-    for p in result.pairs[:200]:
+    for p in result.all_pairs()[:200]:
         a, b = shingle_sets[int(p.a)], shingle_sets[int(p.b)]
         assert p.jaccard == pytest.approx(len(a & b) / len(a | b))
         assert p.containment_a_in_b == pytest.approx(len(a & b) / len(a))

@@ -40,12 +40,14 @@ def read_jsonl(path: Path) -> list[dict]:
 def test_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = write_input(tmp_path / "in.jsonl")
     run("dups", src, "--out", tmp_path / "out", "-q")
-    assert "1 exact and 2 near pairs, 1 clusters" in capsys.readouterr().out
+    assert "1 exact and 1 near pairs, 1 clusters" in capsys.readouterr().out
     pairs = read_jsonl(tmp_path / "out" / "pairs.jsonl")
     assert list(pairs[0]) == ["a", "b", "jaccard", "containment_a_in_b", "containment_b_in_a",
                               "kind"]
+    # a1 is an exact copy of a2 (the earlier): paired with it alone; the near copy a3 is
+    # paired with the group's representative a2 only (a1 has the same similarities)
     assert [(p["a"], p["b"], p["kind"]) for p in pairs] == [
-        ("a1", "a2", "exact"), ("a1", "a3", "near"), ("a2", "a3", "near")]
+        ("a1", "a2", "exact"), ("a2", "a3", "near")]
     assert all(isinstance(p["jaccard"], float) and len(repr(p["jaccard"])) <= 6 for p in pairs)
     clusters = read_jsonl(tmp_path / "out" / "clusters.jsonl")
     assert clusters == [{"cluster": 0, "representative": "a2", "members": ["a1", "a2", "a3"]}]
@@ -84,8 +86,10 @@ def test_database_is_incremental(tmp_path: Path, capsys: pytest.CaptureFixture[s
                     encoding="utf-8")
     run("dups", more, "--db", db, "--out", tmp_path / "out", "-q")
     out = capsys.readouterr().out
-    # a4, an exact copy of a1 and a2, is the only document sketched and paired
-    assert "3 exact and 3 near pairs" in out and "1 new or changed" in out
+    # a4, an exact copy of a1 and a2, is the only document sketched; it joins their group
+    assert "2 exact and 1 near pairs" in out and "1 new or changed" in out
+    assert [(p["a"], p["b"], p["kind"]) for p in read_jsonl(tmp_path / "out" / "pairs.jsonl")
+            ] == [("a1", "a2", "exact"), ("a2", "a3", "near"), ("a2", "a4", "exact")]
     run("dups", "--db", db, "--out", tmp_path / "again", "-q")
     assert ((tmp_path / "out" / "pairs.jsonl").read_bytes()
             == (tmp_path / "again" / "pairs.jsonl").read_bytes())

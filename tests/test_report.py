@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import importlib
+import json
 import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -269,7 +270,8 @@ def test_same_data_same_bytes(tmp_path: Path) -> None:
     write_report(sample_report(), tmp_path / "two")
     files_one = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*"))
     files_two = sorted(p.relative_to(tmp_path / "two") for p in (tmp_path / "two").rglob("*"))
-    assert files_one == files_two and len(files_one) == 5  # index, stories/, three pages
+    # index, stories/, three pages, the manifest
+    assert files_one == files_two and len(files_one) == 6
     for rel in files_one:
         if (tmp_path / "one" / rel).is_file():
             assert (tmp_path / "one" / rel).read_bytes() == (tmp_path / "two" / rel).read_bytes()
@@ -308,18 +310,38 @@ def test_story_filenames_are_safe_and_distinct() -> None:
     assert story_filename("ghadir-flood").startswith("ghadir-flood-")
 
 
-def test_stale_story_pages_are_removed_and_nothing_else(tmp_path: Path) -> None:
+def test_only_pages_an_earlier_report_wrote_are_removed(tmp_path: Path) -> None:
     (tmp_path / "stories").mkdir()
-    (tmp_path / "stories" / "old-0123456789.html").write_text("old")
+    (tmp_path / "stories" / "mine-0123456789.html").write_text("written by hand")
     (tmp_path / "khabar.db").write_text("keep me")
     (tmp_path / "stories" / "notes.txt").write_text("keep me too")
     index = write_report(sample_report(), tmp_path)
     assert index == tmp_path / "index.html"
-    assert not (tmp_path / "stories" / "old-0123456789.html").exists()
+    # not in any manifest: a page khabar did not write stays
+    assert (tmp_path / "stories" / "mine-0123456789.html").read_text() == "written by hand"
     assert (tmp_path / "khabar.db").read_text() == "keep me"
     assert (tmp_path / "stories" / "notes.txt").exists()
-    assert len(list((tmp_path / "stories").glob("*.html"))) == 3
+    assert len(list((tmp_path / "stories").glob("*.html"))) == 4
     assert not list(tmp_path.rglob("*.tmp"))
+
+    # a later report without one of the stories removes that page, and says so
+    smaller = sample_report()
+    gone = smaller.stories.pop()
+    said: list[str] = []
+    write_report(smaller, tmp_path, echo=said.append)
+    assert not (tmp_path / "stories" / story_filename(gone.story)).exists()
+    assert (tmp_path / "stories" / "mine-0123456789.html").exists()
+    assert len(said) == 1 and "removed 1 story page " in said[0]
+
+    # a manifest edited to name files outside the report (or not pages) removes nothing
+    victim = tmp_path / "victim.html"
+    victim.write_text("keep")
+    (tmp_path / ".khabar-report.json").write_text(json.dumps({"files": [
+        "../victim.html", "stories/../../victim.html", "khabar.db", "stories/notes.txt",
+        "/etc/passwd"]}))
+    write_report(smaller, tmp_path)
+    assert victim.exists() and (tmp_path / "khabar.db").exists()
+    assert (tmp_path / "stories" / "notes.txt").exists()
 
 
 def test_empty_report(tmp_path: Path) -> None:
@@ -394,7 +416,12 @@ def test_cli_builds_report_from_database(demo_db: Path, tmp_path: Path,
     assert index.count("<tr data-title") == len(key)
     assert "<h1>خبر — تقرير القصص</h1>" in index
     train = (out_dir / "stories" / story_filename("tal-rayhan-train-derailment")).read_text()
-    assert train.count('<article class="doc"') == len(key["tal-rayhan-train-derailment"])
+    # one article of the demo is the very text of another (a wire republished as is):
+    # shown once, with the copy listed under it
+    copies = sum(int(n) for n in re.findall(r"<b>(\d+)</b> نسخة مطابقة", train))
+    assert copies == 1
+    assert (train.count('<article class="doc"') + copies
+            == len(key["tal-rayhan-train-derailment"]))
     assert 'dir="ltr"' in train  # the English article of the demo
     # titles come from metadata, else the repair's probable title, never empty
     assert "<h3" in train and "<h3></h3>" not in train

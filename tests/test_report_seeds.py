@@ -28,6 +28,7 @@ class _Highlights(HTMLParser):
         self.article_id, self.section = article_id, section
         self.depth_article = self.depth_section = 0
         self.kind: str | None = None
+        self.stack: list[str | None] = []
         self.new: list[str] = []
         self.repeated: list[str] = []
         self.section_text: list[str] = []
@@ -40,14 +41,18 @@ class _Highlights(HTMLParser):
         if tag == "section":
             self.depth_section = 1 if a.get("id") == self.section else 0
         if tag == "span" and self.depth_article:
+            # sentences wrap the spans of quotations and speakers: a stack of kinds
             classes = (a.get("class") or "").split()
-            self.kind = "new" if "new" in classes else "rep" if "rep" in classes else None
+            mine = "new" if "new" in classes else "rep" if "rep" in classes else None
+            self.stack.append(mine or self.kind)
+            self.kind = self.stack[-1]
         if tag == "a" and self.depth_article and a.get("class") == "seen":
             self.pills.append(a.get("href") or "")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "span":
-            self.kind = None
+        if tag == "span" and self.stack:
+            self.stack.pop()
+            self.kind = self.stack[-1] if self.stack else None
         if tag == "article":
             self.depth_article = 0
         if tag == "section":

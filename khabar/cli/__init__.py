@@ -62,8 +62,18 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
-    except click.ClickException as exc:
+    except click.exceptions.NoArgsIsHelpError as exc:
+        # `khabar` or `khabar eval` alone: the help is what was asked for
         exc.show()
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        # one line, as for every other mistake, naming the command's help
+        where = exc.ctx.command_path if exc.ctx is not None else "khabar"
+        message = " ".join(exc.format_message().split())
+        click.echo(f"khabar: error: {message} (see '{where} --help')", err=True)
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        click.echo(f"khabar: error: {' '.join(exc.format_message().split())}", err=True)
         sys.exit(exc.exit_code)
     except KhabarError as exc:
         click.echo(f"khabar: error: {exc}", err=True)

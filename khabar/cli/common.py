@@ -21,6 +21,15 @@ db_option = click.option(
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress, no problem lines.")
 
 
+def min_story_size_option(func: Callable) -> Callable:
+    """--min-story-size (alias --min-size): one option, one bound, for `run` and `report`."""
+    return click.option(
+        "--min-story-size", "--min-size", "min_story_size", type=click.IntRange(min=1),
+        default=1, show_default=True,
+        help="Leave stories with fewer articles out of the report (they stay in the data).",
+    )(func)
+
+
 def field_options(func: Callable) -> Callable:
     """--id-field … --url-field: names of the input fields (JSONL, JSON, CSV, Parquet)."""
     for name in reversed(("id", "text", "title", "source", "date", "url")):

@@ -65,7 +65,8 @@ def dups(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out_dir: P
     if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
         raise KhabarError(f"{out_dir}: exists and is not a directory")
     fields = fields_from(dict(kw))
-    with open_corpus(inputs, db_path, kw, quiet) as store:
+    with open_corpus(inputs, db_path, kw, quiet) as store, store.snapshot():
+        # one snapshot for the stage and the --dedup-out it writes
         assert isinstance(store, Store)
         progress = Progress("dups", total=store.count(), enabled=not quiet)
         try:

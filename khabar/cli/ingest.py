@@ -57,7 +57,7 @@ def show(doc_id: str, db_path: Path, as_json: bool) -> None:
     from khabar.store import Store
     from khabar.text.view import prepare
 
-    with Store(db_path, readonly=True) as store:
+    with Store(db_path, readonly=True) as store, store.snapshot():
         found = store.get(doc_id)
         versions = store.versions(doc_id) if found else []
     if found is None:

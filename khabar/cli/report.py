@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from khabar.cli.common import quiet_option
+from khabar.cli.common import min_story_size_option, quiet_option
 from khabar.store import DEFAULT_DB
 
 
@@ -16,10 +16,9 @@ from khabar.store import DEFAULT_DB
               help="Database holding the stories (from `khabar stories` or `khabar run`).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               required=True, help="Folder to write the report into (created if needed).")
-@click.option("--min-size", default=1, show_default=True, type=click.IntRange(min=1),
-              help="Leave out stories with fewer articles than this.")
+@min_story_size_option
 @quiet_option
-def report(db_path: Path, out_dir: Path, min_size: int, quiet: bool) -> None:
+def report(db_path: Path, out_dir: Path, min_story_size: int, quiet: bool) -> None:
     """Write the HTML report (an index of stories, a page per story) into --out.
 
     The pages are static and self-contained: open index.html in a browser,
@@ -34,8 +33,9 @@ def report(db_path: Path, out_dir: Path, min_size: int, quiet: bool) -> None:
                           "`khabar run INPUT... --out DIR` (or ingest, then `khabar stories`)")
     # not read-only: a stage's loader may declare (create) its tables on first use
     with Store(db_path) as store:
-        data = build_report_data(store, min_size=min_size)
-    index = write_report(data, out_dir, workers=0)
+        data = build_report_data(store, min_size=min_story_size)
+    index = write_report(data, out_dir, workers=0,
+                         echo=None if quiet else (lambda line: click.echo(line, err=True)))
     if not quiet:
         articles = sum(len(s.articles) for s in data.stories)
         click.echo(f"report: {len(data.stories)} stories, {articles} articles", err=True)

@@ -13,6 +13,7 @@ from khabar.cli.common import (
     engine_options,
     field_options,
     fields_from,
+    min_story_size_option,
     quiet_option,
 )
 
@@ -26,8 +27,7 @@ from khabar.cli.common import (
                    "[default: a temporary one].")
 @click.option("--mode", type=click.Choice(["batch", "stream"]), default="batch",
               show_default=True, help="Story clustering over the whole collection or as a stream.")
-@click.option("--min-story-size", default=1, show_default=True,
-              help="Leave smaller stories out of the report.")
+@min_story_size_option
 @engine_options
 @field_options
 @quiet_option
@@ -40,7 +40,18 @@ def run(inputs: tuple[Path, ...], out_dir: Path, db_path: Path | None, mode: str
     The report is static HTML: open OUT/index.html in any browser. The data
     behind it is in OUT/data/ (pairs, clusters, passages, stories, assignments).
     """
+    from khabar.errors import KhabarError
     from khabar.pipeline import PipelineParams, run_pipeline
+
+    if db_path is not None:
+        inside = db_path.parent.resolve() == out_dir.resolve()
+        # checked before the report folder is made (the one folder this command creates)
+        if not inside and not db_path.parent.is_dir():
+            raise KhabarError(f"{db_path}: the folder {db_path.parent} does not exist; "
+                              "create it first")
+        if inside and not quiet:
+            click.echo(f"khabar: note: the database {db_path} is inside the report folder "
+                       f"{out_dir}: copying or mailing the report copies it too", err=True)
 
     def progress(label: str, total: int | None) -> Progress:
         return Progress(label, total, enabled=not quiet)

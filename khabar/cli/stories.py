@@ -72,7 +72,7 @@ def stories(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out_dir
 
         params = replace(params, threads=ThreadParams(threshold=thread_threshold))
     with engine_from(engine_spec, workers) as engine, \
-            open_corpus(inputs, db_path, kw, quiet) as store:
+            open_corpus(inputs, db_path, kw, quiet) as store, store.snapshot():
         assert isinstance(store, Store)
         progress = Progress("stories: features", total=store.count(), enabled=not quiet)
         try:

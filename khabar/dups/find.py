@@ -89,12 +89,43 @@ class DupCluster:
 @dataclass
 class DupResult:
     pairs: list[DupPair]
-    """Verified pairs, sorted by (a, b)."""
+    """Verified duplicate edges, sorted by (a, b): every exact copy against its group's
+    representative, and near pairs between group representatives (see `all_pairs`)."""
     clusters: list[DupCluster]
     """Clusters of two or more documents, largest first (then by representative id)."""
     short: list[str]
     """Ids of documents with fewer than `min_tokens` tokens: never called duplicates."""
     stats: dict[str, int] = field(default_factory=dict)
+    exact_groups: list[tuple[str, ...]] = field(default_factory=list)
+    """Groups of exact copies (identical normalized tokens), each its representative first,
+    then the other copies by id; sorted by representative."""
+
+    def all_pairs(self) -> list[DupPair]:
+        """Every pair of documents the edges stand for, sorted by (a, b).
+
+        Inside an exact group every two copies; for a near pair between two group
+        representatives, every copy of one against every copy of the other (copies
+        have identical shingles, so identical similarities). Quadratic in the size of
+        the groups: for comparison with tools that list all pairs, not for large
+        clusters.
+        """
+        group = {g[0]: g for g in self.exact_groups}
+        out: list[DupPair] = []
+        for g in self.exact_groups:
+            ordered = sorted(g)
+            out.extend(DupPair(x, y, 1.0, 1.0, 1.0, "exact")
+                       for i, x in enumerate(ordered) for y in ordered[i + 1 :])
+        for p in self.pairs:
+            if p.kind == "exact":
+                continue
+            for x in group.get(p.a, (p.a,)):
+                for y in group.get(p.b, (p.b,)):
+                    out.append(DupPair(x, y, p.jaccard, p.containment_a_in_b,
+                                       p.containment_b_in_a, "near") if x < y else
+                               DupPair(y, x, p.jaccard, p.containment_b_in_a,
+                                       p.containment_a_in_b, "near"))
+        out.sort(key=lambda p: (p.a, p.b))
+        return out
 
     def dropped(self) -> set[str]:
         """Ids a deduplicated corpus leaves out: every cluster member but its representative."""
@@ -190,7 +221,8 @@ def find_duplicates(
     workers = workers_count(workers)
     store_module = sys.modules.get("khabar.store")  # not imported: cannot be a Store
     if store_module is not None and isinstance(corpus, store_module.Store):
-        return _from_store(corpus, params, workers, batch_size, progress)
+        with corpus.snapshot():  # one set of documents, whatever ingest commits meanwhile
+            return _from_store(corpus, params, workers, batch_size, progress)
     items = list(corpus)
     timestamps: list[float | None]
     if all(isinstance(x, str) for x in items):
@@ -224,8 +256,20 @@ def find_duplicates(
             lambda part: measure_pairs(sets, offsets, a[part], b[part]), parts, (), workers)])
         return out[:, 0], out[:, 1].astype(np.float64), out[:, 2].astype(np.float64)
 
-    found = find_pairs(table, params, measure, workers)
-    return _result(found, ids, timestamps, (lengths - 1).tolist(), table.tokens, params)
+    lengths_list = (lengths - 1).tolist()
+    found = find_pairs(table, params, measure, ranks(ids, timestamps, lengths_list), workers)
+    return _result(found, ids, timestamps, lengths_list, table.tokens, params)
+
+
+def ranks(ids: Sequence[str], timestamps: Sequence[float | None], lengths: Sequence[int]
+          ) -> np.ndarray:
+    """Each document's place in the representative order: earliest date (undated last),
+    then longest text, then smallest id; 0 is the best."""
+    order = sorted(range(len(ids)), key=lambda i: (
+        timestamps[i] if timestamps[i] is not None else float("inf"), -lengths[i], ids[i]))
+    out = np.empty(len(ids), dtype=np.int64)
+    out[np.asarray(order, dtype=np.int64)] = np.arange(len(ids))
+    return out
 
 
 def _result(found: FoundPairs, ids: list[str], timestamps: list[float | None],
@@ -250,12 +294,17 @@ def _result(found: FoundPairs, ids: list[str], timestamps: list[float | None],
     stats["documents"] = len(ids)
     stats["pairs"] = len(pairs)
     stats["clusters"] = len(clusters)
+    groups = sorted((ids[g[0]], *sorted(ids[m] for m in g[1:].tolist()))
+                    for g in found.groups)
     return DupResult(pairs, [DupCluster(i, r, m) for i, (r, m) in enumerate(clusters)], short,
-                     stats)
+                     stats, groups)
 
 
-PAIRS_PER_TASK = 2000
-"""Candidate pairs verified per task when texts must be read again (store)."""
+PAIRS_PER_TASK = 250
+"""Candidate pairs verified per task when texts must be read again (store). A task shingles
+up to twice as many texts at once, with temporaries of some 80 KB per article: 250 keeps a
+task near 40 MB whatever the pairs look like (a star of near copies has a new text in
+every pair)."""
 
 
 def _from_store(store: Store, params: DupParams, workers: int, batch_size: int,
@@ -276,15 +325,14 @@ def _from_store(store: Store, params: DupParams, workers: int, batch_size: int,
             done += count
             if progress is not None:
                 progress(done)
-    all_ns, table = dupsdb.load_sketches(store, params.num_perm)
-    info_ns, doc_ids, timestamps, lengths = dupsdb.doc_info(store)
-    if info_ns != all_ns:  # documents and sketches are written together; never expected
-        raise KhabarError(f"{store.path}: duplicate sketches out of step; run again")
-    new_ns = [all_ns[i] for i in np.flatnonzero(table.new).tolist()]
+    all_ns, doc_ids, timestamps, lengths = dupsdb.doc_info(store)
+    table = dupsdb.load_sketches(store, params.num_perm, all_ns)
+    new = int(table.new.sum())
+    digests = [bytes(x) for x in table.exact]
 
-    def measure(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def reshingle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         # shingle sets are not stored: the texts of the candidates are shingled again,
-        # a slice of pairs at a time (pairs come sorted by their first document)
+        # a slice of pairs at a time
         def tasks() -> Iterator[tuple[list[str], np.ndarray, np.ndarray]]:
             for lo in range(0, len(a), PAIRS_PER_TASK):
                 pa, pb = a[lo : lo + PAIRS_PER_TASK], b[lo : lo + PAIRS_PER_TASK]
@@ -293,30 +341,41 @@ def _from_store(store: Store, params: DupParams, workers: int, batch_size: int,
                 texts = [t for batch in dupsdb.texts(store, names, batch_size) for t in batch]
                 yield texts, local[: len(pa)], local[len(pa) :]
 
-        out = np.concatenate([np.zeros((0, 3), np.int64),
-                              *ordered_map(measure_task, tasks(), (params,), workers)])
+        return np.concatenate([np.zeros((0, 3), np.int64),
+                               *ordered_map(measure_task, tasks(), (params,), workers)])
+
+    def measure(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        # a verification is a function of the two token sequences: kept by their digests
+        swap = [digests[x] > digests[y] for x, y in zip(a.tolist(), b.tolist(), strict=True)]
+        keys = [(digests[y], digests[x]) if s else (digests[x], digests[y])
+                for x, y, s in zip(a.tolist(), b.tolist(), swap, strict=True)]
+        known = dupsdb.verified(store, keys)
+        todo = np.array([i for i, k in enumerate(keys) if k not in known], dtype=np.int64)
+        out = np.zeros((len(keys), 3), dtype=np.int64)
+        if len(todo):
+            fresh = reshingle(a[todo], b[todo])
+            out[todo] = fresh
+            rows = []
+            for i, (inter, sa, sb) in zip(todo.tolist(), fresh.tolist(), strict=True):
+                if swap[i]:
+                    sa, sb = sb, sa
+                rows.append((*keys[i], inter, sa, sb))
+            dupsdb.save_verified(store, rows)
+        for i, k in enumerate(keys):
+            if k in known:
+                inter, sa, sb = known[k]
+                out[i] = (inter, sb, sa) if swap[i] else (inter, sa, sb)
         return out[:, 0], out[:, 1].astype(np.float64), out[:, 2].astype(np.float64)
 
-    found = find_pairs(table, params, measure, workers)
-    rows = []
-    for a, b, j, ab, ba, ex in zip(found.a.tolist(), found.b.tolist(), found.jaccard.tolist(),
-                                   found.a_in_b.tolist(), found.b_in_a.tolist(),
-                                   found.exact.tolist(), strict=True):
-        rows.append((all_ns[a], all_ns[b], j, ab, ba, "exact" if ex else "near"))
-    if new_ns:
-        dupsdb.save_pairs(store, new_ns, rows)
-    index = {n: i for i, n in enumerate(all_ns)}
-    stored = dupsdb.all_pairs(store)
-    every = FoundPairs(
-        np.array([index[r[0]] for r in stored], dtype=np.int64),
-        np.array([index[r[1]] for r in stored], dtype=np.int64),
-        np.array([r[2] for r in stored], dtype=np.float64),
-        np.array([r[3] for r in stored], dtype=np.float64),
-        np.array([r[4] for r in stored], dtype=np.float64),
-        np.array([r[5] == "exact" for r in stored], dtype=bool),
-        {**found.stats, "sketched": done, "new": len(new_ns)},
-    )
-    return _result(every, doc_ids, timestamps, lengths, table.tokens, params)
+    found = find_pairs(table, params, measure, ranks(doc_ids, timestamps, lengths), workers)
+    rows = [(all_ns[a], all_ns[b], j, ab, ba, "exact" if ex else "near")
+            for a, b, j, ab, ba, ex in zip(found.a.tolist(), found.b.tolist(),
+                                           found.jaccard.tolist(), found.a_in_b.tolist(),
+                                           found.b_in_a.tolist(), found.exact.tolist(),
+                                           strict=True)]
+    dupsdb.save_pairs(store, rows)  # documents.n ascending: a < b as the table wants
+    found.stats.update(sketched=done, new=new)
+    return _result(found, doc_ids, timestamps, lengths, table.tokens, params)
 
 
 def load_pairs(store: Store, params: DupParams | None = None, *, update: bool = True,
@@ -336,6 +395,8 @@ def load_pairs(store: Store, params: DupParams | None = None, *, update: bool = 
     by_n = dict(zip(ns, doc_ids, strict=True))
     out = []
     for a, b, j, ab, ba, kind in dupsdb.all_pairs(store):
+        if a not in by_n or b not in by_n:
+            continue  # stored by a run that saw documents this snapshot does not hold
         x, y = by_n[a], by_n[b]
         out.append(DupPair(x, y, j, ab, ba, kind) if x < y else DupPair(y, x, j, ba, ab, kind))
     out.sort(key=lambda p: (p.a, p.b))

@@ -1,9 +1,10 @@
 """Candidate pairs: LSH banding for Jaccard, consistent samples for containment.
 
-Both generators decide each pair on the two documents' sketches alone (never on
-the rest of the corpus), so a pair is a candidate in an incremental run exactly
-when it is one in a batch run over the same documents. Every candidate is then
-verified on the real shingle sets (`verify`).
+Both work on units (groups of exact copies, see `core`). A band bucket of a
+few units gives all its pairs; a larger one is returned whole, for `core` to
+verify as a star instead of enumerating its pairs (hundreds of near copies of
+one story would otherwise make a quadratic number of candidates). Every
+candidate is verified on the real shingle sets (`verify`).
 
 Band/row choice. With b bands of r rows, a pair of Jaccard s becomes a
 candidate with probability P(s) = 1 - (1 - s^r)^b. For threshold t we take
@@ -119,34 +120,30 @@ def _ordered(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
     return distinct_counts(lo * n + hi)[0]
 
 
-def lsh_candidates(signatures: np.ndarray, new: np.ndarray, bands: int, rows: int) -> np.ndarray:
-    """Codes i·n + j (i < j) of pairs sharing a band, at least one of them new."""
+def bucket_pairs(signatures: np.ndarray, bands: int, rows: int, limit: int
+                 ) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Candidates from LSH banding: codes i·n + j (i < j) of pairs sharing a band bucket of
+    at most `limit` members, and the larger buckets themselves (members ascending, each
+    distinct set once), left to the caller to compare without enumerating their pairs."""
     n = len(signatures)
     keys = band_keys(signatures, bands, rows)
     found: list[np.ndarray] = []
+    big: dict[bytes, np.ndarray] = {}
     for j in range(bands):
         order = np.argsort(keys[:, j], kind="stable")
         k = keys[order, j]
         cut = np.flatnonzero(k[1:] != k[:-1]) + 1
         starts = np.concatenate(([0], cut))
         sizes = np.diff(np.concatenate((starts, [n])))
-        multi = sizes >= 2
-        starts, sizes = starts[multi], sizes[multi]
-        if not len(starts):
-            continue
-        has_new = _group_any(new[order], starts, sizes)
-        starts, sizes = starts[has_new], sizes[has_new]
-        a, b = pairs_in_groups(order, starts, sizes)
-        keep = new[a] | new[b]
-        found.append(_ordered(a[keep], b[keep], n))
-    if not found:
-        return np.zeros(0, dtype=np.int64)
-    return distinct_counts(np.concatenate(found))[0]
-
-
-def _group_any(flags: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    csum = np.concatenate(([0], np.cumsum(flags, dtype=np.int64)))
-    return csum[starts + sizes] > csum[starts]
+        multi = (sizes >= 2) & (sizes <= limit)
+        a, b = pairs_in_groups(order, starts[multi], sizes[multi])
+        found.append(_ordered(a, b, n))
+        for s, z in zip(starts[sizes > limit].tolist(), sizes[sizes > limit].tolist(),
+                        strict=True):
+            group = np.sort(order[s : s + z]).astype(np.int64)
+            big.setdefault(group.tobytes(), group)
+    codes = distinct_counts(np.concatenate(found))[0] if found else np.zeros(0, np.int64)
+    return codes, [big[key] for key in sorted(big)]
 
 
 def need(k: np.ndarray, c: float) -> np.ndarray:

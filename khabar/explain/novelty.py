@@ -342,6 +342,10 @@ def _reuse_links(units: Units, ids: list[str], pos_of: dict[str, int], passages:
     # (later doc pos) -> list of (start, end, earlier pos, earlier start, earlier end)
     cover: dict[int, list[tuple[int, int, int, int, int]]] = {}
     for p in passages:
+        # templates, formulas and boilerplate are shared text nobody copied: no reason to
+        # call a sentence repeated
+        if getattr(p, "kind", "copy") != "copy" or getattr(p, "boilerplate", False):
+            continue
         pa, pb = pos_of.get(p.a), pos_of.get(p.b)
         if pa is None or pb is None or pa == pb:
             continue

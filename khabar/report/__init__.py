@@ -14,14 +14,19 @@ segments by offsets.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from khabar.engine import Engine
+from khabar.errors import KhabarError
+from khabar.io.paths import inside
 from khabar.report.model import (
     ArticleView,
+    CopyView,
     MentionMark,
     PassageSide,
     PassageView,
@@ -36,7 +41,9 @@ from khabar.report.model import (
 from khabar.report.render import STORIES_DIR, iter_pages, render_report, story_filename
 
 __all__ = [
+    "MANIFEST",
     "ArticleView",
+    "CopyView",
     "MentionMark",
     "PassageSide",
     "PassageView",
@@ -54,31 +61,81 @@ __all__ = [
 ]
 
 
+MANIFEST = ".khabar-report.json"
+"""The list of files a report wrote, kept in its folder: the next report into the same
+folder removes only the story pages this list names and the new report does not have."""
+
+
 def write_report(data_or_store: ReportData | Any, out_dir: str | Path,
-                 workers: int | Engine = 1, **build: Any) -> Path:
+                 workers: int | Engine = 1, *, echo: Callable[[str], None] | None = None,
+                 **build: Any) -> Path:
     """Write the report into `out_dir` and return the path of its ``index.html``.
 
     `data_or_store` is a `ReportData`, or a `Store` from which it is built with
     `build_report_data(store, **build)`. Each file is written under a temporary
-    name and renamed into place, so a reader never sees a half-written page.
-    Story pages left in ``stories/`` by an earlier report whose stories are
-    gone are removed (only ``*.html`` files there: the folder belongs to the
-    report); nothing else in `out_dir` is touched. `workers` (local processes or
-    an engine) render the story pages; the files never depend on it.
+    name and renamed into place, so a reader never sees a half-written page;
+    every page's path is checked to lie inside `out_dir` (`khabar.io.paths`).
+    The files written are listed in `MANIFEST`; story pages that an earlier
+    report listed there and this one no longer has are removed, and `echo`
+    (if given) is told how many. Nothing else in `out_dir` is touched: a page
+    put there by hand, or by anything but khabar, stays. `workers` (local
+    processes or an engine) render the story pages; the files never depend on it.
     """
     data = (data_or_store if isinstance(data_or_store, ReportData)
             else build_report_data(data_or_store, **build))
     out = Path(out_dir)
     (out / STORIES_DIR).mkdir(parents=True, exist_ok=True)
-    keep: set[str] = set()
+    earlier = _manifest(out)
+    written: list[str] = []
     for rel, content in iter_pages(data, workers):
-        _write_atomic(out / rel, content.encode("utf-8"))
-        if rel.startswith(f"{STORIES_DIR}/"):
-            keep.add(Path(rel).name)
-    for old in sorted((out / STORIES_DIR).glob("*.html")):
-        if old.name not in keep:
-            old.unlink()
+        _write_atomic(_page_path(out, rel), content.encode("utf-8"))
+        written.append(rel)
+    # the new list goes down before anything is removed: a run stopped in between leaves
+    # at worst a stale page behind, never a page that no list knows of
+    manifest = {"generator": "khabar", "files": sorted(written)}
+    _write_atomic(out / MANIFEST, (json.dumps(manifest, ensure_ascii=False, indent=1) + "\n")
+                  .encode("utf-8"))
+    removed = 0
+    for rel in sorted(earlier - set(written)):
+        path = _page_path(out, rel, strict=False)
+        if path is not None and path.is_file() and not path.is_symlink():
+            path.unlink()
+            removed += 1
+    if removed and echo is not None:
+        echo(f"report: removed {removed} story page{'s' if removed != 1 else ''} an earlier "
+             f"report wrote in {out / STORIES_DIR} (listed in {out / MANIFEST})")
     return out / "index.html"
+
+
+def _page_path(out: Path, rel: str, strict: bool = True) -> Path | None:
+    """The file of a page path (``index.html`` or ``stories/NAME.html``), inside `out`.
+
+    With `strict=False` (paths read back from a manifest, which anyone could have
+    edited) anything else gives None instead of an error.
+    """
+    folder, _, name = rel.rpartition("/")
+    if folder not in ("", STORIES_DIR) or not name.endswith(".html"):
+        if strict:
+            raise KhabarError(f"{rel!r}: not a page of the report")
+        return None
+    try:
+        return inside(out / folder if folder else out, name)
+    except KhabarError:
+        if strict:
+            raise
+        return None
+
+
+def _manifest(out: Path) -> set[str]:
+    """The pages an earlier report listed in `out` (none if no readable list is there)."""
+    try:
+        data = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(files, list):
+        return set()
+    return {f for f in files if isinstance(f, str)}
 
 
 def _write_atomic(path: Path, payload: bytes) -> None:

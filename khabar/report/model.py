@@ -16,6 +16,8 @@ Every offset here is a half-open range of the ORIGINAL text (`Document.text`).
 from __future__ import annotations
 
 import bisect
+import contextlib
+import hashlib
 import importlib
 import re
 from collections import defaultdict
@@ -148,6 +150,17 @@ class MentionMark:
     canonical: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class CopyView:
+    """An article folded into an identical one that the page shows in its place."""
+
+    id: str
+    source: str | None = None
+    date: datetime | None = None
+    url: str | None = None
+    title: str | None = None
+
+
 @dataclass(slots=True)
 class ArticleView:
     """One article as the story page shows it."""
@@ -166,6 +179,8 @@ class ArticleView:
     attributions: list[QuoteMark] = field(default_factory=list)
     mentions: list[MentionMark] = field(default_factory=list)
     repairs: list[RepairAction] = field(default_factory=list)
+    copies: list[CopyView] = field(default_factory=list)
+    """Later articles of the story with this very text (see `fold_copies`), shown as a list."""
 
     @property
     def direction(self) -> str:
@@ -230,6 +245,8 @@ class PassageView:
     """Which rule decided the direction (earlier date, wire credit, containment…)."""
     directed: bool = True
     """False when the reuse stage could not tell which side came first."""
+    kind: str = "copy"
+    """`copy`, or `template` / `formula`: shared text nobody copied (never directed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,12 +312,25 @@ class StoryPage:
     passages: list[PassageView] = field(default_factory=list)
     boilerplate_passages: int = 0
     """Passages flagged as an outlet's boilerplate, left out of `passages`."""
+    copy_passages: int = 0
+    """Passages between two identical copies (nothing to compare), left out of `passages`."""
+    shared: list[PassageView] = field(default_factory=list)
+    """Templates and formulas: text the articles share without copying, kept apart from
+    `passages` (which holds copies only)."""
     thread: ThreadView | None = None
     """The developing event this story is part of, when it has other stories."""
 
     @property
     def dates(self) -> list[datetime]:
-        return [a.date for a in self.articles if a.date is not None]
+        """Dates of every article, folded copies included."""
+        out = [a.date for a in self.articles if a.date is not None]
+        out.extend(c.date for a in self.articles for c in a.copies if c.date is not None)
+        return out
+
+    @property
+    def size(self) -> int:
+        """Articles in the story, folded copies included."""
+        return len(self.articles) + sum(len(a.copies) for a in self.articles)
 
 
 DEFAULT_TITLE = "خبر — تقرير القصص"
@@ -314,6 +344,9 @@ class ReportData:
     """How many documents the collection holds (shown on the index), if known."""
     generated: str | None = None
     """A caption such as a build time; None by default so that output is reproducible."""
+    speakers: list[Any] = field(default_factory=list)
+    """Who says what across the stories (`khabar.explain.speakers.SpeakerEntry`), most
+    quoted first; empty when the explanation stage has not run."""
     threads: list[ThreadView] = field(default_factory=list)
     """Threads of two or more stories (the index groups their stories)."""
 
@@ -517,6 +550,8 @@ def assemble_story(
         ))
     # stable: keeps the stories stage's order among equal or missing dates
     articles.sort(key=lambda a: _time_key(a.date))
+    articles = fold_copies(articles)
+    shown_as = {c.id: a.id for a in articles for c in a.copies}
 
     summary_items = [
         SummaryItem(
@@ -527,7 +562,9 @@ def assemble_story(
         for s in summary
     ]
 
-    shown, boilerplate = _passage_views(passages, member_set, documents, doc_story or {})
+    views, boilerplate, copy_passages = _passage_views(passages, member_set, documents,
+                                                       doc_story or {}, shown_as)
+    shown, shared = split_kinds(views)
     dates = [a.date for a in articles if a.date is not None]
     outlets = list(story.sources) if getattr(story, "sources", None) else sorted(
         {a.source for a in articles if a.source})
@@ -541,8 +578,36 @@ def assemble_story(
         first_seen=first_seen or (min(dates) if dates else None),
         last_seen=last_seen or (max(dates) if dates else None),
         outlets=outlets, articles=articles, summary=summary_items,
-        passages=shown, boilerplate_passages=boilerplate,
+        passages=shown, boilerplate_passages=boilerplate, copy_passages=copy_passages,
+        shared=shared,
     )
+
+
+def fold_copies(articles: list[ArticleView]) -> list[ArticleView]:
+    """Articles with the very same text shown once: the first (in the given order), with
+    the others listed in its `copies`.
+
+    The same text means equal but for runs of white space (a copy re-wrapped by
+    another site's template): what a reader would see is the same, so nothing is
+    lost by showing it once. 2,000 outlets carrying one wire story make one
+    article with a list of 1,999 copies, not 2,000 full texts. Copies that differ
+    in a word, a number or a diacritic are not folded: they are shown, and their
+    differences marked, as before.
+    """
+    first: dict[bytes, ArticleView] = {}
+    out: list[ArticleView] = []
+    for art in articles:
+        key = hashlib.blake2b(" ".join(art.text.split()).encode("utf-8", "surrogatepass"),
+                              digest_size=16).digest()
+        shown = first.get(key)
+        if shown is None:
+            first[key] = art
+            out.append(art)
+        else:
+            shown.copies.append(CopyView(art.id, art.source, art.date, art.url,
+                                         art.title or art.probable_title))
+            shown.copies.extend(art.copies)
+    return out
 
 
 def _with_first_index(mark: SentenceMark, index: _SentenceIndex) -> SentenceMark:
@@ -569,20 +634,27 @@ def _side(doc_id: str, start: int, end: int,
 def _passage_views(
     passages: Iterable[PassageLike], members: set[str],
     documents: Mapping[str, tuple[Document, Repair | None]], doc_story: Mapping[str, str],
-) -> tuple[list[PassageView], int]:
+    shown_as: Mapping[str, str],
+) -> tuple[list[PassageView], int, int]:
     views: list[PassageView] = []
-    boilerplate = 0
+    boilerplate = copies = 0
     for p in passages:
         if p.a not in members and p.b not in members:
             continue
         if getattr(p, "boilerplate", False):
             boilerplate += 1
             continue
+        if shown_as.get(p.a, p.a) == shown_as.get(p.b, p.b):
+            copies += 1
+            continue
         if p.a not in documents or p.b not in documents:
             continue
         a = _side(p.a, int(p.a_start), int(p.a_end), documents, doc_story)
         b = _side(p.b, int(p.b_start), int(p.b_end), documents, doc_story)
         source = getattr(p, "source", None)
+        kind = getattr(p, "kind", "copy")
+        if kind != "copy":
+            source = None  # a template or formula has no origin
         if source == p.b and source != p.a:
             origin, copy, directed = b, a, True
         elif source == p.a:
@@ -592,10 +664,15 @@ def _passage_views(
             origin, copy = sorted((a, b), key=lambda s: (_time_key(s.date), s.doc, s.start))
             directed = False
         views.append(PassageView(origin=origin, copy=copy, score=float(p.score),
-                                 rule=getattr(p, "rule", None), directed=directed))
+                                 rule=getattr(p, "rule", None), directed=directed, kind=kind))
     views.sort(key=lambda v: (_time_key(v.origin.date), v.origin.doc, v.origin.start,
                               _time_key(v.copy.date), v.copy.doc, v.copy.start))
-    return views, boilerplate
+    return views, boilerplate, copies
+
+
+def split_kinds(views: list[PassageView]) -> tuple[list[PassageView], list[PassageView]]:
+    """(copies, templates and formulas): only copies are shown as who copied whom."""
+    return ([v for v in views if v.kind == "copy"], [v for v in views if v.kind != "copy"])
 
 
 # -- from a database -------------------------------------------------------------------------------
@@ -649,6 +726,19 @@ def build_report_data(
     Stories with fewer than `min_size` articles are left out. `threads` (the stories
     stage's `ThreadResult`) is loaded from the database when not given.
     """
+    # every read of the collection from one snapshot (see `Store.snapshot`)
+    snapshot = getattr(store, "snapshot", None)
+    with snapshot() if snapshot is not None else contextlib.nullcontext():
+        return _build(store, stories, passages, novelty, summaries, attributions, mentions,
+                      explanations, min_size, title, threads)
+
+
+def _build(store: Any, stories: Sequence[StoryLike] | None,
+           passages: Sequence[PassageLike] | None, novelty: Sequence[NoveltyLike] | None,
+           summaries: Mapping[str, Sequence[SummaryLike]] | None,
+           attributions: Sequence[AttributionLike] | None,
+           mentions: Sequence[MentionLike] | None, explanations: Iterable[Any] | None,
+           min_size: int, title: str | None, threads: Any = None) -> ReportData:
     if explanations is not None:
         novelty, summaries, attributions, mentions = _flatten(explanations)
     if stories is None:
@@ -662,7 +752,8 @@ def build_report_data(
     if passages is None:
         loader = _optional("khabar.reuse", "load_passages")
         # boilerplate too: the page says how many it left out
-        passages = list(loader(store, include_boilerplate=True)) if loader is not None else []
+        passages = (list(loader(store, include_boilerplate=True, include_formulaic=True))
+                    if loader is not None else [])
     passages = [p for p in passages if p.a in doc_story or p.b in doc_story]
     explain = _explanations(store, stories, novelty, summaries, attributions, mentions)
     novelty, summaries, attributions, mentions = explain
@@ -699,6 +790,7 @@ def build_report_data(
     for page in pages:
         page.thread = by_story.get(page.story)
     return ReportData(stories=pages, title=title or DEFAULT_TITLE, documents=store.count(),
+                      speakers=speaker_entries(attributions, documents, doc_story),
                       threads=views)
 
 
@@ -733,6 +825,18 @@ def _link_view(link: Any) -> ThreadLinkView:
         figures_before=tuple(ev.get("figures_before", ())),
         figures_after=tuple(ev.get("figures_after", ())),
         gap_days=ev.get("gap_days"), closest=bool(ev.get("closest", False)))
+
+
+def speaker_entries(attributions: Sequence[AttributionLike],
+                    documents: Mapping[str, tuple[Document, Any]],
+                    doc_story: Mapping[str, str]) -> list[Any]:
+    """Who says what across the report's stories (its own page): the speakers of the
+    stories' articles, name variants joined, statements by story and time."""
+    from khabar.explain.speakers import who_says_what
+
+    texts = {d: documents[d][0].text for d in doc_story if d in documents}
+    dates = {d: documents[d][0].date for d in texts}
+    return who_says_what((a for a in attributions if a.doc in texts), texts, doc_story, dates)
 
 
 def _flatten(explanations: Iterable[Any]) -> tuple[list[Any], dict[str, list[Any]],

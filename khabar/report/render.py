@@ -25,8 +25,7 @@ import difflib
 import hashlib
 import html
 import re
-import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from functools import cache, lru_cache
@@ -34,9 +33,12 @@ from importlib import resources
 from urllib.parse import urlsplit
 
 from khabar.engine import Engine, batched, get_engine
+from khabar.errors import KhabarError
+from khabar.io.paths import check_unique, encoded_stem, short_hash, slug  # noqa: F401
 from khabar.repair import line_key
 from khabar.report.model import (
     ArticleView,
+    CopyView,
     PassageSide,
     PassageView,
     QuoteMark,
@@ -47,24 +49,102 @@ from khabar.report.model import (
     text_direction,
 )
 from khabar.report.spans import line_breaks, paragraphs, segment
+from khabar.text.sentences import split_sentences
 
 STORIES_DIR = "stories"
 
 # -- escaping and names ----------------------------------------------------------------------------
 
+# Characters that never reach a page as they are. Controls C0 (but tab and newline), DEL
+# and C1 are not text, and NUL is a parse error; the bidi embeddings, overrides and
+# isolates (U+202A-U+202E, U+2066-U+2069) and the directional marks (LRM, RLM, ALM) can
+# reorder what a reader sees ("25" shown as "52" inside an override, or with an RLM
+# between the digits): in a fact-checking tool that is a spoofing vector. Surrogates are
+# not UTF-8.
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+    "\ud800-\udfff]"
+)
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_BIDI = {"\u202a": "LRE", "\u202b": "RLE", "\u202c": "PDF", "\u202d": "LRO", "\u202e": "RLO",
+         "\u2066": "LRI", "\u2067": "RLI", "\u2068": "FSI", "\u2069": "PDI"}
+# The marks are frequent and harmless in ordinary Arabic web text (around numbers and
+# punctuation): dropped without a trace. What they could do is done by isolation instead.
+_MARKS = frozenset("\u061c\u200e\u200f")
+
+
+def _whole(text: str) -> str:
+    """A proper surrogate pair (text decoded with ``surrogatepass``) becomes its character,
+    a lone half becomes U+FFFD: neither can be written as UTF-8."""
+    if _SURROGATE.search(text):
+        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
+
+
+def _visible(ch: str) -> str:
+    """The mark shown in place of a control character (markup without quotes, so that it
+    stays harmless even if it ever landed in an attribute value)."""
+    cp = ord(ch)
+    if ch in _BIDI:
+        shown = _BIDI[ch]
+    elif cp < 0x20:
+        shown = chr(0x2400 + cp)  # the Control Pictures block: ␀ ␁ …
+    elif cp == 0x7F:
+        shown = "\u2421"
+    else:
+        shown = f"U+{cp:04X}"
+    return f"<bdi class=ctl title=U+{cp:04X}>{shown}</bdi>"
 
 
 def esc(value: object) -> str:
-    """Text or attribute value, escaped for HTML (quotes included).
+    """Text for element content, escaped for HTML, controls made visible.
 
-    Surrogates cannot be written as UTF-8: a proper pair (text decoded with
-    ``surrogatepass``) becomes its character, a lone half becomes U+FFFD.
+    Bidi embeddings, overrides and isolates and the C0/C1 controls (but tab and
+    newline) become small visible marks (``RLO``, ``␀``), the directional marks
+    LRM, RLM and ALM are dropped, CR becomes a newline. Every character is
+    replaced where it stands, so offsets into the original text (which the
+    segments of an article are cut by) keep pointing at the same characters.
+    For attribute values and text-only elements use `attr`.
     """
     text = str(value)
-    if _SURROGATE.search(text):
-        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-    return html.escape(text, quote=True)
+    if not _UNSAFE.search(text):
+        return html.escape(text, quote=True)
+    text = _whole(text)
+    out: list[str] = []
+    last = 0
+    for m in _UNSAFE.finditer(text):
+        out.append(html.escape(text[last : m.start()], quote=True))
+        ch = m.group()
+        if ch == "\r":
+            out.append("\n")
+        elif ch not in _MARKS:
+            out.append(_visible(ch))
+        last = m.end()
+    out.append(html.escape(text[last:], quote=True))
+    return "".join(out)
+
+
+def _plain(match: re.Match[str]) -> str:
+    ch = match.group()
+    cp = ord(ch)
+    if ch == "\r":
+        return " "
+    if cp < 0x20:
+        return chr(0x2400 + cp)
+    if cp == 0x7F:
+        return "\u2421"
+    if 0x80 <= cp <= 0x9F:
+        return "\ufffd"
+    return ""  # bidi controls and marks: a tooltip or a page title needs none
+
+
+def attr(value: object) -> str:
+    """An attribute value (always written double-quoted) or the text of ``<title>``.
+
+    Quotes escaped; C0 controls shown as their control pictures, C1 as U+FFFD,
+    bidi controls and marks dropped (no markup can go here).
+    """
+    return html.escape(_UNSAFE.sub(_plain, _whole(str(value))), quote=True)
 
 
 def safe_url(url: str | None) -> str | None:
@@ -72,7 +152,8 @@ def safe_url(url: str | None) -> str | None:
     if not url:
         return None
     url = url.strip()
-    if any(ord(ch) < 0x21 or ch == "\x7f" for ch in url):
+    # a bidi control or mark in a URL makes the link read other than where it goes
+    if any(ord(ch) < 0x21 or ch == "\x7f" for ch in url) or _UNSAFE.search(url):
         return None
     try:
         parts = urlsplit(url)
@@ -83,29 +164,15 @@ def safe_url(url: str | None) -> str | None:
     return url
 
 
-def short_hash(value: str, chars: int = 10) -> str:
-    return hashlib.blake2b(value.encode("utf-8", "surrogatepass"),
-                           digest_size=(chars + 1) // 2).hexdigest()[:chars]
-
-
-def slug(value: str, limit: int = 40) -> str:
-    """ASCII letters and digits of `value`, lower-cased and dash-joined (may be empty)."""
-    ascii_only = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
-    words = re.findall(r"[a-z0-9]+", ascii_only.lower())
-    out = "-".join(words)[:limit].strip("-")
-    return out
-
-
 def story_filename(story_id: str) -> str:
     """A file name safe on every file system for any story id: slug plus a short hash.
 
+    Always encoded (`khabar.io.paths.encoded_stem`), never the id as it is:
+    pages link to each other by this name, so it must depend on the id alone.
     The hash keeps names unique (ids differing only in Arabic letters, case or
     punctuation slug alike); the slug keeps them readable when ids are Latin.
     """
-    base = slug(story_id)
-    if len(base) < 3:  # an Arabic id leaves little or nothing of ASCII: name it plainly
-        base = "story" + (f"-{base}" if base else "")
-    return f"{base}-{short_hash(story_id)}.html"
+    return encoded_stem(story_id, "story") + ".html"
 
 
 def article_anchor(doc_id: str) -> str:
@@ -124,12 +191,26 @@ def _bdi(value: object, cls: str = "") -> str:
     return f"<bdi{attr}>{esc(value)}</bdi>"
 
 
+INDEX_OUTLETS = 12
+"""Outlets named in a story's row of the index; the rest are counted."""
+STORY_OUTLETS = 60
+"""Outlets named at the top of a story page; the rest are counted (a wire story carried by
+thousands of sites would otherwise make the page one long list of names)."""
+
+
+def _outlet_chips(outlets: Sequence[str], limit: int) -> str:
+    chips = "".join(f'<li class="chip">{_bdi(o)}</li>' for o in outlets[:limit])
+    if len(outlets) > limit:
+        chips += f'<li class="chip muted">و{len(outlets) - limit} مصدراً آخر</li>'
+    return chips
+
+
 def _time(dt: datetime | None, *, with_time: bool = True) -> str:
     if dt is None:
         return '<span class="muted">بلا تاريخ</span>'
     shown = dt.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
     stamp = dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return f'<time datetime="{esc(stamp)}" dir="ltr">{esc(shown)}</time>'
+    return f'<time datetime="{attr(stamp)}" dir="ltr">{esc(shown)}</time>'
 
 
 def _num(x: float) -> str:
@@ -149,7 +230,12 @@ _RULES = {  # the direction rules of khabar.reuse.direction
     "wire-outlet": "وكالة الأنباء هي المصدر",
     "wire": "كلاهما ينقل عن وكالة",
     "containment": "المقالة الناقلة مقتطفة من المصدر",
+    "phrasing": "عبارات المصدر أشيع وعبارات الناقل معدّلة",
     "undecided": "الاتجاه غير محسوم",
+}
+_KINDS = {  # the passage kinds of khabar.reuse.kinds that are not copying
+    "template": "قالب متكرر بمعطيات مختلفة، لا نقل",
+    "formula": "صيغة شائعة لدى منافذ كثيرة، لا نقل",
 }
 _REPAIRS = {
     "dot_comma": "فقرات مفصولة بفاصلة",
@@ -197,9 +283,9 @@ def sparkline(dates: Sequence[datetime], lo: datetime | None, hi: datetime | Non
         x = width - (k + 1) * step
         bars.append(f'<rect x="{x + 0.5:.1f}" y="{height - h:.1f}" width="{step - 1:.1f}" '
                     f'height="{h:.1f}"/>')
-    title = f"<title>{esc(label)}</title>" if label else ""
+    title = f"<title>{attr(label)}</title>" if label else ""
     return (f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}"'
-            f' role="img" aria-label="{esc(label)}">{title}'
+            f' role="img" aria-label="{attr(label)}">{title}'
             f'<line x1="0" y1="{height - 0.5}" x2="{width}" y2="{height - 0.5}"/>'
             f'{"".join(bars)}</svg>')
 
@@ -245,8 +331,8 @@ def _page(title: str, body: str, *, home: str, crumb: str = "", script: bool = F
         '<meta name="referrer" content="no-referrer">\n',
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
         '<meta name="generator" content="khabar">\n',
-        f"<title>{esc(title)}</title>\n<style>{css}</style>\n</head>\n<body>\n",
-        f'<header class="top"><a href="{esc(home)}">خبر</a>{crumb}</header>\n',
+        f"<title>{attr(title)}</title>\n<style>{css}</style>\n</head>\n<body>\n",
+        f'<header class="top"><a href="{attr(home)}">خبر</a>{crumb}</header>\n',
         f"<main>\n{body}</main>\n<footer>{foot}</footer>\n",
         f"<script>{js}</script>\n" if js else "",
         "</body>\n</html>\n",
@@ -260,7 +346,7 @@ def _page(title: str, body: str, *, home: str, crumb: str = "", script: bool = F
 def render_index(data: ReportData) -> str:
     all_dates = [d for s in data.stories for d in s.dates]
     lo, hi = (min(all_dates), max(all_dates)) if all_dates else (None, None)
-    articles = sum(len(s.articles) for s in data.stories)
+    articles = sum(s.size for s in data.stories)
     outlets = sorted({o for s in data.stories for o in s.outlets})
     lede = [f"<b>{len(data.stories)}</b> قصة", f"<b>{articles}</b> مقالة",
             f"<b>{len(outlets)}</b> مصدراً"]
@@ -268,6 +354,8 @@ def render_index(data: ReportData) -> str:
         lede.append(f"من <b>{data.documents}</b> وثيقة في المجموعة")
     if lo is not None and hi is not None:
         lede.append(f"من {_time(lo, with_time=False)} إلى {_time(hi, with_time=False)}")
+    if data.speakers:
+        lede.append('<a href="speakers.html">من قال ماذا</a>')
 
     rows = []
     threads = {st.story: t for t in data.threads for st in t.stories if st.in_report}
@@ -283,18 +371,18 @@ def render_index(data: ReportData) -> str:
         href = f"{STORIES_DIR}/{story_filename(s.story)}"
         first = s.first_seen.strftime("%Y-%m-%dT%H:%M:%SZ") if s.first_seen else ""
         last = s.last_seen.strftime("%Y-%m-%dT%H:%M:%SZ") if s.last_seen else ""
-        chips = "".join(f'<li class="chip">{_bdi(o)}</li>' for o in s.outlets)
+        chips = _outlet_chips(s.outlets, INDEX_OUTLETS)
         rows.append(
-            f'<tr data-title="{esc(s.title)}" data-size="{len(s.articles)}" '
-            f'data-outlets="{len(s.outlets)}" data-first="{esc(first)}" data-last="{esc(last)}">'
-            f'<td class="title"><a href="{esc(href)}"{_dir_attr(s.title)}>{esc(s.title)}</a>'
+            f'<tr data-title="{attr(s.title)}" data-size="{s.size}" '
+            f'data-outlets="{len(s.outlets)}" data-first="{attr(first)}" data-last="{attr(last)}">'
+            f'<td class="title"><a href="{attr(href)}"{_dir_attr(s.title)}>{esc(s.title)}</a>'
             f'<ul class="chips">{chips}</ul></td>'
-            f'<td class="num">{len(s.articles)}</td>'
+            f'<td class="num">{s.size}</td>'
             f'<td class="num outlets-col">{len(s.outlets)}</td>'
             f"<td>{_time(s.first_seen)}</td>"
             f'<td class="last-col">{_time(s.last_seen)}</td>'
             f'<td class="spark-col">'
-            f'{sparkline(s.dates, lo, hi, label=f"{len(s.articles)} مقالة عبر الزمن")}</td></tr>\n'
+            f'{sparkline(s.dates, lo, hi, label=f"{s.size} مقالة عبر الزمن")}</td></tr>\n'
         )
     table = (
         '<div class="table-wrap"><table class="stories">\n<thead><tr>'
@@ -406,15 +494,24 @@ def doc_stories(data: ReportData) -> dict[str, str]:
     for s in data.stories:
         for a in s.articles:
             out.setdefault(a.id, s.story)
+            for c in a.copies:
+                out.setdefault(c.id, s.story)
     return out
+
+
+def folded(data: ReportData) -> dict[str, str]:
+    """Id of a folded copy -> id of the article shown in its place."""
+    return {c.id: a.id for s in data.stories for a in s.articles for c in a.copies}
 
 
 class _Links:
     """Where each article and sentence of the report lives, as hrefs from a story page."""
 
-    def __init__(self, doc_story: dict[str, str], here: str) -> None:
+    def __init__(self, doc_story: dict[str, str], here: str,
+                 shown_as: dict[str, str] | None = None) -> None:
         self.here = here
         self.doc_story = doc_story
+        self.shown_as = shown_as or {}
 
     def _page_of(self, doc: str, story: str | None = None) -> str | None:
         story = story or self.doc_story.get(doc)
@@ -424,10 +521,12 @@ class _Links:
 
     def article(self, doc: str, story: str | None = None) -> str | None:
         page = self._page_of(doc, story)
-        return None if page is None else f"{page}#{article_anchor(doc)}"
+        # a folded copy lives in the block of the article shown in its place
+        shown = self.shown_as.get(doc, doc)
+        return None if page is None else f"{page}#{article_anchor(shown)}"
 
     def sentence(self, doc: str, index: int | None) -> str | None:
-        if index is None:
+        if index is None or doc in self.shown_as:
             return self.article(doc)
         page = self._page_of(doc)
         return None if page is None else f"{page}#{sentence_anchor(doc, index)}"
@@ -436,20 +535,26 @@ class _Links:
 def _link(href: str | None, inner: str, cls: str = "", title: str = "") -> str:
     if href is None:
         return inner
-    extra = (f' class="{cls}"' if cls else "") + (f' title="{esc(title)}"' if title else "")
-    return f'<a href="{esc(href)}"{extra}>{inner}</a>'
+    extra = (f' class="{cls}"' if cls else "") + (f' title="{attr(title)}"' if title else "")
+    return f'<a href="{attr(href)}"{extra}>{inner}</a>'
 
 
 def render_story(data: ReportData, story: StoryPage,
-                 doc_story: dict[str, str] | None = None) -> str:
-    """One story's page; pass `doc_story` (from `doc_stories`) when rendering many."""
+                 doc_story: dict[str, str] | None = None,
+                 shown_as: dict[str, str] | None = None) -> str:
+    """One story's page; pass `doc_story` (from `doc_stories`) and `shown_as` (from
+    `folded`) when rendering many."""
     return _render_story(story, doc_story if doc_story is not None else doc_stories(data),
-                         data.generated)
+                         data.generated, shown_as if shown_as is not None else folded(data))
 
 
-def _render_story(story: StoryPage, doc_story: dict[str, str], generated: str | None) -> str:
-    links = _Links(doc_story, story.story)
-    by_id = {a.id: a for a in story.articles}
+def _render_story(story: StoryPage, doc_story: dict[str, str], generated: str | None,
+                  shown_as: dict[str, str] | None = None) -> str:
+    links = _Links(doc_story, story.story, shown_as)
+    by_id: dict[str, ArticleView | CopyView] = {a.id: a for a in story.articles}
+    for a in story.articles:
+        for c in a.copies:
+            by_id.setdefault(c.id, c)
     sections: list[tuple[str, str, str]] = []  # (anchor, heading, html)
 
     if story.summary:
@@ -458,8 +563,9 @@ def _render_story(story: StoryPage, doc_story: dict[str, str], generated: str | 
         sections.append(("thread", "الخيط: تطوّر الحدث عبر الأيام", _thread_section(story)))
     sections.append(("timeline", "التسلسل الزمني: من نشر أولاً", _timeline(story)))
     sections.append(("articles", "المقالات: الجديد والمكرر", _articles(story, by_id, links)))
-    if story.passages or story.boilerplate_passages:
-        sections.append(("reuse", "المقاطع المنقولة", _passages(story, links)))
+    if story.passages or story.boilerplate_passages or story.shared:
+        sections.append(("reuse", "المقاطع المنقولة", _passages(story, links)
+                         + _shared_passages(story, links)))
     speakers = _speakers(story, links)
     if speakers:
         sections.append(("sources", "من قال ماذا", speakers))
@@ -468,12 +574,12 @@ def _render_story(story: StoryPage, doc_story: dict[str, str], generated: str | 
         sections.append(("names", "الأسماء الواردة", names))
 
     first = story.articles[0] if story.articles else None
-    lede = [f"<b>{len(story.articles)}</b> مقالة", f"<b>{len(story.outlets)}</b> مصدراً"]
+    lede = [f"<b>{story.size}</b> مقالة", f"<b>{len(story.outlets)}</b> مصدراً"]
     if story.first_seen or story.last_seen:
         lede.append(f"من {_time(story.first_seen)} إلى {_time(story.last_seen)}")
     if first is not None and first.source and first.date is not None:
         lede.append(f"أول من نشر: {_bdi(first.source)}")
-    chips = "".join(f'<li class="chip">{_bdi(o)}</li>' for o in story.outlets)
+    chips = _outlet_chips(story.outlets, STORY_OUTLETS)
     dates = story.dates
     hist = ""
     if len(dates) > 1:
@@ -497,7 +603,7 @@ def _render_story(story: StoryPage, doc_story: dict[str, str], generated: str | 
     return _page(story.title, body, home="../index.html", crumb=crumb, generated=generated)
 
 
-def _summary(story: StoryPage, by_id: dict[str, ArticleView], links: _Links) -> str:
+def _summary(story: StoryPage, by_id: dict[str, ArticleView | CopyView], links: _Links) -> str:
     items = []
     for item in story.summary:
         art = by_id.get(item.doc)
@@ -534,16 +640,18 @@ def _timeline(story: StoryPage) -> str:
             adds = (f'<span class="adds">{art.new_count} جديدة · {art.repeated_count} مكررة'
                     f'{_split_bar(art.new_count, art.repeated_count)}</span>')
         outlet = _bdi(art.source) if art.source else '<span class="muted">مصدر غير معروف</span>'
+        copies = (f'<span class="badge copies" title="نسخ مطابقة لهذه المقالة">+{len(art.copies)}'
+                  "</span>" if art.copies else "")
         items.append(
             f'<li{cls}><span class="when">{_time(art.date)}</span>'
             f'<span class="outlet">{outlet}</span>'
             f'<a href="#{article_anchor(art.id)}"{_dir_attr(art.display_title)}>'
-            f"{esc(art.display_title)}</a>{badge}{adds}</li>\n"
+            f"{esc(art.display_title)}</a>{badge}{copies}{adds}</li>\n"
         )
     return f'<ol class="timeline">\n{"".join(items)}</ol>\n'
 
 
-def _articles(story: StoryPage, by_id: dict[str, ArticleView], links: _Links) -> str:
+def _articles(story: StoryPage, by_id: dict[str, ArticleView | CopyView], links: _Links) -> str:
     legend = ('<div class="legend"><span><span class="new">جملة جديدة</span> لم ترد في مقالة '
               'سابقة</span><span><span class="rep">جملة مكررة</span> وردت قبلاً (الرابط إلى أول '
               'ظهور)</span><span><span class="q">اقتباس مباشر</span></span></div>\n')
@@ -551,7 +659,7 @@ def _articles(story: StoryPage, by_id: dict[str, ArticleView], links: _Links) ->
                             for k, art in enumerate(story.articles))
 
 
-def _article(art: ArticleView, first: bool, by_id: dict[str, ArticleView],
+def _article(art: ArticleView, first: bool, by_id: dict[str, ArticleView | CopyView],
              links: _Links) -> str:
     direction = art.direction
     lang = "" if direction == "rtl" else ' lang="und"'
@@ -559,7 +667,7 @@ def _article(art: ArticleView, first: bool, by_id: dict[str, ArticleView],
             _time(art.date)]
     url = safe_url(art.url)
     if url:
-        meta.append(f'<a href="{esc(url)}" rel="noopener noreferrer nofollow" '
+        meta.append(f'<a href="{attr(url)}" rel="noopener noreferrer nofollow" '
                     f'dir="ltr"><bdi>{esc(_short_url(url))}</bdi></a>')
     elif art.url:
         meta.append(f'<bdi class="id">{esc(art.url)}</bdi>')
@@ -580,9 +688,52 @@ def _article(art: ArticleView, first: bool, by_id: dict[str, ArticleView],
         f"<header><h3{_dir_attr(art.display_title)}>{esc(art.display_title)}{badge}</h3>"
         f"{title_note}"
         f'<div class="meta" dir="rtl">{"".join(f"<span>{m}</span>" for m in meta if m)}</div>'
-        f"</header>\n"
+        f"</header>\n{_copies(art)}"
         f'<div class="body">\n{_article_body(art, by_id, links)}</div>\n{repairs}</article>\n'
     )
+
+
+COPIES_LISTED = 100
+"""Folded copies listed one by one under an article; the rest are counted."""
+COPY_OUTLETS = 30
+"""Outlets named in the line above the list; the rest are counted."""
+
+
+def _copies(art: ArticleView) -> str:
+    """The line "N identical copies: outlets…" and the list of the copies, folded away.
+
+    The size of the page no longer follows the number of copies (2,000 outlets
+    carrying one wire story add a line and a list of `COPIES_LISTED`, not 2,000
+    texts); every copy is still in the data files.
+    """
+    if not art.copies:
+        return ""
+    n = len(art.copies)
+    outlets = Counter(c.source or "" for c in art.copies)
+    named = sorted(outlets.items(), key=lambda kv: (-kv[1], kv[0]))
+    chips = "".join(
+        f'<li class="chip">{_bdi(o) if o else "مصدر غير معروف"}'
+        + (f'<span class="n">{k}</span>' if k > 1 else "") + "</li>"
+        for o, k in named[:COPY_OUTLETS])
+    if len(named) > COPY_OUTLETS:
+        chips += f'<li class="chip muted">و{len(named) - COPY_OUTLETS} مصدراً آخر</li>'
+    rows = []
+    for c in art.copies[:COPIES_LISTED]:
+        parts = [_time(c.date), _bdi(c.source) if c.source else "مصدر غير معروف"]
+        if c.title and c.title.strip() and c.title.strip() != art.display_title:
+            parts.append(f"<span{_dir_attr(c.title)}>{esc(c.title.strip())}</span>")
+        parts.append(f'<bdi class="id">{esc(c.id)}</bdi>')
+        url = safe_url(c.url)
+        if url:
+            parts.append(f'<a href="{attr(url)}" rel="noopener noreferrer nofollow" dir="ltr">'
+                         f"<bdi>{esc(_short_url(url))}</bdi></a>")
+        rows.append(f"<li>{' · '.join(parts)}</li>")
+    if n > COPIES_LISTED:
+        rows.append(f'<li class="muted">و{n - COPIES_LISTED} نسخة أخرى</li>')
+    return (f'<div class="copies" dir="rtl"><p><b>{n}</b> نسخة مطابقة لهذا النص '
+            f'(تُعرض مرة واحدة)، في: </p><ul class="chips">{chips}</ul>'
+            f'<details><summary class="small">النسخ</summary><ul>{"".join(rows)}</ul>'
+            "</details></div>\n")
 
 
 def _short_url(url: str) -> str:
@@ -591,11 +742,23 @@ def _short_url(url: str) -> str:
     return shown if len(shown) <= 60 else shown[:57] + "…"
 
 
-def _article_body(art: ArticleView, by_id: dict[str, ArticleView], links: _Links) -> str:
+def _article_body(art: ArticleView, by_id: dict[str, ArticleView | CopyView], links: _Links) -> str:
+    """The article's text, one ``<p>`` per line, each sentence in its own isolated run.
+
+    Spans (sentences, quotations, speakers, credits) overlap freely; the text is
+    cut into flat segments at every boundary (`segment`), and consecutive segments
+    of one sentence are wrapped in one element carrying its status, anchor and
+    tooltip. Sentences and quotations are bidi-isolated (``unicode-bidi:
+    isolate`` in the style sheet), so nothing inside one can reorder the text
+    around it. Articles without sentence marks (no explanation stage) are cut
+    into sentences here, for the isolation alone.
+    """
     text = art.text
     spans: list[tuple[int, int, object]] = []
     for m in art.sentences:
         spans.append((m.start, m.end, ("s", m.index)))
+    if not art.sentences:
+        spans.extend((s, e, ("u", k)) for k, (s, e) in enumerate(split_sentences(text)))
     for q in art.attributions:
         if q.kind == "credit":
             spans.append((q.start, q.end, "cr"))
@@ -608,48 +771,58 @@ def _article_body(art: ArticleView, by_id: dict[str, ArticleView], links: _Links
             spans.append((q.speaker_start, q.speaker_end, "spk"))
     segments = segment(text, spans, line_breaks(text))
     marks = {m.index: m for m in art.sentences}
-    first_seg: dict[int, int] = {}
-    last_seg: dict[int, int] = {}
+    first_seg: dict[object, int] = {}
+    last_seg: dict[object, int] = {}
     for k, seg in enumerate(segments):
         for label in seg.labels:
             if isinstance(label, tuple):
-                first_seg.setdefault(label[1], k)
-                last_seg[label[1]] = k
+                first_seg.setdefault(label, k)
+                last_seg[label] = k
     position = {id(seg): k for k, seg in enumerate(segments)}
+
+    def run(label: object, first: int, last: int, inner: str) -> str:
+        """One sentence's segments `first`..`last` of a line, wrapped."""
+        if not isinstance(label, tuple):
+            return inner
+        if label[0] == "u":
+            return f'<span class="s">{inner}</span>'
+        mark = marks[label[1]]
+        attrs = f' class="{"new" if mark.status == "new" else "rep"}"'
+        if first_seg[label] == first:
+            attrs += f' id="{sentence_anchor(art.id, mark.index)}"'
+        pill = ""
+        if mark.status == "repeated":
+            attrs += f' title="{attr(_repeat_tip(mark, by_id))}"'
+            if last_seg[label] == last:
+                pill = _seen_pill(mark, by_id, links)
+        return f"<span{attrs}>{inner}</span>{pill}"
 
     out = []
     for para in paragraphs(text, segments):
-        parts = []
+        parts: list[str] = []
+        current: object = None
+        inner: list[str] = []
+        first = last = -1
         for seg in para:
             k = position[id(seg)]
+            sentence = next((x for x in seg.labels if isinstance(x, tuple)), None)
+            if sentence != current or not inner:
+                if inner:
+                    parts.append(run(current, first, last, "".join(inner)))
+                current, inner, first = sentence, [], k
+            last = k
             chunk = esc(text[seg.start : seg.end])
-            classes: list[str] = []
-            anchor = ""
-            tip = ""
-            closing: list[str] = []
-            for label in seg.labels:
-                if isinstance(label, tuple):
-                    mark = marks[label[1]]
-                    classes.append("new" if mark.status == "new" else "rep")
-                    if first_seg[label[1]] == k:
-                        anchor = sentence_anchor(art.id, mark.index)
-                    if mark.status == "repeated":
-                        tip = _repeat_tip(mark, by_id)
-                        if last_seg[label[1]] == k:
-                            closing.append(_seen_pill(mark, by_id, links))
-                else:
-                    classes.append(str(label))
-            if classes or anchor:
-                attrs = f' class="{" ".join(dict.fromkeys(classes))}"' if classes else ""
-                attrs += f' id="{anchor}"' if anchor else ""
-                attrs += f' title="{esc(tip)}"' if tip else ""
-                chunk = f"<span{attrs}>{chunk}</span>"
-            parts.append(chunk + "".join(closing))
+            classes = [str(x) for x in seg.labels if not isinstance(x, tuple)]
+            if classes:
+                chunk = f'<span class="{" ".join(dict.fromkeys(classes))}">{chunk}</span>'
+            inner.append(chunk)
+        if inner:
+            parts.append(run(current, first, last, "".join(inner)))
         out.append(f"<p>{''.join(parts)}</p>\n")
     return "".join(out)
 
 
-def _repeat_tip(mark: SentenceMark, by_id: dict[str, ArticleView]) -> str:
+def _repeat_tip(mark: SentenceMark, by_id: dict[str, ArticleView | CopyView]) -> str:
     art = by_id.get(mark.first_doc) if mark.first_doc else None
     where = (art.source or art.id) if art else (mark.first_doc or "")
     parts = [f"ورد أولاً في {where}"] if where else ["مكرر"]
@@ -660,7 +833,7 @@ def _repeat_tip(mark: SentenceMark, by_id: dict[str, ArticleView]) -> str:
     return " · ".join(parts)
 
 
-def _seen_pill(mark: SentenceMark, by_id: dict[str, ArticleView], links: _Links) -> str:
+def _seen_pill(mark: SentenceMark, by_id: dict[str, ArticleView | CopyView], links: _Links) -> str:
     if not mark.first_doc:
         return ""
     art = by_id.get(mark.first_doc)
@@ -669,7 +842,7 @@ def _seen_pill(mark: SentenceMark, by_id: dict[str, ArticleView], links: _Links)
     pill = f"↩ {_bdi(name)}"
     if href is None:
         return f'<span class="seen">{pill}</span>'
-    return f'<a class="seen" href="{esc(href)}" title="أول ظهور">{pill}</a>'
+    return f'<a class="seen" href="{attr(href)}" title="أول ظهور">{pill}</a>'
 
 
 def _repairs(art: ArticleView) -> str:
@@ -753,7 +926,8 @@ def _passage_side(side: PassageSide, role: str, diff: list[tuple[int, int]],
 def _pair(p: PassageView, links: _Links) -> str:
     diff_a, diff_b = changed_words(p.origin.text, p.copy.text)
     arrow = "←" if p.directed else "↔"
-    rule = _label(_RULES, p.rule or (None if p.directed else "undecided"))
+    rule = (_label(_KINDS, p.kind) if p.kind != "copy"
+            else _label(_RULES, p.rule or (None if p.directed else "undecided")))
     how = f"<span>{rule}</span>" if rule else ""
     return (
         '<div class="pair">\n'
@@ -785,7 +959,19 @@ def _passages(story: StoryPage, links: _Links) -> str:
     if story.boilerplate_passages:
         out.append(f'<p class="muted small">أُخفي {story.boilerplate_passages} مقطعاً من النصوص '
                    "المتكررة لدى المصدر نفسه (توقيعات، تنويهات).</p>\n")
+    if story.copy_passages:
+        out.append(f'<p class="muted small">أُخفي {story.copy_passages} مقطعاً بين نسخ مطابقة '
+                   "للنص نفسه.</p>\n")
     return "".join(out)
+
+
+def _shared_passages(story: StoryPage, links: _Links) -> str:
+    """Templates and formulas, folded away: shared text, but nobody copied it."""
+    if not story.shared:
+        return ""
+    return (f'<details class="across"><summary>نصوص مشتركة ليست نقلاً: قوالب وصيغ '
+            f"({len(story.shared)})</summary>\n{''.join(_pair(p, links) for p in story.shared)}"
+            "</details>\n")
 
 
 # -- who says what -----------------------------------------------------------------------------
@@ -809,16 +995,20 @@ SPEAKER_ITEMS = 4
 def _speakers(story: StoryPage, links: _Links) -> str:
     # speaker -> statement (folded text) -> [(article, attribution)]: a wire quotation
     # carried by five outlets is one statement with five carriers, not five statements
-    groups: dict[str, dict[str, list[tuple[ArticleView, QuoteMark]]]] = defaultdict(dict)
-    credits: dict[str, list[ArticleView]] = defaultdict(list)
+    groups: dict[str, dict[str, list[tuple[ArticleView | CopyView, QuoteMark]]]] = (
+        defaultdict(dict))
+    credits: dict[str, list[ArticleView | CopyView]] = defaultdict(list)
     for art in story.articles:
         for q in art.attributions:
             name = (q.canonical or q.speaker or "").strip()
             if q.kind == "credit":
-                credits[name or (q.cue or "").strip() or "?"].append(art)
+                credits[name or (q.cue or "").strip() or "?"].extend([art, *art.copies])
                 continue
             key = " ".join(_fold(w) for w in _said(art, q).split())
-            groups[name or "مصدر غير مسمّى"].setdefault(key, []).append((art, q))
+            carriers = groups[name or "مصدر غير مسمّى"].setdefault(key, [])
+            # a folded copy carries everything its shown twin carries
+            carriers.append((art, q))
+            carriers.extend((c, q) for c in art.copies)
     if not groups and not credits:
         return ""
 
@@ -849,9 +1039,10 @@ def _speakers(story: StoryPage, links: _Links) -> str:
     return out
 
 
-def _statement(carriers: list[tuple[ArticleView, QuoteMark]], links: _Links) -> str:
+def _statement(carriers: list[tuple[ArticleView | CopyView, QuoteMark]], links: _Links) -> str:
     """One statement: its words as the first carrier has them, then who carries it."""
     art, q = carriers[0]
+    assert isinstance(art, ArticleView)  # the shown article comes before its copies
     said = _said(art, q)
     if len(said) > 400:
         said = said[:397] + "…"
@@ -869,7 +1060,9 @@ def _mentions(story: StoryPage) -> str:
     counts: dict[tuple[str, str], set[str]] = defaultdict(set)
     for art in story.articles:
         for m in art.mentions:
-            counts[(m.kind, (m.canonical or m.text).strip())].add(art.id)
+            found = counts[(m.kind, (m.canonical or m.text).strip())]
+            found.add(art.id)
+            found.update(c.id for c in art.copies)
     if not counts:
         return ""
     out = []
@@ -893,11 +1086,11 @@ RENDER_BATCH = 100
 """Story pages per rendering batch (each batch also carries the article -> story map)."""
 
 
-def render_batch(stories: list[StoryPage], doc_story: dict[str, str], generated: str | None
-                 ) -> list[tuple[str, str]]:
+def render_batch(stories: list[StoryPage], doc_story: dict[str, str], generated: str | None,
+                 shown_as: dict[str, str] | None = None) -> list[tuple[str, str]]:
     """Stage function: (relative path, HTML) of the pages of `stories`."""
     return [(f"{STORIES_DIR}/{story_filename(story.story)}",
-             _render_story(story, doc_story, generated)) for story in stories]
+             _render_story(story, doc_story, generated, shown_as)) for story in stories]
 
 
 def iter_pages(data: ReportData, workers: int | Engine = 1) -> Iterator[tuple[str, str]]:
@@ -908,17 +1101,53 @@ def iter_pages(data: ReportData, workers: int | Engine = 1) -> Iterator[tuple[st
     processes or an engine), in order.
     """
     yield "index.html", render_index(data)
+    if data.speakers:
+        yield SPEAKERS_PAGE, render_speakers(data)
     doc_story = doc_stories(data)
-    seen: set[str] = set()
+    names = {str(s.story): story_filename(str(s.story)) for s in data.stories}
+    if len(names) < len(data.stories):
+        twice = next(k for k, v in Counter(str(s.story) for s in data.stories).items() if v > 1)
+        raise KhabarError(f"story {twice!r} is given twice; story ids must be unique")
+    # two ids with one slug and hash: vanishingly rare, but never overwrite silently
+    check_unique(names)
     pages = get_engine(workers).map(render_batch, batched(data.stories, RENDER_BATCH),
-                                    doc_story, data.generated)
+                                    doc_story, data.generated, folded(data))
     for batch in pages:
-        for path, page in batch:
-            if path in seen:
-                # two ids with one hash prefix: vanishingly rare, but never overwrite silently
-                raise ValueError(f"story file name collision for {path!r}")
-            seen.add(path)
-            yield path, page
+        yield from batch
+
+
+SPEAKERS_PAGE = "speakers.html"
+
+
+def render_speakers(data: ReportData) -> str:
+    """Who says what across stories: each speaker (name variants joined), their statements
+    grouped by story in time order, each linked to the story page and the article."""
+    titles = {s.story: s.title for s in data.stories}
+    blocks = []
+    for n, entry in enumerate(data.speakers):
+        other = sorted(v for v in entry.variants if v != entry.name)
+        aka = (f' <span class="muted">({" · ".join(_bdi(v) for v in other)})</span>'
+               if other else "")
+        groups = []
+        for sid, items in entry.by_story():
+            href = f"{STORIES_DIR}/{story_filename(sid)}" if sid in titles else None
+            title = titles.get(sid, sid or "")
+            head = _link(href, esc(title)) if href else esc(title)
+            lines = "".join(
+                f'<li><span class="muted">{_time(st.date)}</span> '
+                f'{_link(href + "#" + article_anchor(st.doc) if href else None, "↗")} '
+                f'<q{_dir_attr(st.text)}>{esc(st.text[:300])}'
+                f'{"…" if len(st.text) > 300 else ""}</q></li>' for st in items)
+            groups.append(f"<li><h3>{head}</h3><ul>{lines}</ul></li>")
+        blocks.append(
+            f'<section id="speaker-{n}"><h2>{_bdi(entry.name)}{aka} '
+            f'<span class="muted">{len(entry.statements)} · {len(entry.stories)}</span></h2>'
+            f'<ul class="speaker-stories">{"".join(groups)}</ul></section>\n')
+    body = ("<h1>من قال ماذا</h1>\n"
+            f'<p class="lede"><b>{len(data.speakers)}</b> متحدثاً عبر القصص</p>\n'
+            + "".join(blocks))
+    return _page("من قال ماذا — " + data.title, body, home="index.html",
+                 crumb=' › <span>من قال ماذا</span>', generated=data.generated)
 
 
 def render_report(data: ReportData) -> dict[str, str]:

@@ -24,12 +24,13 @@ from khabar.document import Document
 from khabar.engine import Engine, batched, get_engine
 from khabar.repair import Repair
 from khabar.reuse.align import Alignment, align_pair
-from khabar.reuse.boilerplate import OutletIndex
-from khabar.reuse.direction import decide
+from khabar.reuse.direction import FORMULAIC, decide
 from khabar.reuse.features import DocFeatures, extract_features
 from khabar.reuse.fingerprints import Candidates, candidate_pairs
+from khabar.reuse.kinds import COPY
 from khabar.reuse.options import ReuseOptions
 from khabar.reuse.passage import Passage
+from khabar.reuse.phrases import mark_phrases
 from khabar.store import Store
 
 FEATURE_BATCH = 200
@@ -37,7 +38,8 @@ FEATURE_BATCH = 200
 PAIR_BATCH = 2000
 """Candidate pairs per alignment batch."""
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+MIGRATE = {1: "ALTER TABLE reuse_passages ADD COLUMN kind TEXT NOT NULL DEFAULT 'copy'"}
 DDL = """
 CREATE TABLE IF NOT EXISTS reuse_passages (
     a INTEGER NOT NULL,               -- documents.n of the side whose id sorts first
@@ -52,6 +54,7 @@ CREATE TABLE IF NOT EXISTS reuse_passages (
     a_sentences TEXT NOT NULL,        -- JSON list of sentence indices
     b_sentences TEXT NOT NULL,
     boilerplate INTEGER NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'copy', -- copy, template or formula
     PRIMARY KEY (a, b, a_start, b_start, a_end, b_end)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS reuse_passages_b ON reuse_passages(b);
@@ -63,7 +66,7 @@ CREATE TABLE IF NOT EXISTS reuse_state (
 
 
 def declare(store: Store) -> None:
-    store.declare("reuse", SCHEMA_VERSION, DDL)
+    store.declare("reuse", SCHEMA_VERSION, DDL, MIGRATE)
 
 
 # -- stages -------------------------------------------------------------------------------
@@ -115,9 +118,7 @@ def passages_from_features(feats: list[DocFeatures], options: ReuseOptions | Non
     if len(set(ids)) != len(ids):
         raise ValueError("document ids must be unique")
     cand = candidate_pairs(feats, options)
-    outlets = OutletIndex(feats)
-    for f in feats:
-        outlets.mark(f, options.boilerplate_min_docs, options.ngram)
+    mark_phrases(feats, options)
     engine = get_engine(workers)
     out: list[Passage] = []
     done = 0
@@ -137,27 +138,41 @@ def passages_from_features(feats: list[DocFeatures], options: ReuseOptions | Non
 
 def _passages(fa: DocFeatures, fb: DocFeatures, aligned: list[Alignment]) -> list[Passage]:
     # Two token-level alignments can widen to the same characters (both reach the edges of
-    # one long sentence): one passage per character range, the best-scoring, reuse before
-    # boilerplate on a tie.
+    # one long sentence): one passage per character range, a copy before anything else,
+    # then the best-scoring, reuse before boilerplate on a tie.
     best: dict[tuple[int, int, int, int], Alignment] = {}
     for x in aligned:
         key = (x.a_start, x.a_end, x.b_start, x.b_end)
         old = best.get(key)
-        if old is None or (x.score, not x.boilerplate) > (old.score, not old.boilerplate):
+        if old is None or _rank(x) > _rank(old):
             best[key] = x
     aligned = [best[k] for k in sorted(best)]
-    # boilerplate says nothing about who copied whom
-    real = [x for x in aligned if not x.boilerplate]
+    # only copied text says who copied whom: boilerplate, templates and formulas are
+    # shared without anyone copying anyone
+    real = [x for x in aligned if x.kind == COPY and not x.boilerplate]
     source, rule = decide(fa, fb, [x.a_content for x in real], [x.b_content for x in real])
     out = []
     for x in aligned:
+        src, why = (source, rule) if x.kind == COPY and not x.boilerplate else (None, FORMULAIC)
         if fa.id < fb.id:
             out.append(Passage(fa.id, x.a_start, x.a_end, fb.id, x.b_start, x.b_end, x.score,
-                               source, rule, x.a_sentences, x.b_sentences, x.boilerplate))
+                               src, why, x.a_sentences, x.b_sentences, x.boilerplate, x.kind))
         else:
             out.append(Passage(fb.id, x.b_start, x.b_end, fa.id, x.a_start, x.a_end, x.score,
-                               source, rule, x.b_sentences, x.a_sentences, x.boilerplate))
+                               src, why, x.b_sentences, x.a_sentences, x.boilerplate, x.kind))
     return out
+
+
+def _rank(x: Alignment) -> tuple[bool, float, bool]:
+    return (x.kind == COPY and not x.boilerplate, x.score, not x.boilerplate)
+
+
+def keep(p: Passage, options: ReuseOptions) -> bool:
+    """Is `p` reported under `options`? Copies always; boilerplate with
+    `include_boilerplate`; other templates and formulas with `include_formulaic`."""
+    if p.boilerplate:
+        return options.include_boilerplate
+    return p.kind == COPY or options.include_formulaic
 
 
 def find_reuse(docs: Iterable[Document | tuple[Document, Repair | None]],
@@ -165,12 +180,13 @@ def find_reuse(docs: Iterable[Document | tuple[Document, Repair | None]],
                progress: Callable[[int], None] | None = None) -> list[Passage]:
     """Reused passages among `docs`, sorted by pair and position.
 
-    Boilerplate passages are left out unless `options.include_boilerplate`.
+    Boilerplate passages are left out unless `options.include_boilerplate`, templates and
+    formulas unless `options.include_formulaic` (see `keep`).
     """
     options = options or ReuseOptions()
     found = passages_from_features(features(docs, options, workers), options, workers,
                                    progress)
-    return found if options.include_boilerplate else [p for p in found if not p.boilerplate]
+    return [p for p in found if keep(p, options)]
 
 
 # -- the store ----------------------------------------------------------------------------
@@ -182,7 +198,7 @@ def reuse_store(store: Store, options: ReuseOptions | None = None, *, workers: i
 
     The table is replaced as a whole (which strings are rare depends on the whole
     collection), so running again over the same documents gives the same rows.
-    Returns the passages, filtered by `options.include_boilerplate`.
+    Returns the passages, filtered as `find_reuse` does (`keep`).
     """
     options = options or ReuseOptions()
     declare(store)
@@ -192,33 +208,37 @@ def reuse_store(store: Store, options: ReuseOptions | None = None, *, workers: i
     rows = [
         (n_of[p.a], p.a_start, p.a_end, n_of[p.b], p.b_start, p.b_end, p.score,
          n_of[p.source] if p.source is not None else None, p.rule,
-         json.dumps(p.a_sentences), json.dumps(p.b_sentences), int(p.boilerplate))
+         json.dumps(p.a_sentences), json.dumps(p.b_sentences), int(p.boilerplate), p.kind)
         for p in found
     ]
     with store.transaction() as db:
         db.execute("DELETE FROM reuse_passages")
-        db.executemany("INSERT INTO reuse_passages VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+        db.executemany("INSERT INTO reuse_passages VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
         state = {"options": json.dumps(asdict(options), sort_keys=True),
                  "documents": str(len(feats)), "passages": str(len(rows))}
         db.executemany("INSERT OR REPLACE INTO reuse_state VALUES (?, ?)", state.items())
-    return found if options.include_boilerplate else [p for p in found if not p.boilerplate]
+    return [p for p in found if keep(p, options)]
 
 
-def load_passages(store: Store, include_boilerplate: bool = False) -> list[Passage]:
-    """The passages the last `reuse_store` run kept, sorted like its output."""
+def load_passages(store: Store, include_boilerplate: bool = False,
+                  include_formulaic: bool = False) -> list[Passage]:
+    """The passages the last `reuse_store` run kept, sorted like its output: copies, and
+    boilerplate or other templates and formulas when asked for."""
     exists = store.db.execute(
         "SELECT 1 FROM sqlite_master WHERE type='table' AND name='reuse_passages'").fetchone()
     if exists is None:
         return []
     rows = store.db.execute(
         "SELECT da.id, r.a_start, r.a_end, db.id, r.b_start, r.b_end, r.score, ds.id, r.rule, "
-        "r.a_sentences, r.b_sentences, r.boilerplate FROM reuse_passages r "
+        "r.a_sentences, r.b_sentences, r.boilerplate, r.kind FROM reuse_passages r "
         "JOIN documents da ON da.n = r.a JOIN documents db ON db.n = r.b "
         "LEFT JOIN documents ds ON ds.n = r.source"
-        + ("" if include_boilerplate else " WHERE r.boilerplate = 0")
     ).fetchall()
-    out = [Passage(a, a0, a1, b, b0, b1, score, src, rule, tuple(json.loads(sa)),
-                   tuple(json.loads(sb)), bool(bp))
-           for a, a0, a1, b, b0, b1, score, src, rule, sa, sb, bp in rows]
+    wanted = ReuseOptions(include_boilerplate=include_boilerplate,
+                          include_formulaic=include_formulaic)
+    out = [p for p in (Passage(a, a0, a1, b, b0, b1, score, src, rule, tuple(json.loads(sa)),
+                               tuple(json.loads(sb)), bool(bp), kind)
+                       for a, a0, a1, b, b0, b1, score, src, rule, sa, sb, bp, kind in rows)
+           if keep(p, wanted)]
     out.sort(key=lambda p: p.key)
     return out

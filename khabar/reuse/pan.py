@@ -1,7 +1,8 @@
 """PAN-style XML files: reading annotations and detections, writing detections.
 
 One file per document, named after it (``suspicious-document0001.txt`` →
-``suspicious-document0001.xml``)::
+``suspicious-document0001.xml``; ids that are not plain file names are encoded,
+see `xml_names`), the id itself in the ``reference`` attribute::
 
     <document reference="suspicious-document0001.txt">
       <feature name="detected-plagiarism" this_offset="119" this_length="316"
@@ -19,6 +20,7 @@ each of its two documents (or of one side only, with `this`).
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -27,6 +29,7 @@ from xml.sax.saxutils import quoteattr
 
 from khabar.errors import KhabarError
 from khabar.evaluation.pan import Case
+from khabar.io.paths import assign_names, inside
 from khabar.reuse.passage import Passage
 
 DETECTION = "detected-plagiarism"
@@ -34,9 +37,39 @@ DETECTION = "detected-plagiarism"
 
 
 def xml_name(doc_id: str) -> str:
-    """The file name of a document's XML: its id with the extension replaced by `.xml`."""
-    stem = doc_id.rsplit(".", 1)[0] if "." in doc_id.rsplit("/", 1)[-1] else doc_id
-    return stem + ".xml"
+    """The name a document's XML would like: its id with the extension replaced by `.xml`.
+
+    Only a wish: `write_cases` keeps it when it is a plain, portable file name
+    that no other document of the output wants too, else it encodes the id (see
+    `khabar.io.paths`); the id itself is always in the file's ``reference``.
+    """
+    return _stem(doc_id) + ".xml"
+
+
+def _stem(doc_id: str) -> str:
+    return doc_id.rsplit(".", 1)[0] if "." in doc_id.rsplit("/", 1)[-1] else doc_id
+
+
+def xml_names(doc_ids: Iterable[str]) -> dict[str, str]:
+    """The file each document's detections go to, for one output folder.
+
+    ``suspicious-document0001.txt`` → ``suspicious-document0001.xml``; an id that
+    is not a plain file name (``../../etc/passwd``, ``a/b``, Arabic letters, ``CON``)
+    or whose name another id of the set wants too (``x``, ``x.txt``, ``x.json``)
+    becomes a slug and a hash of the id, ``etc-passwd-3f9a1c07be.xml``.
+    """
+    return assign_names(doc_ids, ".xml", readable=_stem)
+
+
+# characters XML 1.0 cannot carry even escaped: C0 controls but tab and line ends,
+# surrogates (from input decoded with surrogatepass), U+FFFE and U+FFFF
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _check_xml_text(doc_id: str) -> None:
+    if _NOT_XML.search(doc_id):
+        raise KhabarError(f"document id {doc_id!r} holds a character XML cannot carry; "
+                          "PAN files name documents in XML")
 
 
 def passages_to_cases(passages: Iterable[Passage],
@@ -60,10 +93,16 @@ def write_cases(cases: Iterable[Case], directory: str | Path,
     by_doc: dict[str, list[Case]] = defaultdict(list)
     for c in cases:
         by_doc[c.doc].append(c)
+    for c in by_doc.values():
+        for x in c:
+            _check_xml_text(x.doc)
+            _check_xml_text(x.source_doc)
+    names = xml_names(by_doc)
     written: list[Path] = []
+    if by_doc:
+        out_dir.mkdir(parents=True, exist_ok=True)
     for doc in sorted(by_doc):
-        path = out_dir / xml_name(doc)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = inside(out_dir, names[doc])
         lines = ['<?xml version="1.0" encoding="UTF-8"?>',
                  f"<document reference={quoteattr(doc)}>"]
         for c in sorted(by_doc[doc], key=lambda c: (c.this_offset, c.source_doc,

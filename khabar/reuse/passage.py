@@ -13,7 +13,8 @@ class Passage:
     `a` and `b` are document ids with ``a < b`` (plain string order), so a pair
     always appears the same way round whatever the order of the input; which
     side is the likely origin is `source` (an id, or None when undecided) and
-    `rule` says what decided it (see `khabar.reuse.direction`).
+    `rule` says what decided it (see `khabar.reuse.direction`). Templates and formulas
+    have no direction: `source` is None and `rule` is ``formulaic``.
     """
 
     a: str
@@ -32,6 +33,10 @@ class Passage:
     b_sentences: tuple[int, ...]
     boilerplate: bool = False
     """Text one outlet repeats in many of its documents (not reported by default)."""
+    kind: str = "copy"
+    """`copy` (the same text, edited or not), `template` (the same frame with other figures
+    or names) or `formula` (a phrase many outlets use in unrelated stories); see
+    `khabar.reuse.kinds`. Only copies have a direction and count as evidence of copying."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, keys in a fixed order."""
@@ -40,8 +45,14 @@ class Passage:
             "b": self.b, "b_start": self.b_start, "b_end": self.b_end,
             "score": self.score, "source": self.source, "rule": self.rule,
             "a_sentences": list(self.a_sentences), "b_sentences": list(self.b_sentences),
-            "boilerplate": self.boilerplate,
+            "boilerplate": self.boilerplate, "kind": self.kind,
         }
+
+    @property
+    def is_copy(self) -> bool:
+        """Evidence that one text was copied from the other (not a template, formula or
+        boilerplate)."""
+        return self.kind == "copy" and not self.boilerplate
 
     @property
     def key(self) -> tuple:

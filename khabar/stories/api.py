@@ -83,7 +83,7 @@ def evidence_from_store(store: Store) -> dict[tuple[str, str], float]:
             passages = load_passages(store)
     if not passages:
         return evidence_from(pairs, (), {})
-    length = dict(store.db.execute("SELECT id, LENGTH(text) FROM documents"))
+    length = dict(store.read.execute("SELECT id, LENGTH(text) FROM documents"))
     return evidence_from(pairs, passages, length)
 
 
@@ -91,15 +91,17 @@ def evidence_from(pairs: Iterable[Any], passages: Iterable[Any], length: Mapping
                   ) -> dict[tuple[str, str], float]:
     """Strength of copying between articles: the share of one article found in the other
     (the larger of the two directions), from the duplicate stage's verified pairs (their
-    larger containment) and the reuse stage's passages (the share of an article's characters
-    they cover; boilerplate passages left out). A pure function over the two stages'
-    records, grouped by pair."""
+    larger containment) and the reuse stage's copy passages (the share of an article's
+    characters they cover; boilerplate, templates and formulas left out). A pure function
+    over the two stages' records, grouped by pair."""
     out: dict[tuple[str, str], float] = {}
     for p in pairs:
         out[(p.a, p.b)] = max(p.containment_a_in_b, p.containment_b_in_a)
     covered: dict[tuple[str, str], list[int]] = {}
     for p in passages:
-        if getattr(p, "boilerplate", False):
+        # an outlet's boilerplate, and the templates and formulas the reuse stage tells from
+        # copies (`Passage.kind`), are text shared without copying
+        if getattr(p, "boilerplate", False) or getattr(p, "kind", "copy") != "copy":
             continue
         c = covered.setdefault((p.a, p.b), [0, 0])
         c[0] += p.a_end - p.a_start
@@ -140,7 +142,10 @@ def cluster_stories(
     if mode not in MODES:
         raise KhabarError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
     if isinstance(source, Store):
-        return _from_store(source, params, mode, evidence, copies, progress, workers)
+        # one snapshot for every read: document numbers and documents read in separate
+        # transactions while `khabar ingest` commits meet a document in one and not the other
+        with source.snapshot():
+            return _from_store(source, params, mode, evidence, copies, progress, workers)
     docs = list(source)
     ids = [d.id for d in docs]
     if len(set(ids)) != len(ids):

@@ -54,7 +54,8 @@ def declare(store: Store) -> None:
 
 
 def doc_numbers(store: Store) -> dict[str, int]:
-    return {i: n for n, i in store.db.execute("SELECT n, id FROM documents")}
+    # the collection is read through the stage's snapshot (`Store.snapshot`)
+    return {i: n for n, i in store.read.execute("SELECT n, id FROM documents")}
 
 
 def stored_members(store: Store) -> dict[int, tuple[int, float]]:
