@@ -336,3 +336,21 @@ def test_saudinewsnet_labelled_pairs(saudinewsnet):
         assert scores.same.f1 >= least_f1, (mode, scores)
         assert scores.merged["related"] <= 0.15, (mode, scores)
         assert scores.merged["different"] == 0.0, (mode, scores)
+
+
+def test_evidence_from_counts_copied_text_only():
+    """Shared text that is not copying (an outlet's boilerplate, a template filled with other
+    figures, a formula) is no evidence that two articles report one event."""
+    from types import SimpleNamespace as P
+
+    from khabar.stories.api import evidence_from
+
+    dup = P(a="x", b="y", containment_a_in_b=0.9, containment_b_in_a=0.4)
+    passages = [P(a="p", b="q", a_start=0, a_end=50, b_start=0, b_end=50, kind="copy",
+                  boilerplate=False),
+                P(a="r", b="s", a_start=0, a_end=90, b_start=0, b_end=90, kind="template",
+                  boilerplate=False),
+                P(a="t", b="u", a_start=0, a_end=90, b_start=0, b_end=90, kind="copy",
+                  boilerplate=True)]
+    ev = evidence_from([dup], passages, {k: 100 for k in "pqrstu"})
+    assert ev == {("x", "y"): 0.9, ("p", "q"): 0.5}
