@@ -30,13 +30,18 @@ from khabar.errors import KhabarError
               help="Days an article stays comparable (and a story active) [default: 3].")
 @click.option("--time-scale", type=float, default=None,
               help="Days over which time proximity decays by e [default: 2].")
+@click.option("--thread-threshold", type=float, default=None,
+              help="Least average probability for stories to be linked into one thread "
+                   "[default: 0.5]; lower links more follow-ups and more happenings of one "
+                   "kind (see the README).")
 @click.option("--no-evidence", is_flag=True,
               help="Ignore stored duplicates and reused passages (from `khabar dups --db` and "
                    "`khabar reuse --db`).")
 @engine_options
 def stories(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out_dir: Path | None,
             mode: str, threshold: float | None, window: float | None,
-            time_scale: float | None, no_evidence: bool, workers: int,
+            time_scale: float | None, thread_threshold: float | None, no_evidence: bool,
+            workers: int,
             engine_spec: str, **kw) -> None:
     """Group articles from INPUT files or the database into stories.
 
@@ -48,16 +53,24 @@ def stories(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out_dir
     from khabar.stories import StoryParams, cluster_stories
 
     for name, value, low in (("--threshold", threshold, 0.0), ("--window", window, 0.0),
-                             ("--time-scale", time_scale, 0.0)):
+                             ("--time-scale", time_scale, 0.0),
+                             ("--thread-threshold", thread_threshold, 0.0)):
         if value is not None and not value > low:
             raise KhabarError(f"{name} {value}: must be more than {low:g}")
-    if threshold is not None and threshold > 1:
-        raise KhabarError(f"--threshold {threshold}: a probability, at most 1")
+    for name, value in (("--threshold", threshold), ("--thread-threshold", thread_threshold)):
+        if value is not None and value > 1:
+            raise KhabarError(f"{name} {value}: a probability, at most 1")
     if inputs and db_path is None and out_dir is None:
         raise KhabarError("nothing would be kept: give --out DIR or --db")
     if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
         raise KhabarError(f"{out_dir}: exists and is not a directory")
     params = StoryParams.make(threshold=threshold, window=window, time_scale=time_scale)
+    if thread_threshold is not None:
+        from dataclasses import replace
+
+        from khabar.stories import ThreadParams
+
+        params = replace(params, threads=ThreadParams(threshold=thread_threshold))
     with engine_from(engine_spec, workers) as engine, \
             open_corpus(inputs, db_path, kw, quiet) as store, store.snapshot():
         assert isinstance(store, Store)
@@ -74,9 +87,13 @@ def stories(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out_dir
             out_dir.mkdir(parents=True, exist_ok=True)
             write_jsonl((s.to_dict() for s in result.stories), out_dir / "stories.jsonl")
             write_jsonl(result.assignments(), out_dir / "assignments.jsonl")
+            write_jsonl((t.to_dict() for t in result.threads.threads) if result.threads
+                        else (), out_dir / "threads.jsonl")
     sizes = [len(s.members) for s in result.stories]
     multi = sum(1 for n in sizes if n > 1)
+    linked = sum(1 for t in result.threads.threads if len(t.stories) > 1) if result.threads else 0
     click.echo(f"stories ({mode}): {sum(sizes)} articles in {len(sizes)} stories, "
-               f"{multi} with more than one article, largest {max(sizes, default=0)}")
+               f"{multi} with more than one article, largest {max(sizes, default=0)}; "
+               f"{linked} threads of several stories")
     if out_dir is not None:
-        click.echo(f"written {out_dir}/stories.jsonl, assignments.jsonl")
+        click.echo(f"written {out_dir}/stories.jsonl, assignments.jsonl, threads.jsonl")
