@@ -103,8 +103,8 @@ class Context:
 
 
 _REGISTRY: dict[str, Stage] = {}
-_MODULES = ("khabar.corpus", "khabar.dups.stage", "khabar.reuse.stage")  # TODO: "khabar.stories.stage",
-#            "khabar.explain.stage", "khabar.report.stage")
+_MODULES = ("khabar.corpus", "khabar.dups.stage", "khabar.reuse.stage", "khabar.stories.stage",
+            "khabar.explain.stage")  # TODO: "khabar.report.stage"
 """Where the built-in stages live (imported on first use of the registry)."""
 
 
