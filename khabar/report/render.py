@@ -30,9 +30,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from functools import cache, lru_cache
 from importlib import resources
+from typing import Any
 from urllib.parse import urlsplit
 
-from khabar.engine import Engine, batched, get_engine
 from khabar.errors import KhabarError
 from khabar.io.paths import check_unique, encoded_stem, short_hash, slug  # noqa: F401
 from khabar.repair import line_key
@@ -727,7 +727,9 @@ def _copies(art: ArticleView) -> str:
         if url:
             parts.append(f'<a href="{attr(url)}" rel="noopener noreferrer nofollow" dir="ltr">'
                          f"<bdi>{esc(_short_url(url))}</bdi></a>")
-        rows.append(f"<li>{' · '.join(parts)}</li>")
+        # an anchor of its own: a page of another story links a copy by its id (which
+        # article shows it is known on this page only)
+        rows.append(f'<li id="{attr(article_anchor(c.id))}">{" · ".join(parts)}</li>')
     if n > COPIES_LISTED:
         rows.append(f'<li class="muted">و{n - COPIES_LISTED} نسخة أخرى</li>')
     return (f'<div class="copies" dir="rtl"><p><b>{n}</b> نسخة مطابقة لهذا النص '
@@ -1093,7 +1095,7 @@ def render_batch(stories: list[StoryPage], doc_story: dict[str, str], generated:
              _render_story(story, doc_story, generated, shown_as)) for story in stories]
 
 
-def iter_pages(data: ReportData, workers: int | Engine = 1) -> Iterator[tuple[str, str]]:
+def iter_pages(data: ReportData, workers: Any = 1) -> Iterator[tuple[str, str]]:
     """Every page of the report as (relative POSIX path, HTML), one at a time.
 
     A generator so that pages are written as they are made, never all held in
@@ -1110,10 +1112,10 @@ def iter_pages(data: ReportData, workers: int | Engine = 1) -> Iterator[tuple[st
         raise KhabarError(f"story {twice!r} is given twice; story ids must be unique")
     # two ids with one slug and hash: vanishingly rare, but never overwrite silently
     check_unique(names)
-    pages = get_engine(workers).map(render_batch, batched(data.stories, RENDER_BATCH),
-                                    doc_story, data.generated, folded(data))
-    for batch in pages:
-        yield from batch
+    shown_as = folded(data)
+    for start in range(0, len(data.stories), RENDER_BATCH):
+        yield from render_batch(data.stories[start:start + RENDER_BATCH], doc_story,
+                                data.generated, shown_as)
 
 
 SPEAKERS_PAGE = "speakers.html"

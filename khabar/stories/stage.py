@@ -102,6 +102,8 @@ class StoryOf:
     id: str
     story: int
     score: float
+    size: int
+    """Articles in the story."""
 
 
 # -- copies ---------------------------------------------------------------------------------------
@@ -563,7 +565,8 @@ def _numbered(batch: list[tuple[int, tuple[tuple, Any]]]) -> tuple[list[Any], li
         stories.append(StoryRecord(sid, title, _when(min(dated)) if dated else None,
                                    _when(max(dated)) if dated else None, ids, sources,
                                    len(ids), scores))
-        of.extend(StoryOf(n, i, sid, s) for n, i, s in zip(ns, ids, scores, strict=True))
+        of.extend(StoryOf(n, i, sid, s, len(ids)) for n, i, s in zip(ns, ids, scores,
+                                                                      strict=True))
     return stories, of
 
 
