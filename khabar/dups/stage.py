@@ -40,7 +40,13 @@ from khabar.dups.shingles import (
     token_hashes,
     window_hashes,
 )
-from khabar.dups.sketch import containment_samples, oph_signatures, seeded, shingle_sets, sorted_sets
+from khabar.dups.sketch import (
+    containment_samples,
+    oph_signatures,
+    seeded,
+    shingle_sets,
+    sorted_sets,
+)
 from khabar.dups.verify import accept, intersections, similarities
 from khabar.engine import Dataset, cogroup
 from khabar.stage import ArticleStep, Context, Output, article_outputs, stage
