@@ -171,7 +171,7 @@ class Job:
 # -- the main job -------------------------------------------------------------------------------
 
 
-RUN_STAGES = ("dups", "reuse", "stories", "explain", "report")
+RUN_STAGES = ("dups", "reuse", "stories", "threads", "explain", "report")
 """What `khabar run` runs (each stage brings what it requires)."""
 
 

@@ -24,6 +24,9 @@ from khabar.report.model import (
     DEFAULT_TITLE,
     ReportData,
     StoryPage,
+    ThreadLinkView,
+    ThreadStory,
+    ThreadView,
     as_datetime,
     assemble_story,
 )
@@ -74,8 +77,8 @@ def page_of(bundle: StoryBundle) -> StoryPage:
                           doc_story=doc_story)
 
 
-def _render(batch: list[StoryBundle], out: str, min_size: int, generated: str | None
-            ) -> list[IndexEntry]:
+def _render(batch: list[StoryBundle], out: str, min_size: int, generated: str | None,
+            threads: Any) -> list[IndexEntry]:
     """Map step: write the page of every story of the batch; return what the index needs."""
     from khabar.report import _write_atomic
 
@@ -85,6 +88,7 @@ def _render(batch: list[StoryBundle], out: str, min_size: int, generated: str | 
             continue
         page = page_of(bundle)
         sid = str(bundle.story.story)
+        page.thread = threads.value.get(sid)
         doc_story = {a.doc.id: sid for a in bundle.articles}
         doc_story.update({d: str(v[2]) for d, v in bundle.sides.items()
                           if v[2] is not None and v[3] >= min_size})
@@ -97,7 +101,8 @@ def _render(batch: list[StoryBundle], out: str, min_size: int, generated: str | 
                                {i: d.text for i, d in docs.items()}, doc_story,
                                {i: d.date for i, d in docs.items()}))
         entries.append(IndexEntry(sid, page.title, page.first_seen, page.last_seen,
-                                  page.outlets, page.size, page.dates, rel, statements=said))
+                                  page.outlets, page.size, page.dates, rel, page.thread,
+                                  statements=said))
     return entries
 
 
@@ -106,8 +111,64 @@ def _order(e: IndexEntry) -> tuple:
     return (-e.size, (1, 0.0) if first is None else (0, first.timestamp()), e.story)
 
 
+# -- threads as the report shows them ---------------------------------------------------------------
+
+
+def _thread_stories(batch: list[Any], *_: Any) -> list[tuple[int, Any]]:
+    return [(s, ("thread", t)) for t in batch if len(t.stories) > 1 for s in t.stories]
+
+
+def _story_rows(batch: list[Any], *_: Any) -> list[tuple[int, Any]]:
+    return [(s.story, ("story", s)) for s in batch]
+
+
+def _story_in_thread(story: int, values: list[tuple], *_: Any) -> list[tuple[int, tuple]]:
+    threads = [v[1] for v in values if v[0] == "thread"]
+    records = [v[1] for v in values if v[0] == "story"]
+    if not threads or not records:
+        return []
+    return [(threads[0].thread, ("story", records[0])), (threads[0].thread,
+                                                         ("thread", threads[0]))]
+
+
+def _thread_view(thread: int, values: list[tuple], min_size: int) -> list[ThreadView]:
+    record = next(v[1] for v in values if v[0] == "thread")
+    stories = {v[1].story: v[1] for v in values if v[0] == "story"}
+    members = [stories[s] for s in record.stories if s in stories]
+    if len(members) < 2:
+        return []
+    return [ThreadView(
+        thread=str(record.thread), title=record.title,
+        stories=[ThreadStory(str(s.story), (s.title or "").strip() or str(s.story),
+                             as_datetime(s.first_seen), as_datetime(s.last_seen), s.size,
+                             s.size >= min_size) for s in members],
+        links=[_link_view(link) for link in record.links],
+        first_seen=as_datetime(record.first_seen), last_seen=as_datetime(record.last_seen))]
+
+
+def _link_view(link: dict) -> ThreadLinkView:
+    return ThreadLinkView(
+        a=str(link["a"]), b=str(link["b"]), score=float(link["score"]),
+        words=tuple(link.get("words", ())), reused=float(link.get("reused", 0.0)),
+        figures_before=tuple(link.get("figures_before", ())),
+        figures_after=tuple(link.get("figures_after", ())),
+        gap_days=link.get("gap_days"), closest=bool(link.get("closest", False)))
+
+
+def _views_by_story(batch: list[ThreadView]) -> dict[str, ThreadView]:
+    return {st.story: v for v in batch for st in v.stories}
+
+
+def _merge(a: dict, b: dict) -> dict:
+    return {**a, **b}
+
+
+def _keyed(batch: list[tuple[Any, Any]], *_: Any) -> list[tuple[Any, Any]]:
+    return batch
+
+
 @stage("report", params=ReportParams, requires=("story_bundles", "stories"),
-       provides=("report",))
+       optional=("threads",), provides=("report",))
 def report_stage(ctx: Context, data: dict[str, Dataset], params: ReportParams
                  ) -> dict[str, Dataset]:
     """The static HTML report: one page per story, the index, who says what."""
@@ -120,11 +181,20 @@ def report_stage(ctx: Context, data: dict[str, Dataset], params: ReportParams
     (out / STORIES_DIR).mkdir(parents=True, exist_ok=True)
     earlier = _manifest(out)
     generated = ctx.options.get("generated")
-    entries = data["story_bundles"].map(_render, str(out), params.min_story_size, generated)
+    views: dict[str, ThreadView] = {}
+    if "threads" in data:
+        joined = ctx.runner.union([data["threads"].map(_thread_stories),
+                                   data["stories"].map(_story_rows)])
+        views = joined.group(_keyed, _story_in_thread).group(
+            _keyed, _thread_view, params.min_story_size).aggregate(_views_by_story, _merge, {})
+    entries = data["story_bundles"].map(_render, str(out), params.min_story_size, generated,
+                                        ctx.runner.broadcast(views))
     shown = list(entries.sorted_records(_order))
+    distinct = {id(v): v for v in views.values()}
     report = ReportData(stories=shown, title=params.title,  # type: ignore[arg-type]
                         documents=ctx.counts.get("read", {}).get("documents"),
-                        generated=generated, speakers=_speakers(shown), threads=[])
+                        generated=generated, speakers=_speakers(shown),
+                        threads=sorted(distinct.values(), key=lambda v: int(v.thread)))
     written = [e.page for e in shown]
     _write_atomic(out / "index.html", render_index(report).encode("utf-8"))
     written.append("index.html")

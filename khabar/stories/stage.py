@@ -591,7 +591,8 @@ OUTPUTS = (
 
 
 @stage("stories", params=StoryParams, requires=("articles", "dup_pairs"),
-       optional=("passages", "story_features"), provides=("stories", "assignments", "story_of"),
+       optional=("passages",),
+       provides=("stories", "assignments", "story_of", "story_features", "story_stats"),
        outputs=OUTPUTS, article=FEATURES)
 def stories_stage(ctx: Context, data: dict[str, Dataset], params: StoryParams
                   ) -> dict[str, Dataset]:
@@ -618,7 +619,8 @@ def stories_stage(ctx: Context, data: dict[str, Dataset], params: StoryParams
     stories, story_of = runner.map_multi(runner.ranked(grouped, _first), _numbered, (), 2)
     ctx.counts["stories"] = {"stories": stories.count()}
     return {"stories": stories, "assignments": story_of.map(_assignment_rows),
-            "story_of": story_of}
+            "story_of": story_of, "story_features": blocks,
+            "story_stats": runner.source([[stats.value]])}
 
 
 def _score_day_args(day: int, values: list[tuple], stats: Any, copies: Any,
