@@ -82,7 +82,7 @@ def load(store: Any, output: Output) -> Iterator[Any]:
             ids[n] = row[0] if row else None
         return ids[n]
 
-    rows = store.db.execute(f"SELECT {', '.join(schema.sql_columns)} FROM {table}")
+    rows = store.db.execute(f"SELECT {schema.quoted_columns} FROM {table}")
     records = [schema.from_row(r, id_of) for r in rows]
     records.sort(key=output.key)
     return iter(records)

@@ -617,6 +617,8 @@ def stories_stage(ctx: Context, data: dict[str, Dataset], params: StoryParams
     members = blocks.map(_member_rows, stats, copies, params)
     grouped = cogroup([members, by_id], [_keyed, _keyed], _assigned).group(_keyed, _story)
     stories, story_of = runner.map_multi(runner.ranked(grouped, _first), _numbered, (), 2)
+    if ctx.store is not None:
+        stories, story_of = _stable_ids(ctx, stories, story_of)
     ctx.counts["stories"] = {"stories": stories.count()}
     return {"stories": stories, "assignments": story_of.map(_assignment_rows),
             "story_of": story_of, "story_features": blocks,
@@ -672,6 +674,43 @@ def _list(batch: list[Any]) -> list[Any]:
 
 def _concat_lists(a: list[Any], b: list[Any]) -> list[Any]:
     return a + b
+
+
+def _stable_ids(ctx: Context, stories: Dataset, story_of: Dataset) -> tuple[Dataset, Dataset]:
+    """Story ids kept in the store across runs (`khabar.stories.db`): each story takes the
+    stored id most of its members had; new stories get ids after the largest ever given.
+    Local only (the store is one file), so the driver may hold one number per article."""
+    from khabar.stories import db as storydb
+
+    store = ctx.store
+    storydb.declare(store)
+    members: dict[int, list[int]] = {}
+    numbers: dict[str, int] = {}
+    for x in story_of.records():
+        members.setdefault(x.story, []).append(x.n)
+        numbers[x.id] = x.n
+    clusters = [members[k] for k in sorted(members)]
+    old = {n: st for n, (st, _) in storydb.stored_members(store).items()}
+    ids = storydb.stable_ids(clusters, old, storydb.max_story(store))
+    mapping = dict(zip(sorted(members), ids, strict=True))
+    renumbered = stories.map(_renumber_stories, ctx.runner.broadcast(mapping))
+    storydb.save(store, _Saved(list(renumbered.records())), numbers)
+    return renumbered, story_of.map(_renumber_of, ctx.runner.broadcast(mapping))
+
+
+@dataclass(slots=True)
+class _Saved:
+    stories: list[Any]
+
+
+def _renumber_stories(batch: list[StoryRecord], mapping: Any) -> list[StoryRecord]:
+    from dataclasses import replace
+
+    return [replace(s, story=mapping.value[s.story]) for s in batch]
+
+
+def _renumber_of(batch: list[StoryOf], mapping: Any) -> list[StoryOf]:
+    return [StoryOf(x.n, x.id, mapping.value[x.story], x.score, x.size) for x in batch]
 
 
 def _evidence(runner: Any, data: dict[str, Dataset], blocks: Dataset) -> Dataset:

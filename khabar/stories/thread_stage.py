@@ -557,8 +557,29 @@ def threads_stage(ctx: Context, data: dict[str, Dataset], params: StoryParams
     to_threads = cogroup([needs, texts], [_keyed, _texts_by_thread], _texts_to_threads)
     idf = runner.broadcast(_idf(stats.value))
     threads = cogroup([plain, to_threads], [_thread_keys, _keyed], _with_evidence, idf)
+    if ctx.store is not None:
+        threads, thread_of = _stable_ids(ctx, threads)
     ctx.counts["threads"] = {"threads": threads.count()}
     return {"threads": threads, "thread_of": thread_of}
+
+
+def _stable_ids(ctx: Context, threads: Dataset) -> tuple[Dataset, Dataset]:
+    """Thread ids kept in the store across runs (`khabar.stories.db.save_threads`)."""
+    from khabar.stories import db as storydb
+    from khabar.stories.threads import Thread, ThreadLink, ThreadResult
+
+    records = list(threads.records())
+    result = ThreadResult([
+        Thread(t.thread, t.title, t.first_seen, t.last_seen, list(t.stories), list(t.members),
+               [ThreadLink(link["a"], link["b"], link["score"],
+                           {k: v for k, v in link.items() if k not in ("a", "b", "score")})
+                for link in t.links]) for t in records])
+    storydb.save_threads(ctx.store, result)
+    renumbered = [ThreadRecord(t.thread, t.title, t.first_seen, t.last_seen, tuple(t.stories),
+                               tuple(t.members), tuple(link.to_dict() for link in t.links))
+                  for t in result.threads]
+    of = [ThreadOf(s, t.thread) for t in result.threads for s in t.stories]
+    return ctx.runner.source([renumbered]), ctx.runner.source([of])
 
 
 def _scored_rows(batch: list[tuple], params: ThreadParams) -> list[tuple]:
