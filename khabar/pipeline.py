@@ -240,7 +240,7 @@ def run_pipeline(
     spec = params.engine if params.engine is not None else params.workers
     store = Store(db) if db is not None else None
     try:
-        with Job(list(RUN_STAGES), list(inputs) if inputs is not None else None, store=store, out=out,
+        with Job(list(RUN_STAGES), list(inputs) if inputs else None, store=store, out=out,
                  workers=spec, params=stage_params, options=options, echo=echo,
                  on_problem=on_problem) as job:
             job.run()

@@ -19,24 +19,23 @@ from khabar.store import DEFAULT_DB
 @min_story_size_option
 @quiet_option
 def report(db_path: Path, out_dir: Path, min_story_size: int, quiet: bool) -> None:
-    """Write the HTML report (an index of stories, a page per story) into --out.
+    """Write the HTML report (an index of stories, a page per story) of a database into --out.
 
     The pages are static and self-contained: open index.html in a browser,
     no server or network needed. Prints the path of index.html.
     """
     from khabar.errors import KhabarError
-    from khabar.report import build_report_data, write_report
-    from khabar.store import Store
+    from khabar.pipeline import PipelineParams, run_pipeline
 
     if not db_path.exists():
         raise KhabarError(f"{db_path}: no such database; build one with "
-                          "`khabar run INPUT... --out DIR` (or ingest, then `khabar stories`)")
-    # not read-only: a stage's loader may declare (create) its tables on first use
-    with Store(db_path) as store:
-        data = build_report_data(store, min_size=min_story_size)
-    index = write_report(data, out_dir, workers=0,
-                         echo=None if quiet else (lambda line: click.echo(line, err=True)))
+                          "`khabar run INPUT... --out DIR --db DB` (or `khabar ingest`)")
+    # the stages run again over the stored articles (stories and threads keep their ids)
+    result = run_pipeline(None, out_dir, db_path,
+                          params=PipelineParams(min_story_size=min_story_size),
+                          echo=(lambda line: None) if quiet
+                          else (lambda line: click.echo(line, err=True)))
     if not quiet:
-        articles = sum(len(s.articles) for s in data.stories)
-        click.echo(f"report: {len(data.stories)} stories, {articles} articles", err=True)
-    click.echo(str(index))
+        pages = result.counts.get("report", {}).get("pages", 0)
+        click.echo(f"report: {pages} stories", err=True)
+    click.echo(str(result.index))

@@ -602,6 +602,24 @@ def stories_stage(ctx: Context, data: dict[str, Dataset], params: StoryParams
     copies = runner.broadcast(_copy_table(runner, blocks, data["dup_pairs"]))
     stats = runner.broadcast(term_stats(blocks.aggregate(
         _stats_of, _add_stats, None, copies, params.features.dim), params.features.dim))
+    if ctx.options.get("story_mode") == "stream":
+        by_id, key = _streamed(runner, data, blocks, stats, copies, params), _member_by_own_id
+    else:
+        by_id, key = _batch_labels(runner, data, blocks, stats, copies, params), _member_rows
+    members = blocks.map(key, stats, copies, params)
+    grouped = cogroup([members, by_id], [_keyed, _keyed], _assigned).group(_keyed, _story)
+    stories, story_of = runner.map_multi(runner.ranked(grouped, _first), _numbered, (), 2)
+    if ctx.store is not None:
+        stories, story_of = _stable_ids(ctx, stories, story_of)
+    ctx.counts["stories"] = {"stories": stories.count()}
+    return {"stories": stories, "assignments": story_of.map(_assignment_rows),
+            "story_of": story_of, "story_features": blocks,
+            "story_stats": runner.source([[stats.value]])}
+
+
+def _batch_labels(runner: Any, data: dict[str, Dataset], blocks: Dataset, stats: Any,
+                  copies: Any, params: StoryParams) -> Dataset:
+    """(id of the row standing for an article, (story label, score)): average linkage."""
     undated = blocks.aggregate(_count_undated, _sum, 0) > 0
     evidence = _evidence(runner, data, blocks)
     days = runner.union([blocks.map(_day_keys, copies, params, undated), evidence])
@@ -613,16 +631,94 @@ def stories_stage(ctx: Context, data: dict[str, Dataset], params: StoryParams
     with_b = cogroup([with_a, labels], [_keyed, _label_keys], _pair_with_b)
     unit_rows = cogroup([units, labels], [_keyed, _label_keys], _unit_with_label)
     linked = runner.union([with_b, unit_rows]).group(_keyed, _link, params.threshold)
-    by_id = cogroup([linked.map(_n_keys), units], [_keyed, _keyed], _unit_ids)
-    members = blocks.map(_member_rows, stats, copies, params)
-    grouped = cogroup([members, by_id], [_keyed, _keyed], _assigned).group(_keyed, _story)
-    stories, story_of = runner.map_multi(runner.ranked(grouped, _first), _numbered, (), 2)
-    if ctx.store is not None:
-        stories, story_of = _stable_ids(ctx, stories, story_of)
-    ctx.counts["stories"] = {"stories": stories.count()}
-    return {"stories": stories, "assignments": story_of.map(_assignment_rows),
-            "story_of": story_of, "story_features": blocks,
-            "story_stats": runner.source([[stats.value]])}
+    return cogroup([linked.map(_n_keys), units], [_keyed, _keyed], _unit_ids)
+
+
+# -- streaming ------------------------------------------------------------------------------------
+
+
+def _single_rows(batch: list[StoryBlock]) -> list[tuple[tuple, StoryBlock]]:
+    out = []
+    for b in batch:
+        for r in range(len(b.ns)):
+            ts = float(b.arts.ts[r])
+            out.append(((math.isnan(ts), 0.0 if math.isnan(ts) else ts, int(b.ns[r])),
+                        b.take(np.array([r]))))
+    return out
+
+
+def _time_order(row: tuple[tuple, StoryBlock]) -> tuple:
+    return row[0]
+
+
+def _all_evidence(batch: list[tuple], *_: Any) -> list[tuple]:
+    return [v[1:] for _, v in batch]
+
+
+def _extend(a: list[Any], b: list[Any]) -> list[Any]:
+    return a + b
+
+
+def _streamed(runner: Any, data: dict[str, Dataset], blocks: Dataset, stats: Any, copies: Any,
+              params: StoryParams) -> Dataset:
+    """(article id, (story label, score)) from `StoryStream`, the articles in time order.
+
+    The stream runs on the driver (it is sequential by nature) and holds what its window
+    holds; the articles come to it one partition at a time, in time order."""
+    from khabar.stories.copies import Copies
+    from khabar.stories.stream import StoryStream, resolve
+
+    table: CopyTable = copies.value
+    evidence = _evidence(runner, data, blocks).aggregate(_all_evidence, _extend, [])
+    plain = {(a, b): s for a, b, s, sure in evidence if not sure}
+    # reports in other languages matched on names and figures: certain evidence, as in batch
+    undated = blocks.aggregate(_count_undated, _sum, 0) > 0
+    sure = dict(blocks.map(_day_keys, copies, params, undated).group(
+        _keyed, _crosslingual_day, params).aggregate(_list, _concat_lists, []))
+    stream = StoryStream(params, stats.value, Evidence(plain, sure) if plain or sure else None,
+                         Copies(table.groups, table.exact))
+    ids: list[str] = []
+    labels: list[int] = []
+    scores: list[float] = []
+    merges: list[tuple[int, int]] = []
+    pending: list[StoryBlock] = []
+
+    def flush() -> None:
+        if not pending:
+            return
+        arts = Articles.concat([b.arts for b in pending], pending[0].arts.title_tf.shape[1])
+        for i, a in zip(arts.ids, stream.add_features(arts), strict=True):
+            ids.append(i)
+            labels.append(a.story)
+            scores.append(a.score)
+        merges.extend(stream.pop_merges())
+        pending.clear()
+
+    for _, block in blocks.map(_single_rows).sorted_records(_time_order):
+        pending.append(block)
+        if len(pending) >= 1000:
+            flush()
+    flush()
+    final = resolve(np.asarray(labels, dtype=np.int64), merges).tolist()
+    rows = [(i, (int(lab), float(sc))) for i, lab, sc in zip(ids, final, scores, strict=True)]
+    return runner.source([rows[k:k + 4096] for k in range(0, len(rows), 4096)])
+
+
+def _crosslingual_day(day: int, values: list[tuple], params: StoryParams
+                      ) -> list[tuple[tuple[str, str], float]]:
+    blocks = [v[1] for v in values if v[0] in ("left", "right")]
+    if not any(v[0] == "left" for v in values):
+        return []
+    return list(crosslingual_evidence(_concat_blocks(blocks).arts, params.pairs.window).items())
+
+
+def _member_by_own_id(batch: list[StoryBlock], stats: Any, copies: Any, params: StoryParams
+                      ) -> list[tuple[str, tuple]]:
+    """`_member_rows` keyed by each article's own id (a stream places every article)."""
+    out = []
+    for _rep, member in _member_rows(batch, stats, copies, params):
+        out.append((member[1], member))
+    return out
 
 
 def _score_day_args(day: int, values: list[tuple], stats: Any, copies: Any,
