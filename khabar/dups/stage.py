@@ -439,7 +439,8 @@ SKETCH = ArticleStep(("dup_exact", "dup_units", "dup_sets", "dup_meta", "dup_sho
 
 @stage("dups", params=DupParams, requires=("documents",),
        optional=("articles", *SKETCH.outputs),
-       provides=("dup_pairs", "dup_clusters", "dup_short"), outputs=OUTPUTS, article=SKETCH)
+       provides=("dup_pairs", "dup_clusters", "dup_short", "dup_exact_groups"), outputs=OUTPUTS,
+       article=SKETCH)
 def dups_stage(ctx: Context, data: dict[str, Dataset], params: DupParams) -> dict[str, Dataset]:
     """Exact and near duplicates, verified on the real shingle sets, and their clusters."""
     runner = ctx.runner
@@ -457,6 +458,7 @@ def dups_stage(ctx: Context, data: dict[str, Dataset], params: DupParams) -> dic
     labels = runner.components(edges)
     labelled = cogroup([labels, meta], [_label_keys, _meta_keys], _labelled)
     out = {
+        "dup_exact_groups": members.group(_by_rep, _exact_group),
         "dup_pairs": runner.union([verified.map(_near_records), members.map(_exact_records)]),
         "dup_clusters": labelled.group(_label_keys, _cluster),
         "dup_short": short,
@@ -472,6 +474,15 @@ def dups_stage(ctx: Context, data: dict[str, Dataset], params: DupParams) -> dic
 
 def _meta_keys(batch: list[tuple[int, tuple]]) -> list[tuple[int, tuple]]:
     return list(batch)
+
+
+def _by_rep(batch: list[tuple[int, tuple[int, str, str]]]) -> list[tuple[str, str]]:
+    return [(rep_id, member_id) for _, (_, rep_id, member_id) in batch]
+
+
+def _exact_group(rep: str, members: list[str]) -> list[tuple[str, ...]]:
+    """A group of exact copies: its representative first, then the others by id."""
+    return [(rep, *sorted(members))]
 
 
 def _kinds(batch: list[DupPair]) -> Counter[str]:

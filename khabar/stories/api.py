@@ -14,7 +14,7 @@ from typing import Any
 from khabar.engine import RunnerSpec
 from khabar.errors import KhabarError
 from khabar.stories.params import StoryParams
-from khabar.stories.result import StoryResult
+from khabar.stories.result import Story, StoryResult
 
 MODES = ("batch", "stream")
 
@@ -50,6 +50,7 @@ def cluster_stories(
     *,
     mode: str = "batch",
     evidence: Mapping[tuple[str, str], float] | None = None,
+    copies: bool = True,
     progress: Callable[[int], None] | None = None,
     workers: RunnerSpec = 1,
 ) -> StoryResult:
@@ -58,7 +59,8 @@ def cluster_stories(
     `source` is a `Store` (stories are then kept in it with stable ids) or any iterable
     of `Document`s or input paths (story ids are numbered from 1 by first appearance).
     `mode="stream"` assigns articles one by one in time order (see `StoryStream`).
-    Copies found by the duplicate stage always share a story, whatever their dates.
+    Copies found by the duplicate stage always share a story, whatever their dates
+    (`copies=False` leaves them to the pair score).
     """
     from khabar.pipeline import Job
     from khabar.store import Store
@@ -68,18 +70,36 @@ def cluster_stories(
         raise KhabarError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
     store = source if isinstance(source, Store) else None
     inputs = None if store is not None else list(source)
-    with Job(["stories"], inputs, store=store, workers=workers,
-             params={"stories": params}, options={"story_mode": mode}) as job:
+    targets = ["stories"] + (["threads"] if params.threads is not None else [])
+    with Job(targets, inputs, store=store, workers=workers,
+             params={"stories": params, "threads": params},
+             options={"story_mode": mode, "story_copies": copies}) as job:
         job.run()
         if store is not None:
             from khabar.storage import save_outputs
 
             save_outputs(store, job)
-        stories = job.collect("stories")
+        records = job.collect("stories")
+        threads = job.collect("threads") if "threads" in job.data else None
+    stories = [Story(s.story, s.title, s.first_seen, s.last_seen, list(s.members),
+                     list(s.scores), list(s.sources)) for s in records]
     result = StoryResult(stories, {m: (s.story, sc) for s in stories
                                    for m, sc in zip(s.members, s.scores, strict=True)})
     result.mode = mode
+    if threads is not None:
+        result.threads = _thread_result(threads)
     return result
+
+
+def _thread_result(records: list[Any]) -> Any:
+    from khabar.stories.threads import Thread, ThreadLink, ThreadResult
+
+    threads = [Thread(t.thread, t.title, t.first_seen, t.last_seen, list(t.stories),
+                      list(t.members),
+                      [ThreadLink(link["a"], link["b"], link["score"],
+                                  {k: v for k, v in link.items() if k not in ("a", "b", "score")})
+                       for link in t.links]) for t in records]
+    return ThreadResult(threads, {s: t.thread for t in threads for s in t.stories})
 
 
 __all__ = ["MODES", "cluster_stories", "evidence_from"]

@@ -599,7 +599,9 @@ def stories_stage(ctx: Context, data: dict[str, Dataset], params: StoryParams
     """Articles that report the same event, grouped into stories."""
     runner = ctx.runner
     (blocks,) = article_outputs(FEATURES, data, params)
-    copies = runner.broadcast(_copy_table(runner, blocks, data["dup_pairs"]))
+    copies = runner.broadcast(_copy_table(runner, blocks, data["dup_pairs"])
+                              if ctx.options.get("story_copies", True)
+                              else CopyTable({}, {}, {}, {}))
     stats = runner.broadcast(term_stats(blocks.aggregate(
         _stats_of, _add_stats, None, copies, params.features.dim), params.features.dim))
     if ctx.options.get("story_mode") == "stream":
