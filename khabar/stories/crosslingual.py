@@ -147,31 +147,46 @@ def latin_keys(text: str) -> set[int]:
             if len(sk) >= 3:
                 keys.add(_hash(sk))
             if k + 1 < len(run):
-                keys.add(_hash(sk + "|" + run[k + 1]))
+                keys.add(_pair_key(zlib.crc32(sk.encode("ascii")) | 1,
+                                   zlib.crc32(run[k + 1].encode("ascii")) | 1))
     return keys
 
 
-_SKELETONS: dict[str, str] = {}
+_SKELETON_KEYS: dict[str, tuple[int, int]] = {}
+"""Token -> (its skeleton's key or 0, its skeleton's hash for pairs or 0): news vocabularies
+are Zipfian, so nearly every token is a dictionary lookup."""
+
+
+def _token_keys(tok: str) -> tuple[int, int]:
+    sk = arabic_skeleton(tok) if tok and "\u0600" <= tok[0] <= "\u06ff" else ""
+    if not sk:
+        return 0, 0
+    return (_hash(sk) if len(sk) >= 3 else 0), zlib.crc32(sk.encode("ascii")) | 1
 
 
 def arabic_keys(tokens: Sequence[str]) -> set[int]:
     """Hashed skeleton keys of normalized Arabic tokens, as `latin_keys` makes them."""
-    keys: set[int] = set()
-    prev = ""
-    cache = _SKELETONS
+    cache = _SKELETON_KEYS
     if len(cache) > 500_000:  # bounded on an endless stream
         cache.clear()
+    keys: set[int] = set()
+    prev = 0
     for tok in tokens:
-        sk = cache.get(tok)
-        if sk is None:
-            sk = arabic_skeleton(tok) if tok and "\u0600" <= tok[0] <= "\u06ff" else ""
-            cache[tok] = sk
-        if len(sk) >= 3:
-            keys.add(_hash(sk))
-        if prev and sk:
-            keys.add(_hash(prev + "|" + sk))
-        prev = sk
+        found = cache.get(tok)
+        if found is None:
+            found = cache[tok] = _token_keys(tok)
+        single, pair = found
+        if single:
+            keys.add(single)
+        if prev and pair:
+            keys.add(_pair_key(prev, pair))
+        prev = pair
     return keys
+
+
+def _pair_key(first: int, second: int) -> int:
+    """The key of two consecutive names, from their skeletons' hashes (as `latin_keys`)."""
+    return ((first * 0x9E3779B1) ^ second) & (SKELETON_DIM - 1)
 
 
 def key_matrix(keys: Sequence[set[int]]) -> sp.csr_matrix:
