@@ -143,8 +143,8 @@ class Job:
             counts = self.ctx.counts.get(st.name) or {}
             line = ", ".join(f"{v} {k}" for k, v in counts.items()
                              if isinstance(v, int | float | str))
-            self.ctx.echo(f"{st.name}: {line} ({self.seconds[st.name]:.1f} s)"
-                          if line else f"{st.name}: done ({self.seconds[st.name]:.1f} s)")
+            took = f"{self.seconds[st.name]:.1f} s, {self.cpu[st.name]:.1f} CPU s"
+            self.ctx.echo(f"{st.name}: {line} ({took})" if line else f"{st.name}: done ({took})")
         return self.data
 
     def outputs(self) -> list[Output]:
@@ -183,7 +183,7 @@ class Job:
         return list(self.data[name].records())
 
 
-# -- the main job -------------------------------------------------------------------------------
+# -- the main job ---------------------------------------------------------------------------------
 
 
 RUN_STAGES = ("dups", "reuse", "stories", "threads", "explain", "report")
@@ -260,11 +260,17 @@ def run_pipeline(
                  on_problem=on_problem) as job:
             job.run()
             data_dir = out / "data"
+            wall, cpu = time.perf_counter(), cpu_seconds()
             job.write(data_dir)
             if store is not None:
                 from khabar.storage import save_outputs
 
                 save_outputs(store, job)
+            job.seconds["write"] = time.perf_counter() - wall
+            job.cpu["write"] = cpu_seconds() - cpu
+            if echo is not None:
+                echo(f"write: data files{' and database' if store is not None else ''} "
+                     f"({job.seconds['write']:.1f} s, {job.cpu['write']:.1f} CPU s)")
             return PipelineResult(out / "index.html", data_dir, dict(job.counts),
                                   dict(job.seconds), dict(job.cpu))
     finally:

@@ -103,7 +103,7 @@ class Repair:
         return bool(self.actions)
 
 
-# -- keys for matching lines and headlines across documents --------------------------------------
+# -- keys for matching lines and headlines across documents ---------------------------------------
 
 
 @lru_cache(maxsize=1)
@@ -130,7 +130,7 @@ def key_hash(key: str) -> str:
     return hashlib.blake2b(key.encode("utf-8"), digest_size=8).hexdigest()
 
 
-# -- corpus knowledge ------------------------------------------------------------------------------
+# -- corpus knowledge -----------------------------------------------------------------------------
 
 
 class TitleIndex:
@@ -247,7 +247,7 @@ def headline_keys(text: str, title: str | None, options: RepairOptions | None = 
     return keys
 
 
-# -- the repairs -------------------------------------------------------------------------------
+# -- the repairs ----------------------------------------------------------------------------------
 
 # a comma right after a sentence mark (closing quotes between allowed) or after an Arabic
 # comma: a list of paragraphs serialized with "," as separator. The regex starts at the

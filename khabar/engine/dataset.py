@@ -52,7 +52,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-# -- stable partitioning ----------------------------------------------------------------------
+# -- stable partitioning --------------------------------------------------------------------------
 
 _MASK = (1 << 64) - 1
 
@@ -103,7 +103,7 @@ def array_partitions(keys: np.ndarray, partitions: int) -> np.ndarray:
     return (x % np.uint64(partitions)).astype(np.int64)
 
 
-# -- the runner contract -----------------------------------------------------------------------
+# -- the runner contract --------------------------------------------------------------------------
 
 SplitFn = Callable[..., dict[int, Any]]
 ReduceFn = Callable[..., Iterable[Any]]
@@ -232,7 +232,7 @@ def cogroup(datasets: Sequence[Dataset], key_fns: Sequence[Callable[..., Iterabl
     return runner.shuffle(inputs, reduce_cogroups, (reduce_fn, args), partitions)
 
 
-# -- the split and reduce halves of a shuffle (shared by every runner) -------------------------
+# -- the split and reduce halves of a shuffle (shared by every runner) ----------------------------
 
 
 def split_records(batch: list[Any], partitions: int, key_fn: Callable[..., Iterable[tuple]],
@@ -304,7 +304,7 @@ def _first(item: tuple[Any, ...]) -> Any:
     return item[0]
 
 
-# -- canonical order on the driver -------------------------------------------------------------
+# -- canonical order on the driver ----------------------------------------------------------------
 
 
 def merge_sorted(parts: Iterable[Iterable[Any]], key: Callable[[Any], Any],

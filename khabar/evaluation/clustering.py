@@ -135,7 +135,7 @@ def pair_scores(pred: Mapping[str, Hashable], pairs: Iterable[LabelledPair],
                       dict(sorted(counts.items())), missing)
 
 
-# -- files -----------------------------------------------------------------------------------
+# -- files ----------------------------------------------------------------------------------------
 
 
 def _jsonl(path: Path) -> list[Any]:

@@ -91,7 +91,7 @@ class SentenceNovelty:
         return asdict(self)
 
 
-# -- sentence units and their vectors ---------------------------------------------------------
+# -- sentence units and their vectors -------------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -268,7 +268,7 @@ def order(views: Sequence[Any], docs: Sequence[Document]) -> tuple[list[Any], li
     return [v for v, _ in pairs], [d for _, d in pairs]
 
 
-# -- novelty ------------------------------------------------------------------------------------
+# -- novelty --------------------------------------------------------------------------------------
 
 
 def novelty(

@@ -55,7 +55,7 @@ def explain_docs(batch: list[Article], params: ExplainParams) -> tuple[list[Expl
     return (out,)
 
 
-# -- the rows of the who-says-what files ------------------------------------------------------------
+# -- the rows of the who-says-what files ----------------------------------------------------------
 
 _MENTION_TYPE = {"person": "person", "place": "place", "organization": "organization",
                  "agency": "organization"}
@@ -118,7 +118,7 @@ def _row_key(r: Any) -> tuple:
     return (r.doc, span.start, span.end, getattr(r, "type", ""))
 
 
-# -- per story --------------------------------------------------------------------------------------
+# -- per story ------------------------------------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -216,7 +216,7 @@ def _summary_key(r: SummaryRow) -> tuple:
     return (r.story, r.rank)
 
 
-# -- gathering a story ------------------------------------------------------------------------------
+# -- gathering a story ----------------------------------------------------------------------------
 
 
 def _by_n(batch: list[Any]) -> list[tuple[int, Any]]:
@@ -238,6 +238,14 @@ def _member(n: int, sides: list[list[Any]]) -> list[tuple[str, tuple]]:
 
 def _by_id(batch: list[tuple[str, tuple]]) -> list[tuple[str, tuple]]:
     return batch
+
+
+def _side_info(batch: list[tuple[str, tuple]]) -> list[tuple[str, tuple]]:
+    """What a passage needs of the article on one of its sides: its story, the document and
+    repair (shown when that side is outside the story) and the story's size, not the
+    article's analysis."""
+    return [(doc_id, (story, art.doc, art.repair, size))
+            for doc_id, (story, art, _doc, size) in batch]
 
 
 def _passage_a(batch: list[Any]) -> list[tuple[str, Any]]:
@@ -263,12 +271,14 @@ def _side_b(doc_id: str, sides: list[list[Any]]) -> list[tuple[str, tuple]]:
 
 
 def _to_stories(batch: list[tuple[str, tuple]]) -> list[tuple[int, tuple]]:
-    """Each passage to the stories of its two sides (once when they share one)."""
+    """Each passage to the stories of its two sides (once when they share one), with the
+    side outside that story (a story has its own members already)."""
     out = []
     for _, (p, known) in batch:
         stories = {v[0] for v in known.values() if v is not None}
         for st in sorted(stories):
-            out.append((st, ("passage", p, known)))
+            outside = {d: v for d, v in known.items() if v is not None and v[0] != st}
+            out.append((st, ("passage", p, outside)))
     return out
 
 
@@ -288,10 +298,10 @@ def _bundle(story: int, values: list[tuple], params: ExplainParams) -> list[Stor
     passages = sorted((v for v in values if v[0] == "passage"), key=lambda v: v[1].key)
     ids = {v[1].doc.id for v in members}
     sides: dict[str, Any] = {}
-    for _, p, known in passages:
-        for doc_id, info in known.items():
-            if doc_id not in ids and info is not None:
-                sides[doc_id] = (info[1].doc, info[1].repair, info[0], info[3])
+    for _, _p, known in passages:
+        for doc_id, (story_id, doc, repair, size) in known.items():
+            if doc_id not in ids:
+                sides[doc_id] = (doc, repair, story_id, size)
     docs = [v[2] if v[2] is not None else ExplainDoc(v[1].n, v[1].doc.id,
                                                      DocSentences([], [], [], [], []), [], [])
             for v in members]
@@ -334,8 +344,9 @@ def explain_stage(ctx: Context, data: dict[str, Dataset], params: ExplainParams
                       [_by_n, _by_n, _story_by_n], _member)
     parts = [members.map(_members_to_stories), data["stories"].map(_stories_by_id)]
     if "passages" in data:
-        with_a = cogroup([data["passages"], members], [_passage_a, _by_id], _side_a)
-        with_b = cogroup([with_a, members], [_passage_b, _by_id], _side_b)
+        sides = members.map(_side_info)
+        with_a = cogroup([data["passages"], sides], [_passage_a, _by_id], _side_a)
+        with_b = cogroup([with_a, sides], [_passage_b, _by_id], _side_b)
         parts.append(with_b.map(_to_stories))
     bundles = runner.union(parts).group(_group_values, _bundle, params)
     nov, summ = bundles.map_multi(_story_rows, 2)

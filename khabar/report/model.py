@@ -31,7 +31,7 @@ from khabar.document import Document
 from khabar.errors import KhabarError
 from khabar.repair import Repair, RepairAction
 
-# -- what the stages hand over (attribute names agreed in issue 6) ----------------------------
+# -- what the stages hand over (attribute names agreed in issue 6) --------------------------------
 
 
 class StoryLike(Protocol):
@@ -98,7 +98,7 @@ class MentionLike(Protocol):
     canonical: str | None
 
 
-# -- the report's own records --------------------------------------------------------------------
+# -- the report's own records ---------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,7 +351,7 @@ class ReportData:
     """Threads of two or more stories (the index groups their stories)."""
 
 
-# -- helpers ---------------------------------------------------------------------------------------
+# -- helpers --------------------------------------------------------------------------------------
 
 
 @lru_cache(maxsize=1 << 14)
@@ -477,7 +477,7 @@ def _canonical_speaker(att: AttributionLike, text: str, mentions: Sequence[Menti
     return speaker or None
 
 
-# -- assembly --------------------------------------------------------------------------------------
+# -- assembly -------------------------------------------------------------------------------------
 
 
 def assemble_story(
@@ -675,7 +675,7 @@ def split_kinds(views: list[PassageView]) -> tuple[list[PassageView], list[Passa
     return ([v for v in views if v.kind == "copy"], [v for v in views if v.kind != "copy"])
 
 
-# -- from a database -------------------------------------------------------------------------------
+# -- from a database ------------------------------------------------------------------------------
 
 
 def _optional(module: str, attr: str) -> Callable[..., Any] | None:

@@ -53,7 +53,7 @@ from khabar.text.sentences import split_sentences
 
 STORIES_DIR = "stories"
 
-# -- escaping and names ----------------------------------------------------------------------------
+# -- escaping and names ---------------------------------------------------------------------------
 
 # Characters that never reach a page as they are. Controls C0 (but tab and newline), DEL
 # and C1 are not text, and NUL is a parse error; the bidi embeddings, overrides and
@@ -183,7 +183,7 @@ def sentence_anchor(doc_id: str, index: int) -> str:
     return f"{article_anchor(doc_id)}-s{index}"
 
 
-# -- small formatting helpers ----------------------------------------------------------------------
+# -- small formatting helpers ---------------------------------------------------------------------
 
 
 def _bdi(value: object, cls: str = "") -> str:
@@ -254,7 +254,7 @@ def _label(table: dict[str, str], key: str | None) -> str:
     return esc(table[key]) if key in table else _bdi(key)
 
 
-# -- charts ------------------------------------------------------------------------------------
+# -- charts ---------------------------------------------------------------------------------------
 
 
 def _histogram(dates: Sequence[datetime], lo: datetime, hi: datetime, bins: int) -> list[int]:
@@ -302,7 +302,7 @@ def _split_bar(new: int, repeated: int, width: int = 64, height: int = 8) -> str
             f'height="{height}" rx="2"/></svg>')
 
 
-# -- page frame --------------------------------------------------------------------------------
+# -- page frame -----------------------------------------------------------------------------------
 
 
 @cache
@@ -340,7 +340,7 @@ def _page(title: str, body: str, *, home: str, crumb: str = "", script: bool = F
     return "".join(parts)
 
 
-# -- index -------------------------------------------------------------------------------------
+# -- index ----------------------------------------------------------------------------------------
 
 
 def render_index(data: ReportData) -> str:
@@ -485,7 +485,7 @@ def _thread_section(story: StoryPage) -> str:
     return out
 
 
-# -- story page --------------------------------------------------------------------------------
+# -- story page -----------------------------------------------------------------------------------
 
 
 def doc_stories(data: ReportData) -> dict[str, str]:
@@ -864,7 +864,7 @@ def _repairs(art: ArticleView) -> str:
             f'</summary><ul>{"".join(items)}</ul></details>\n')
 
 
-# -- reused passages ---------------------------------------------------------------------------
+# -- reused passages ------------------------------------------------------------------------------
 
 _WORD = re.compile(r"\S+")
 
@@ -976,7 +976,7 @@ def _shared_passages(story: StoryPage, links: _Links) -> str:
             "</details>\n")
 
 
-# -- who says what -----------------------------------------------------------------------------
+# -- who says what --------------------------------------------------------------------------------
 
 
 def _said(art: ArticleView, q: QuoteMark) -> str:
@@ -1081,7 +1081,7 @@ def _mentions(story: StoryPage) -> str:
     return f'<div class="kinds">\n{"".join(out)}</div>\n'
 
 
-# -- the whole report --------------------------------------------------------------------------
+# -- the whole report -----------------------------------------------------------------------------
 
 
 RENDER_BATCH = 100

@@ -144,7 +144,7 @@ def _union(a: set[int], b: set[int]) -> set[int]:
     return a | b
 
 
-# -- 2. document frequencies -----------------------------------------------------------------------
+# -- 2. document frequencies ----------------------------------------------------------------------
 
 
 def _pairs_of(batch: list[tuple[np.ndarray, np.ndarray]], *_: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -237,7 +237,7 @@ def phrase_tables(tables: tuple[list, list, list]) -> PhraseTables:
     return PhraseTables(formula, outlets[order], grams[order])
 
 
-# -- 3. ordered candidates -------------------------------------------------------------------------
+# -- 3. ordered candidates ------------------------------------------------------------------------
 
 
 def _occurrences(keys: np.ndarray, values: np.ndarray, options: ReuseOptions
@@ -321,7 +321,7 @@ def _chains(keys: np.ndarray, occ: np.ndarray, options: ReuseOptions) -> list[np
     return [np.unique(code[first[np.minimum(wa, wb) >= options.core_words]])]
 
 
-# -- 4. bag candidates -----------------------------------------------------------------------------
+# -- 4. bag candidates ----------------------------------------------------------------------------
 
 _BAGPOST = np.dtype([("n", np.int64), ("win", np.int32), ("scale", np.int8),
                      ("home", np.bool_), ("ts", np.float64), ("stem", np.uint64)])
@@ -416,7 +416,7 @@ def _bag_pairs_at(v: np.ndarray, options: ReuseOptions, need: int) -> np.ndarray
     return np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
 
 
-# -- 5. candidates and alignment -------------------------------------------------------------------
+# -- 5. candidates and alignment ------------------------------------------------------------------
 
 
 def _cand(batch: list[np.ndarray], bag: bool) -> list[np.ndarray]:

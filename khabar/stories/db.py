@@ -161,7 +161,7 @@ def load_result(store: Store) -> StoryResult:
     return StoryResult(list(stories.values()), assignment)
 
 
-# -- threads -----------------------------------------------------------------------------------
+# -- threads --------------------------------------------------------------------------------------
 
 THREADS_VERSION = 1
 THREADS_DDL = """

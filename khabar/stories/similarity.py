@@ -435,7 +435,7 @@ def score(pairs: Pairs, model: SimilarityModel) -> Pairs:
     return pairs
 
 
-# -- fitting ----------------------------------------------------------------------------------
+# -- fitting --------------------------------------------------------------------------------------
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0,

@@ -105,7 +105,7 @@ class ThreadParams:
     model: ThreadModel = DEFAULT_THREAD_MODEL
 
 
-# -- records ------------------------------------------------------------------------------------
+# -- records --------------------------------------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -176,7 +176,7 @@ class ThreadResult:
         return None if t is None else next((x for x in self.threads if x.thread == t), None)
 
 
-# -- 1. profiles ---------------------------------------------------------------------------------
+# -- 1. profiles ----------------------------------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -265,7 +265,7 @@ def story_profiles(space: Space, labels: np.ndarray, stories: Sequence[int] | No
     )
 
 
-# -- 2. candidate pairs and their features ------------------------------------------------------
+# -- 2. candidate pairs and their features --------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -401,7 +401,7 @@ def score_pairs(p: Profiles, params: ThreadParams) -> StoryPairs:
     return StoryPairs(left, right, feats, params.model.probability(feats))
 
 
-# -- 3. linkage and threads --------------------------------------------------------------------
+# -- 3. linkage and threads -----------------------------------------------------------------------
 
 
 def link_threads(p: Profiles, pairs: StoryPairs, params: ThreadParams) -> np.ndarray:
@@ -488,7 +488,7 @@ def basic_evidence(p: Profiles, pairs: StoryPairs, k: int) -> dict[str, Any]:
     }
 
 
-# -- evidence a reader can check -----------------------------------------------------------------
+# -- evidence a reader can check ------------------------------------------------------------------
 
 
 def shared_words(texts_a: Sequence[str], texts_b: Sequence[str], weight: Any,
