@@ -9,10 +9,8 @@ screenshots to test-artifacts/ for a human to look at.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -148,55 +146,22 @@ def test_sample_index_filter_and_sort(page: Any, tmp_path: Path, artifacts_dir: 
     assert page.evaluate("document.documentElement.scrollWidth") <= 420
 
 
-def _demo_report(out: Path) -> Path | None:
-    """The demo corpus as a report: through `khabar run` once it exists; until then
-    through the stages that are installed (the answer key's stories standing in for
-    the stories stage if need be)."""
-    from khabar.report import model
+def _demo_report(out: Path) -> Path:
+    """The demo corpus as a report, through `khabar run`, the database beside it as
+    `make demo` keeps it."""
+    from khabar.cli import main
 
-    if model._optional("khabar.cli.run", "run") is not None:
-        from khabar.cli import main
-
-        try:
-            # the database beside the report, as `make demo` keeps it
-            main(["run", str(ROOT / "examples" / "demo"), "--out", str(out), "--db",
-                  str(out.parent / "demo.db"), "--quiet"])
-        except SystemExit as exc:
-            if exc.code:
-                raise
-        return out / "index.html"
-    explain_story = model._optional("khabar.explain", "explain_story")
-    if explain_story is None:
-        return None
-    from khabar.ingest import ingest
-    from khabar.report import build_report_data
-    from khabar.store import Store
-
-    with Store(out.parent / "demo.db") as store:
-        ingest([ROOT / "examples" / "demo"], store)
-        find = model._optional("khabar.reuse", "reuse_store")
-        passages = find(store) if find is not None else []
-        cluster = model._optional("khabar.stories", "cluster_stories")
-        if cluster is not None:
-            stories = cluster(store).stories
-        else:
-            key = json.loads((ROOT / "examples" / "demo-key.json").read_text("utf-8"))
-            stories = [SimpleNamespace(story=k, title=None, first_seen=None, last_seen=None,
-                                       members=v, sources=[]) for k, v in key["stories"].items()]
-        explanations = []
-        for s in stories:
-            pairs = [p for batch in store.documents(ids=s.members) for p in batch]
-            explanations.append(explain_story([d for d, _ in pairs], story=str(s.story),
-                                              repairs=[r for _, r in pairs],
-                                              passages=passages))
-        data = build_report_data(store, stories=stories, explanations=explanations)
-    return write_report(data, out)
+    try:
+        main(["run", str(ROOT / "examples" / "demo"), "--out", str(out), "--db",
+              str(out.parent / "demo.db"), "--quiet"])
+    except SystemExit as exc:
+        if exc.code:
+            raise
+    return out / "index.html"
 
 
 def test_demo_story_page(page: Any, tmp_path: Path, artifacts_dir: Path) -> None:
     index = _demo_report(tmp_path / "demo")
-    if index is None:
-        pytest.skip("neither `khabar run` nor the explanation stage is installed yet")
     _open(page, index)
     assert page.locator("table.stories tbody tr").count() >= 5
     page.screenshot(path=str(artifacts_dir / "report-demo-index.png"), full_page=True)

@@ -13,8 +13,6 @@ from __future__ import annotations
 from html.parser import HTMLParser
 from pathlib import Path
 
-import pytest
-
 from khabar.report.render import article_anchor
 
 SECOND = "001_db7017d31f08142d.txt"
@@ -68,28 +66,12 @@ class _Highlights(HTMLParser):
 
 
 def _report(inputs: Path, tmp_path: Path) -> Path:
-    """`khabar run` when it exists, else the installed stages one by one, then `khabar report`."""
+    """The report of `khabar run` over `inputs`."""
     from khabar.cli import main
-    from khabar.report import model
 
     out, db = tmp_path / "report", tmp_path / "k.db"
-    if model._optional("khabar.cli.run", "run") is not None:
-        args = ["run", str(inputs), "--out", str(out), "--db", str(db), "--quiet"]
-    else:
-        reuse = pytest.importorskip("khabar.reuse")
-        stories = pytest.importorskip("khabar.stories")
-        explain = pytest.importorskip("khabar.explain")
-        from khabar.ingest import ingest
-        from khabar.store import Store
-
-        with Store(db) as store:
-            ingest([inputs], store)
-            passages = reuse.reuse_store(store)
-            result = stories.cluster_stories(store)
-            explain.run(store, [(str(s.story), s.members) for s in result.stories], passages)
-        args = ["report", "--db", str(db), "--out", str(out), "--quiet"]
     try:
-        main(args)
+        main(["run", str(inputs), "--out", str(out), "--db", str(db), "--quiet"])
     except SystemExit as exc:
         assert not exc.code
     return out

@@ -1,8 +1,10 @@
 """The static HTML report: an index of stories and one page per story.
 
     from khabar.report import write_report
-    index = write_report(store, "report/")          # from a database with stories
     index = write_report(report_data, "report/")    # from data assembled by hand
+
+(`khabar run` and `khabar report` write the report through the report stage,
+`khabar.report.stage`, one page per story bundle.)
 
 The report is a folder of self-contained pages (CSS and the little script
 inlined, charts as inline SVG, no fonts or anything else fetched): open
@@ -35,7 +37,6 @@ from khabar.report.model import (
     StoryPage,
     SummaryItem,
     assemble_story,
-    build_report_data,
 )
 from khabar.report.render import STORIES_DIR, iter_pages, render_report, story_filename
 
@@ -52,7 +53,6 @@ __all__ = [
     "StoryPage",
     "SummaryItem",
     "assemble_story",
-    "build_report_data",
     "iter_pages",
     "render_report",
     "story_filename",
@@ -65,13 +65,11 @@ MANIFEST = ".khabar-report.json"
 folder removes only the story pages this list names and the new report does not have."""
 
 
-def write_report(data_or_store: ReportData | Any, out_dir: str | Path,
-                 workers: Any = 1, *, echo: Callable[[str], None] | None = None,
-                 **build: Any) -> Path:
+def write_report(data: ReportData, out_dir: str | Path,
+                 workers: Any = 1, *, echo: Callable[[str], None] | None = None) -> Path:
     """Write the report into `out_dir` and return the path of its ``index.html``.
 
-    `data_or_store` is a `ReportData`, or a `Store` from which it is built with
-    `build_report_data(store, **build)`. Each file is written under a temporary
+    Each file is written under a temporary
     name and renamed into place, so a reader never sees a half-written page;
     every page's path is checked to lie inside `out_dir` (`khabar.io.paths`).
     The files written are listed in `MANIFEST`; story pages that an earlier
@@ -80,8 +78,6 @@ def write_report(data_or_store: ReportData | Any, out_dir: str | Path,
     put there by hand, or by anything but khabar, stays. `workers` (local
     processes or an engine) render the story pages; the files never depend on it.
     """
-    data = (data_or_store if isinstance(data_or_store, ReportData)
-            else build_report_data(data_or_store, **build))
     out = Path(out_dir)
     (out / STORIES_DIR).mkdir(parents=True, exist_ok=True)
     earlier = _manifest(out)

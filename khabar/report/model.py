@@ -1,14 +1,12 @@
-"""What the report shows, as plain data, and how it is assembled from the stages.
+"""What the report shows, as plain data, and how it is assembled from the stages' records.
 
 The renderer (`khabar.report.render`) only ever sees the dataclasses defined
 here (`ReportData` → `StoryPage` → `ArticleView`, `SummaryItem`,
-`PassageView`), so it can be tested with hand-built data and does not import
-the stages. `assemble_story` turns the stages' records for one story into a
-`StoryPage`; it accepts any objects with the agreed attribute names (the
-`…Like` protocols below), so it does not import the stages either.
-`build_report_data` is the one place that knows where those records come
-from: the stages' loaders over a `Store`, or values passed in by a caller
-that already has them in memory (`khabar run`).
+`PassageView`), so it can be tested with hand-built data. `assemble_story`
+turns the stages' own records for one story (`Story`, `Passage`,
+`SentenceNovelty`, `SummarySentence`, `Attribution`, `Mention`) into a
+`StoryPage`; the report stage (`khabar.report.stage`) calls it once per story
+with that story's bundle from the explanation stage.
 
 Every offset here is a half-open range of the ORIGINAL text (`Document.text`).
 """
@@ -16,86 +14,27 @@ Every offset here is a half-open range of the ORIGINAL text (`Document.text`).
 from __future__ import annotations
 
 import bisect
-import contextlib
 import hashlib
-import importlib
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from khabar.document import Document
-from khabar.errors import KhabarError
 from khabar.repair import Repair, RepairAction
 
-# -- what the stages hand over (attribute names agreed in issue 6) --------------------------------
+# -- what the stages hand over: their own records --------------------------------------------
 
-
-class StoryLike(Protocol):
-    story: str
-    title: str | None
-    first_seen: Any
-    last_seen: Any
-    members: Sequence[str]
-    sources: Sequence[str]
-
-
-class PassageLike(Protocol):
-    a: str
-    a_start: int
-    a_end: int
-    b: str
-    b_start: int
-    b_end: int
-    score: float
-    source: str | None
-
-
-class NoveltyLike(Protocol):
-    doc: str
-    index: int
-    start: int
-    end: int
-    status: str
-    first_doc: str | None
-    first_start: int | None
-    first_end: int | None
-
-
-class SummaryLike(Protocol):
-    doc: str
-    start: int
-    end: int
-    text: str
-    carriers: Sequence[str]
-    outlets: Sequence[str]
-    exclusive: bool
-
-
-class AttributionLike(Protocol):
-    doc: str
-    kind: str
-    cue: str | None
-    start: int
-    end: int
-    speaker: str | None
-    speaker_start: int | None
-    speaker_end: int | None
-    quote: str | None
-    quote_start: int | None
-    quote_end: int | None
-
-
-class MentionLike(Protocol):
-    doc: str
-    start: int
-    end: int
-    text: str
-    kind: str
-    canonical: str | None
+if TYPE_CHECKING:
+    from khabar.explain.attribution import Attribution as AttributionLike
+    from khabar.explain.entities import Mention as MentionLike
+    from khabar.explain.novelty import SentenceNovelty as NoveltyLike
+    from khabar.explain.summary import SummarySentence as SummaryLike
+    from khabar.reuse.passage import Passage as PassageLike
+    from khabar.stories.result import Story as StoryLike
 
 
 # -- the report's own records ---------------------------------------------------------------------
@@ -675,123 +614,7 @@ def split_kinds(views: list[PassageView]) -> tuple[list[PassageView], list[Passa
     return ([v for v in views if v.kind == "copy"], [v for v in views if v.kind != "copy"])
 
 
-# -- from a database ------------------------------------------------------------------------------
-
-
-def _optional(module: str, attr: str) -> Callable[..., Any] | None:
-    """A stage's loader, or None while that stage is not part of this installation."""
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and module.startswith(exc.name):
-            return None
-        raise
-    return getattr(mod, attr, None)
-
-
-def load_stories(store: Any) -> list[StoryLike]:
-    """The stories stored by `khabar stories` / `khabar run`, or a one-line error."""
-    loader = _optional("khabar.stories", "load_result")
-    stories = list(loader(store).stories) if loader is not None else []
-    if not stories:
-        raise KhabarError(
-            f"{store.path}: no stories in this database; run `khabar stories --db {store.path}` "
-            "or `khabar run INPUT... --out DIR` first"
-        )
-    return stories
-
-
-def build_report_data(
-    store: Any,
-    *,
-    stories: Sequence[StoryLike] | None = None,
-    passages: Sequence[PassageLike] | None = None,
-    novelty: Sequence[NoveltyLike] | None = None,
-    summaries: Mapping[str, Sequence[SummaryLike]] | None = None,
-    attributions: Sequence[AttributionLike] | None = None,
-    mentions: Sequence[MentionLike] | None = None,
-    explanations: Iterable[Any] | None = None,
-    threads: Any = None,
-    min_size: int = 1,
-    title: str | None = None,
-) -> ReportData:
-    """Everything the report shows, from a `Store` plus whatever the caller already has.
-
-    Each of `stories`, `passages`, `novelty`, `summaries` (story id → summary
-    sentences), `attributions` and `mentions` is loaded from the database
-    through its stage when not given; a stage that is absent contributes
-    nothing (its section is left out), except stories, which are required.
-    `explanations` (`khabar.explain.StoryExplanation`s, e.g. fresh from
-    `explain_story`) stand for all four explanation arguments at once.
-    Stories with fewer than `min_size` articles are left out. `threads` (the stories
-    stage's `ThreadResult`) is loaded from the database when not given.
-    """
-    # every read of the collection from one snapshot (see `Store.snapshot`)
-    snapshot = getattr(store, "snapshot", None)
-    with snapshot() if snapshot is not None else contextlib.nullcontext():
-        return _build(store, stories, passages, novelty, summaries, attributions, mentions,
-                      explanations, min_size, title, threads)
-
-
-def _build(store: Any, stories: Sequence[StoryLike] | None,
-           passages: Sequence[PassageLike] | None, novelty: Sequence[NoveltyLike] | None,
-           summaries: Mapping[str, Sequence[SummaryLike]] | None,
-           attributions: Sequence[AttributionLike] | None,
-           mentions: Sequence[MentionLike] | None, explanations: Iterable[Any] | None,
-           min_size: int, title: str | None, threads: Any = None) -> ReportData:
-    if explanations is not None:
-        novelty, summaries, attributions, mentions = _flatten(explanations)
-    if stories is None:
-        stories = load_stories(store)
-    all_stories = list(stories)
-    stories = [s for s in stories if len(s.members) >= min_size]
-    stories.sort(key=lambda s: (-len(s.members), _time_key(as_datetime(s.first_seen)),
-                                str(s.story)))
-    doc_story = {m: str(s.story) for s in stories for m in s.members}
-
-    if passages is None:
-        loader = _optional("khabar.reuse", "load_passages")
-        # boilerplate too: the page says how many it left out
-        passages = (list(loader(store, include_boilerplate=True, include_formulaic=True))
-                    if loader is not None else [])
-    passages = [p for p in passages if p.a in doc_story or p.b in doc_story]
-    explain = _explanations(store, stories, novelty, summaries, attributions, mentions)
-    novelty, summaries, attributions, mentions = explain
-
-    needed = sorted(set(doc_story) | {p.a for p in passages} | {p.b for p in passages})
-    documents: dict[str, tuple[Document, Repair | None]] = {}
-    for batch in store.documents(ids=needed):
-        for doc, rep in batch:
-            documents[doc.id] = (doc, rep)
-
-    novelty_by = _group(novelty)
-    attributions_by = _group(attributions)
-    mentions_by = _group(mentions)
-    passages_by: dict[str, list[PassageLike]] = defaultdict(list)
-    for p in passages:
-        for sid in {doc_story.get(p.a), doc_story.get(p.b)} - {None}:
-            passages_by[sid].append(p)
-
-    pages = []
-    for s in stories:
-        sid = str(s.story)
-        def pick(grouped: dict[str, list[Any]], members: Sequence[str] = s.members) -> list[Any]:
-            return [r for m in members for r in grouped.get(m, ())]
-        pages.append(assemble_story(
-            s, documents, passages=passages_by.get(sid, ()), novelty=pick(novelty_by),
-            summary=summaries.get(sid, ()), attributions=pick(attributions_by),
-            mentions=pick(mentions_by), doc_story=doc_story,
-        ))
-    if threads is None:
-        loader = _optional("khabar.stories", "load_threads")
-        threads = loader(store) if loader is not None else None
-    views = thread_views(threads, all_stories, {str(s.story) for s in stories})
-    by_story = {st.story: v for v in views for st in v.stories}
-    for page in pages:
-        page.thread = by_story.get(page.story)
-    return ReportData(stories=pages, title=title or DEFAULT_TITLE, documents=store.count(),
-                      speakers=speaker_entries(attributions, documents, doc_story),
-                      threads=views)
+# -- threads and speakers ---------------------------------------------------------------------
 
 
 def thread_views(threads: Any, stories: Sequence[StoryLike], shown: set[str]
@@ -837,49 +660,3 @@ def speaker_entries(attributions: Sequence[AttributionLike],
     texts = {d: documents[d][0].text for d in doc_story if d in documents}
     dates = {d: documents[d][0].date for d in texts}
     return who_says_what((a for a in attributions if a.doc in texts), texts, doc_story, dates)
-
-
-def _flatten(explanations: Iterable[Any]) -> tuple[list[Any], dict[str, list[Any]],
-                                                   list[Any], list[Any]]:
-    novelty: list[Any] = []
-    summaries: dict[str, list[Any]] = {}
-    attributions: list[Any] = []
-    mentions: list[Any] = []
-    for e in explanations:
-        for doc in e.docs:
-            novelty.extend(e.novelty.get(doc, ()))
-            attributions.extend(e.attributions.get(doc, ()))
-            mentions.extend(e.mentions.get(doc, ()))
-        summaries[str(e.story)] = list(e.summary)
-    return novelty, summaries, attributions, mentions
-
-
-def _group(records: Iterable[Any]) -> dict[str, list[Any]]:
-    out: dict[str, list[Any]] = defaultdict(list)
-    for r in records:
-        out[r.doc].append(r)
-    return out
-
-
-def _explanations(
-    store: Any, stories: Sequence[StoryLike],
-    novelty: Sequence[NoveltyLike] | None,
-    summaries: Mapping[str, Sequence[SummaryLike]] | None,
-    attributions: Sequence[AttributionLike] | None,
-    mentions: Sequence[MentionLike] | None,
-) -> tuple[Sequence[NoveltyLike], Mapping[str, Sequence[SummaryLike]],
-           Sequence[AttributionLike], Sequence[MentionLike]]:
-    """Whatever the explanation stage provides for these stories, when not given."""
-    if novelty is None:
-        loader = _optional("khabar.explain", "load_novelty")
-        novelty = list(loader(store)) if loader is not None else []
-    if summaries is None:
-        loader = _optional("khabar.explain", "load_summaries")
-        summaries = dict(loader(store)) if loader is not None else {}
-    if attributions is None:
-        loader = _optional("khabar.explain", "load_attributions")
-        attributions = list(loader(store)) if loader is not None else []
-    if mentions is None:
-        loader = _optional("khabar.explain", "load_mentions")
-        mentions = list(loader(store)) if loader is not None else []
-    return novelty, summaries, attributions, mentions
