@@ -47,17 +47,16 @@ quoted is from a fresh sample drawn after that change."""
 
 def marked(db: str) -> list[dict]:
     """Every summary sentence marked exclusive, with its story's members."""
-    from khabar.explain import load_summaries
+    from khabar.explain.stage import OUTPUTS
+    from khabar.storage import load
     from khabar.store import Store
 
+    summaries = next(o for o in OUTPUTS if o.dataset == "summaries")
     with Store(db) as store:
-        out = []
-        for story, sents in sorted(load_summaries(store).items()):
-            for s in sents:
-                if s.exclusive:
-                    out.append({"story": story, "doc": s.doc, "start": s.start, "end": s.end,
-                                "text": s.text})
-        return out
+        # rows in story order, then rank: what `khabar run --db` stored
+        return [{"story": str(s.story), "doc": s.doc, "start": s.span.start,
+                 "end": s.span.end, "text": s.text}
+                for s in load(store, summaries) if s.exclusive]
 
 
 def sample(db: str, n: int) -> None:

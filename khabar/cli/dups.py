@@ -35,7 +35,7 @@ _DOC_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet")
               help="Shorter documents are never duplicates; they are listed in short.jsonl.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the sketches.")
 @click.option("--workers", type=int, default=0,
-              help="Worker threads [default: all cores]; results never depend on it.")
+              help="Worker processes [default: all cores]; results never depend on it.")
 def dups(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out_dir: Path | None,
          dedup_out: Path | None, threshold: float, containment: float, shingle: str,
          num_perm: int, bands: int | None, rows: int | None, min_tokens: int, seed: int,
@@ -43,8 +43,9 @@ def dups(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out_dir: P
     """Find exact and near-duplicate articles in INPUT files or the database.
 
     Every reported pair is verified on the real shingle sets (Jaccard and both
-    containments). With --db, sketches and pairs are stored, so a later run
-    only handles documents added or changed since.
+    containments). With --db, INPUTS are added to the database first, the
+    duplicates of everything it holds are found and the results stored (a
+    re-run that finds the same writes nothing).
     """
     from khabar.dups import DupParams
 

@@ -13,7 +13,8 @@ from khabar.errors import KhabarError
 @click.command()
 @corpus_options
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=None, help="Directory for stories.jsonl and assignments.jsonl.")
+              default=None,
+              help="Directory for stories.jsonl, assignments.jsonl and threads.jsonl.")
 @click.option("--mode", type=click.Choice(["batch", "stream"]), default="batch",
               show_default=True,
               help="batch: cluster the whole collection; stream: assign articles one by one "

@@ -9,8 +9,9 @@
 Pipeline: shingles of normalized tokens (`shingles`), one-permutation MinHash
 with densification and containment samples (`sketch`), candidates by LSH
 banding and by a containment sample test (`lsh`), verification on the real
-shingle sets (`verify`), clusters with representatives (`clusters`), and
-incremental storage (`db`). `load_pairs(store)` gives later stages the pairs.
+shingle sets (`verify`) and clusters with representatives (`clusters`), as
+the steps of the duplicate stage (`stage`). `load_pairs(store)` gives later
+stages the pairs a run stored.
 """
 
 from khabar.dups.find import (

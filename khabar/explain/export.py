@@ -84,13 +84,5 @@ def write_who_says_what(
     return {name.split(".")[0]: len(items) for name, items in rows.items()}
 
 
-def write_explanation_files(store: Any, data_dir: str | Path) -> dict[str, int]:
-    """The three files from the explanations kept in a `Store` (what `khabar run` writes
-    under report/data/ after the explanation stage)."""
-    from khabar.explain.db import load_attributions, load_mentions
-
-    return write_who_says_what(data_dir, load_attributions(store), load_mentions(store))
-
-
 __all__ = ["FILES", "attribution_record", "credit_record", "mention_record", "records",
-           "write_explanation_files", "write_who_says_what"]
+           "write_who_says_what"]
