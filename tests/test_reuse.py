@@ -162,6 +162,33 @@ def test_earlier_document_is_the_source() -> None:
     assert (p.source, p.rule) == ("b", "date")
 
 
+def test_time_window_bounds_the_candidates(tmp_path) -> None:
+    """A copy published 40 days later is outside the default 30-day window (no candidate, no
+    passage); `--window 60` brings it back; undated articles are compared with everything."""
+    import json
+
+    from khabar.cli import main
+
+    a = doc("a", SPORT, QUOTE, source="okaz", date="2015-07-01T10:00:00")
+    b = doc("b", QUOTE_EDITED, WEATHER, source="alyaum", date="2015-08-10T08:00:00")
+    c = doc("c", MARKET, QUOTE_EDITED, source="sabq")
+    assert [(p.a, p.b) for p in find_reuse([a, b])] == []
+    assert [(p.a, p.b) for p in find_reuse([a, b], ReuseOptions(window_days=60))] == [("a", "b")]
+    assert sorted((p.a, p.b) for p in find_reuse([a, b, c])) == [("a", "c"), ("b", "c")]
+    corpus = tmp_path / "in.jsonl"
+    corpus.write_text("".join(json.dumps({"id": d.id, "text": d.text, "source": d.source,
+                                          "date": d.date.isoformat() if d.date else None},
+                                         ensure_ascii=False) + "\n" for d in (a, b)), "utf-8")
+    for window, expected in (("30", 0), ("60", 1)):
+        out = tmp_path / f"p{window}.jsonl"
+        try:
+            main(["reuse", str(corpus), "--out", str(out), "--window", window, "-q",
+                  "--workers", "1"])
+        except SystemExit as exc:
+            assert not exc.code
+        assert len(out.read_text("utf-8").splitlines()) == expected
+
+
 def test_wire_outlet_then_wire_credit_then_containment() -> None:
     a = doc("a", SPORT, QUOTE, source="spa")
     b = doc("b", QUOTE_EDITED, WEATHER, source="alyaum")

@@ -27,6 +27,9 @@ from khabar.errors import KhabarError
 @click.option("--max-df", type=int, default=50, show_default=True,
               help="Fingerprints in more documents than this are formulas and do not make "
                    "candidate pairs.")
+@click.option("--window", "window_days", type=float, default=30.0, show_default=True,
+              help="Days: articles are compared only with articles published this close to "
+                   "them (undated ones with all); keeps the cost linear in the collection.")
 @click.option("--include-boilerplate", is_flag=True,
               help="Also report passages an outlet repeats in many of its own documents "
                    "(flagged boilerplate: true).")
@@ -36,7 +39,8 @@ from khabar.errors import KhabarError
                    "their kind.")
 @engine_options
 def reuse(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out: Path | None,
-          fmt: str, min_words: int, max_df: int, include_boilerplate: bool,
+          fmt: str, min_words: int, max_df: int, window_days: float,
+          include_boilerplate: bool,
           include_formulaic: bool, workers: int, engine_spec: str,
           spark_conf: tuple[str, ...], **kw) -> None:
     """Find passages reused between articles of INPUT files or the database.
@@ -54,6 +58,8 @@ def reuse(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out: Path
         raise KhabarError(f"--min-words {min_words}: must be at least 1")
     if max_df < 2:
         raise KhabarError(f"--max-df {max_df}: must be at least 2 (a pair needs two documents)")
+    if not window_days > 0:
+        raise KhabarError(f"--window {window_days}: must be a positive number of days")
     if fmt == "pan":
         if out is None:
             raise KhabarError("--format pan needs --out DIR")
@@ -70,7 +76,7 @@ def reuse(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out: Path
                            min_content=max(2, round(core * base.min_content
                                                     / base.core_words)),
                            include_boilerplate=include_boilerplate,
-                           include_formulaic=include_formulaic)
+                           include_formulaic=include_formulaic, window_days=window_days)
     with stage_job(["reuse"], inputs, db_path, kw, quiet,
                    runner_from(engine_spec, workers, spark_conf),
                    params={"reuse": options}) as job:
