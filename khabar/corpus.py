@@ -26,6 +26,7 @@ import numpy as np
 from khabar.document import Document
 from khabar.engine import Dataset, batched, cogroup
 from khabar.errors import KhabarError, Problem
+from khabar.pickling import fast_pickle
 from khabar.repair import (
     Repair,
     RepairContext,
@@ -63,6 +64,7 @@ class Article:
         return self.doc.id
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class PrepareParams:
     repair: RepairOptions = field(default_factory=RepairOptions)

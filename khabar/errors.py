@@ -12,11 +12,14 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from khabar.pickling import fast_pickle
+
 
 class KhabarError(Exception):
     """An error caused by input or options, reported to the user as one line."""
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Problem:
     file: str

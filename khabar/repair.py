@@ -36,10 +36,12 @@ from functools import lru_cache
 
 import numpy as np
 
+from khabar.pickling import fast_pickle
 from khabar.text.normalize import get_normalizer
 from khabar.text.offsets import OffsetMap, apply_edits
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class RepairOptions:
     """Thresholds of the repair step."""
@@ -56,6 +58,7 @@ class RepairOptions:
     """Longest fragment taken for a headline."""
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class RepairAction:
     kind: str

@@ -29,10 +29,12 @@ from typing import Any
 
 from khabar.engine import Dataset, Runner
 from khabar.errors import KhabarError, Problem
+from khabar.pickling import fast_pickle
 
 Echo = Callable[[str], None]
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Output:
     """A provided dataset that users get as a file (and a table, with a store)."""
@@ -47,6 +49,7 @@ class Output:
     """A field set to each row's 0-based rank in that order (e.g. a cluster number)."""
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class ArticleStep:
     """A stage's per-article work, run inside the one pass that prepares each article.
@@ -62,6 +65,7 @@ class ArticleStep:
     fn: Callable[..., tuple[list[Any], ...]]
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Stage:
     name: str

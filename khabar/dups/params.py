@@ -6,12 +6,14 @@ import hashlib
 from dataclasses import dataclass, field
 
 from khabar.errors import KhabarError
+from khabar.pickling import fast_pickle
 from khabar.text.normalize import NormalizeOptions
 
 ALGORITHM_VERSION = 2
 """Bumped whenever a change to the code changes sketches or pairs (stored results go stale)."""
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class DupParams:
     """What counts as a duplicate and how candidates are found. Defaults suit news wires."""

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from khabar.pickling import fast_pickle
 from khabar.records import DocRef, Record
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class DupPair(Record):
     """A verified duplicate pair (ids ordered a < b).
@@ -27,6 +29,7 @@ class DupPair(Record):
     kind: str
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class DupCluster(Record):
     """Documents joined by verified pairs; `representative` is the one to keep."""
@@ -37,6 +40,7 @@ class DupCluster(Record):
     """All members, the representative included, sorted by id."""
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Short(Record):
     """A document with fewer tokens than `DupParams.min_tokens`: never called a duplicate."""

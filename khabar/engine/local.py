@@ -32,6 +32,7 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 
 from khabar.engine.dataset import Dataset, SplitFn, merge_sorted, sort_batch
+from khabar.pickling import fast_pickle
 
 T = TypeVar("T")
 
@@ -69,6 +70,7 @@ def default_workers() -> int:
 # -- partition files ------------------------------------------------------------------------------
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Part:
     """Some batches of one file: `offsets[k]` is where batch k starts, `offsets[-1]` the end."""
@@ -272,6 +274,7 @@ def _parse_payload(k: int, payload: Any, fields: Any) -> tuple[tuple[list[Any]],
 # -- keyed tables for work on pairs ---------------------------------------------------------------
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class _Shard:
     path: str
@@ -280,6 +283,7 @@ class _Shard:
     count: int
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class _Table:
     """Records keyed by an integer, in shard files each holding one sorted range of keys.

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from khabar.errors import KhabarError
+from khabar.pickling import fast_pickle
 
 
 def _f1(p: float, r: float) -> float:
@@ -41,6 +42,7 @@ def _pairs(n: int) -> int:
     return n * (n - 1) // 2
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class PRF:
     precision: float
@@ -103,6 +105,7 @@ class PairScores:
                 "counts": self.counts, "missing": self.missing}
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class LabelledPair:
     a: str

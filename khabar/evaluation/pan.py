@@ -29,7 +29,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from khabar.pickling import fast_pickle
 
+
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Case:
     """One reuse case or detection: `this` range in `doc`, `source` range in `source_doc`."""

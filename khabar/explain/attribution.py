@@ -50,12 +50,14 @@ from khabar.explain.entities import M, Mention, find, to_mention
 from khabar.explain.gazetteer import entities as gazetteer
 from khabar.explain.gazetteer import norm, variants, words
 from khabar.io.dates import is_month
+from khabar.pickling import fast_pickle
 from khabar.text.stem import stopwords
 from khabar.text.view import TextView
 
 KINDS = ("quote", "report", "credit")
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Attribution:
     doc: str
@@ -1302,6 +1304,7 @@ def analyze(view: TextView, doc: Document | None = None) -> tuple[list[Attributi
     return _Doc(p, doc, ms).run(), [to_mention(p, doc_id, m) for m in ms]
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Source:
     """One source of a story: who is quoted or credited, how often and where."""

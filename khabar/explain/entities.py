@@ -32,12 +32,14 @@ from functools import lru_cache
 from khabar.document import Document
 from khabar.explain.common import Prepared, display
 from khabar.explain.gazetteer import Entry, entities, variants, words
+from khabar.pickling import fast_pickle
 from khabar.text.stem import stopwords
 from khabar.text.view import TextView
 
 KINDS = ("person", "place", "organization", "agency")
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Mention:
     doc: str

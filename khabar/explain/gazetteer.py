@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 
+from khabar.pickling import fast_pickle
 from khabar.text.normalize import get_normalizer
 from khabar.text.tokenize import tokenize
 
@@ -59,6 +60,7 @@ def variants(token: str) -> tuple[tuple[str, int], ...]:
     return tuple(out)
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Entry:
     canonical: str

@@ -35,6 +35,7 @@ import scipy.sparse as sp
 
 from khabar.document import Document
 from khabar.explain.common import time_key
+from khabar.pickling import fast_pickle
 from khabar.text.view import TextView
 
 
@@ -49,6 +50,7 @@ class PassageLike(Protocol):
     b_end: int
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class NoveltyParams:
     """Thresholds of the novelty decision."""
@@ -67,6 +69,7 @@ class NoveltyParams:
     """A number absent from the earlier sentence makes the later one new (tolls change)."""
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class SentenceNovelty:
     doc: str

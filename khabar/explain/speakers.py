@@ -28,8 +28,10 @@ from functools import lru_cache
 from typing import Any
 
 from khabar.explain.gazetteer import norm, variants, words
+from khabar.pickling import fast_pickle
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Statement:
     doc: str

@@ -28,6 +28,7 @@ from khabar.explain.entities import Mention
 from khabar.explain.novelty import DocSentences, SentenceNovelty, doc_sentences, novelty
 from khabar.explain.story import ExplainParams
 from khabar.explain.summary import SummarySentence, summarize
+from khabar.pickling import fast_pickle
 from khabar.records import DocRef, Record, Span
 from khabar.stage import ArticleStep, Context, Output, article_outputs, stage
 
@@ -61,6 +62,7 @@ _MENTION_TYPE = {"person": "person", "place": "place", "organization": "organiza
                  "agency": "organization"}
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class AttributionRow(Record):
     """A quotation or reported statement: who says it (`speaker`, resolved) and what."""
@@ -74,6 +76,7 @@ class AttributionRow(Record):
     content: Span
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class CreditRow(Record):
     """A credit to a news agency ("(واس)", "وكالة رويترز")."""
@@ -83,6 +86,7 @@ class CreditRow(Record):
     agency: str | None
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class MentionRow(Record):
     """A person, place or organization named in an article."""
@@ -165,6 +169,7 @@ def explain_bundle(bundle: StoryBundle, params: ExplainParams) -> StoryBundle:
     return bundle
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class NoveltyRow(Record):
     """One sentence of an article: new in its story, or repeated from an earlier article."""
@@ -179,6 +184,7 @@ class NoveltyRow(Record):
     similarity: float
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class SummaryRow(Record):
     """One sentence of a story's summary, traced to the articles and outlets carrying it."""

@@ -16,10 +16,12 @@ from khabar.explain.attribution import Attribution, Source, analyze, story_sourc
 from khabar.explain.entities import Mention
 from khabar.explain.novelty import NoveltyParams, SentenceNovelty, novelty, order
 from khabar.explain.summary import SummaryParams, SummarySentence, summarize
+from khabar.pickling import fast_pickle
 from khabar.repair import Repair
 from khabar.text.view import TextView, prepare
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class ExplainParams:
     """Parameters of the whole explanation step."""
@@ -30,6 +32,7 @@ class ExplainParams:
     summary: SummaryParams = field(default_factory=SummaryParams)
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class StoryExplanation:
     story: str

@@ -51,9 +51,11 @@ from khabar.explain.novelty import (
     order,
 )
 from khabar.explain.novelty import novelty as compute_novelty
+from khabar.pickling import fast_pickle
 from khabar.text.view import TextView
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class SummaryParams:
     """How the summary is chosen."""
@@ -85,6 +87,7 @@ wrongly exclusive ones were paraphrases below it; at 0.35 one true exclusive is 
     novelty: NoveltyParams = field(default_factory=NoveltyParams)
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class SummarySentence:
     doc: str

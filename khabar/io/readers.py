@@ -39,6 +39,7 @@ from khabar.document import Document
 from khabar.errors import KhabarError, Problem, ProblemLog, ProblemSink
 from khabar.io.dates import parse_date
 from khabar.io.decode import CHUNK_SIZE, DecodeError, StreamDecoder, decode_bytes, has_undecodable
+from khabar.pickling import fast_pickle
 
 __all__ = ["SUPPORTED_EXTENSIONS", "DocumentStream", "Fields", "LineChunk", "parse_chunk", "read",
            "read_deferred"]
@@ -68,6 +69,7 @@ METADATA_CSV = "metadata.csv"
 SIDECAR_SUFFIX = ".meta.json"
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Fields:
     """Names of the input fields (JSON keys, CSV columns) that feed `Document`.
@@ -216,6 +218,7 @@ def read(
     return DocumentStream(paths, fields, on_problem)
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class LineChunk:
     """Complete lines of a UTF-8 JSON-lines file, read but not yet parsed.

@@ -24,6 +24,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from khabar.document import Document
+from khabar.pickling import fast_pickle
 from khabar.repair import Repair, RepairAction
 
 # -- what the stages hand over: their own records --------------------------------------------
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 # -- the report's own records ---------------------------------------------------------------------
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class SentenceMark:
     """One sentence of an article: new in the story, or repeated from an earlier article."""
@@ -60,6 +62,7 @@ class SentenceMark:
     similarity: float | None = None
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class QuoteMark:
     """One attribution: a quotation, a reported statement, or an agency credit."""
@@ -79,6 +82,7 @@ class QuoteMark:
     """The speaker's canonical name when a mention gives one, else the speaker as written."""
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class MentionMark:
     start: int
@@ -89,6 +93,7 @@ class MentionMark:
     canonical: str | None = None
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class CopyView:
     """An article folded into an identical one that the page shows in its place."""
@@ -142,6 +147,7 @@ class ArticleView:
         return sum(1 for s in self.sentences if s.status == "repeated")
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class SummaryItem:
     """One sentence of the story summary and who carries it."""
@@ -159,6 +165,7 @@ class SummaryItem:
     """The sentence of `doc` it comes from (for links), when known."""
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class PassageSide:
     doc: str
@@ -173,6 +180,7 @@ class PassageSide:
     """The story holding this document (None if it is in none of the report's stories)."""
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class PassageView:
     """A reused passage: the likely origin beside the copy."""
@@ -188,6 +196,7 @@ class PassageView:
     """`copy`, or `template` / `formula`: shared text nobody copied (never directed)."""
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class ThreadStory:
     """One story of a thread, as the thread's timeline shows it."""
@@ -202,6 +211,7 @@ class ThreadStory:
     """False when the report leaves the story out (e.g. below the minimum size)."""
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class ThreadLinkView:
     """Why two stories of a thread belong together (see `khabar.stories.threads`)."""

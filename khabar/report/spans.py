@@ -25,6 +25,8 @@ import unicodedata
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
+from khabar.pickling import fast_pickle
+
 _ZWJ = "\u200d"
 # Characters that attach to the FOLLOWING character (UAX #29 "Prepend"): the Arabic
 # number signs, e.g. U+0600 ARABIC NUMBER SIGN written before the digits it spans.
@@ -97,6 +99,7 @@ def snap(text: str, start: int, end: int) -> tuple[int, int]:
     return s, max(s, e)
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Segment:
     start: int

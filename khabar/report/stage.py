@@ -20,6 +20,7 @@ from khabar.errors import KhabarError
 from khabar.explain.speakers import group_statements, statements
 from khabar.explain.stage import StoryBundle
 from khabar.io.paths import inside
+from khabar.pickling import fast_pickle
 from khabar.report.model import (
     DEFAULT_TITLE,
     ReportData,
@@ -34,6 +35,7 @@ from khabar.report.render import STORIES_DIR, render_batch
 from khabar.stage import Context, stage
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class ReportParams:
     """What the report shows."""

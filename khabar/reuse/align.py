@@ -43,6 +43,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from khabar.pickling import fast_pickle
 from khabar.reuse.features import DocFeatures
 from khabar.reuse.fingerprints import CHAIN_STEP, bag_scales, window_starts
 from khabar.reuse.kinds import COPY, common_words, passage_kind
@@ -53,6 +54,7 @@ from khabar.reuse.matching import substitutions
 from khabar.reuse.options import ReuseOptions
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Alignment:
     """One reused passage of a pair, before direction and boilerplate are decided."""

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from khabar.pickling import fast_pickle
 
+
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class ReuseOptions:
     """What reuse detection looks for. Every field has a reason; none was fitted to a corpus."""

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from khabar.pickling import fast_pickle
 from khabar.records import DocRef, Record
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Passage(Record):
     """A passage found in two documents, with ORIGINAL half-open character offsets.

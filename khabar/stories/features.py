@@ -36,6 +36,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from khabar.document import Document
+from khabar.pickling import fast_pickle
 from khabar.repair import Repair
 from khabar.stories.crosslingual import arabic_keys, key_matrix, latin_keys
 from khabar.text.normalize import get_normalizer
@@ -49,6 +50,7 @@ DEFAULT_DIM = 1 << 20
 _YEAR_LIKE = re.compile(r"(?:19[5-9]\d|20[0-4]\d|14[0-9]\d)")  # Gregorian and Hijri years
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class FeatureParams:
     """How articles are turned into features."""

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from khabar.pickling import fast_pickle
 from khabar.stories.features import FeatureParams
 from khabar.stories.similarity import DEFAULT_MODEL, PairParams, SimilarityModel
 from khabar.stories.threads import ThreadParams
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class StoryParams:
     """How articles are grouped into stories (batch and stream alike)."""

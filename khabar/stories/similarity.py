@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from khabar.pickling import fast_pickle
 from khabar.stories.features import Articles, TermStats, occasion_conflict
 
 FEATURES: tuple[str, ...] = (
@@ -62,6 +63,7 @@ SMALL = 0.02
 """Cosines below this count as 0 (see `_product`)."""
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class SimilarityModel:
     """Weights of the pair score: logit = intercept + Σ weight·feature."""
@@ -90,6 +92,7 @@ DEFAULT_MODEL = SimilarityModel(
 )
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class PairParams:
     """Which pairs are scored, and how the features are computed."""

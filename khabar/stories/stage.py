@@ -30,6 +30,7 @@ import scipy.sparse as sp
 
 from khabar.corpus import Article, id_hash
 from khabar.engine import Dataset, cogroup
+from khabar.pickling import fast_pickle
 from khabar.records import DocRef, Record
 from khabar.stage import ArticleStep, Context, Output, article_outputs, stage
 from khabar.stories.copies import copy_groups
@@ -68,6 +69,7 @@ def story_features(batch: list[Article], params: StoryParams) -> tuple[list[Stor
     return ([StoryBlock(np.array([a.n for a in batch], dtype=np.int64), arts)],)
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class StoryRecord(Record):
     """One story: articles reporting the same event."""
@@ -85,6 +87,7 @@ class StoryRecord(Record):
     """Each member's confidence: its average same-event probability with the other members."""
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Assignment(Record):
     """Where an article went: its story and how firmly it belongs there."""
@@ -94,6 +97,7 @@ class Assignment(Record):
     score: float
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class StoryOf:
     """An article's story, by number (what later stages join on)."""

@@ -35,6 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from khabar.document import Document
+from khabar.pickling import fast_pickle
 from khabar.repair import Repair
 from khabar.stories.copies import Copies
 from khabar.stories.features import Articles, FeatureParams, TermStats, extract
@@ -55,6 +56,7 @@ OWN, PLACED = -1, -2
 joins its group's story without one."""
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Assignment:
     """Where one article went."""

@@ -21,6 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from khabar.engine import Dataset, cogroup
+from khabar.pickling import fast_pickle
 from khabar.records import Record
 from khabar.stage import Context, Output, stage
 from khabar.stories.linkage import average_linkage
@@ -64,6 +65,7 @@ class Profile:
                           self.present, self.title_mass, self.shingles, self.numbers))
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class ThreadRecord(Record):
     """Stories of one developing event, in time order, with the links it was made of."""
@@ -78,6 +80,7 @@ class ThreadRecord(Record):
     """Each link: ``a``, ``b`` (stories), ``score`` and its evidence (`threads.ThreadLink`)."""
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class ThreadOf:
     story: int

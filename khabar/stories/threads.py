@@ -56,12 +56,14 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from khabar.pickling import fast_pickle
 from khabar.stories.linkage import average_linkage
 from khabar.stories.similarity import DAY, Space
 
 THREAD_FEATURES: tuple[str, ...] = ("similarity", "cover", "closest", "reuse", "time")
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class ThreadModel:
     """Weights of the story-pair score: logit = intercept + Σ weight·feature."""
@@ -88,6 +90,7 @@ DEFAULT_THREAD_MODEL = ThreadModel(
 )
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class ThreadParams:
     """How stories are linked into threads."""

@@ -22,6 +22,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from khabar.pickling import fast_pickle
 from khabar.text.offsets import OffsetMap
 
 # sentinel values above the Unicode range
@@ -38,6 +39,7 @@ CONTROLS = [0x00AD, 0x061C, 0x180E, *range(0x200B, 0x2010), *range(0x202A, 0x202
             *range(0x2060, 0x2065), *range(0x2066, 0x206A), 0xFEFF]
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class NormalizeOptions:
     """What normalization folds. Defaults suit matching Arabic news across outlets.
