@@ -314,30 +314,41 @@ def _csp_hash(source: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(source.encode()).digest()).decode() + "'"
 
 
-def _page(title: str, body: str, *, home: str, crumb: str = "", script: bool = False,
-          generated: str | None = None) -> str:
-    css = _asset("report.css")
+def csp(script: bool, live: bool = False, forms: bool = False) -> str:
+    """The Content-Security-Policy of a page: its own inline style and script (by hash) and
+    nothing else; a live page of the service also loads the service's script and asks the
+    service what changed (``'self'``), and its search form submits there."""
     js = _asset("report.js") if script else ""
-    csp = (f"default-src 'none'; style-src {_csp_hash(css)}; "
-           f"script-src {_csp_hash(js) if js else chr(39) + 'none' + chr(39)}; "
-           "img-src data:; base-uri 'none'; form-action 'none'")
+    scripts = " ".join(x for x in (_csp_hash(js) if js else "", "'self'" if live else "") if x)
+    return (f"default-src 'none'; style-src {_csp_hash(_asset('report.css'))}; "
+            f"script-src {scripts or chr(39) + 'none' + chr(39)}; "
+            f"img-src data:; base-uri 'none'; "
+            f"form-action {chr(39) + ('self' if forms else 'none') + chr(39)}"
+            + ("; connect-src 'self'" if live else ""))
+
+
+def frame(title: str, *, home: str, crumb: str = "", script: bool = False,
+          generated: str | None = None, live: dict[str, str] | None = None,
+          forms: bool = False) -> dict[str, Any]:
+    """What the page frame (``templates/page.html``) needs, for the report's pages and the
+    service's alike. `live`: ``{"url", "version", "script"}`` of a page that updates itself."""
+    from khabar.report.templating import Markup
+
     foot = "أُنشئ بواسطة khabar · الأوقات بالتوقيت العالمي (UTC)"
     if generated:
         foot += f" · {esc(generated)}"
-    parts = [
-        "<!DOCTYPE html>\n",
-        '<html lang="ar" dir="rtl">\n<head>\n<meta charset="utf-8">\n',
-        f'<meta http-equiv="Content-Security-Policy" content="{csp}">\n',
-        '<meta name="referrer" content="no-referrer">\n',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
-        '<meta name="generator" content="khabar">\n',
-        f"<title>{attr(title)}</title>\n<style>{css}</style>\n</head>\n<body>\n",
-        f'<header class="top"><a href="{attr(home)}">خبر</a>{crumb}</header>\n',
-        f"<main>\n{body}</main>\n<footer>{foot}</footer>\n",
-        f"<script>{js}</script>\n" if js else "",
-        "</body>\n</html>\n",
-    ]
-    return "".join(parts)
+    return {"title": title, "home": home, "crumb": Markup(crumb), "foot": Markup(foot),
+            "csp": Markup(csp(script, bool(live), forms)), "css": Markup(_asset("report.css")),
+            "js": Markup(_asset("report.js")) if script else "", "live": live}
+
+
+def _page(title: str, body: str, *, home: str, crumb: str = "", script: bool = False,
+          generated: str | None = None, live: dict[str, str] | None = None) -> str:
+    from khabar.report.templating import Markup, render
+
+    return render("page.html", body=Markup(body),
+                  **frame(title, home=home, crumb=crumb, script=script, generated=generated,
+                          live=live))
 
 
 # -- index -------------------------------------------------------------------------------------
@@ -549,7 +560,8 @@ def render_story(data: ReportData, story: StoryPage,
 
 
 def _render_story(story: StoryPage, doc_story: dict[str, str], generated: str | None,
-                  shown_as: dict[str, str] | None = None) -> str:
+                  shown_as: dict[str, str] | None = None,
+                  live: dict[str, str] | None = None) -> str:
     links = _Links(doc_story, story.story, shown_as)
     by_id: dict[str, ArticleView | CopyView] = {a.id: a for a in story.articles}
     for a in story.articles:
@@ -600,7 +612,8 @@ def _render_story(story: StoryPage, doc_story: dict[str, str], generated: str | 
         f'<section id="{a}">\n<h2>{esc(h)}</h2>\n{inner}</section>\n' for a, h, inner in sections
     )
     crumb = f'<span class="crumb"><bdi>{esc(story.title[:80])}</bdi></span>'
-    return _page(story.title, body, home="../index.html", crumb=crumb, generated=generated)
+    return _page(story.title, body, home="../index.html", crumb=crumb, generated=generated,
+                 live=live)
 
 
 def _summary(story: StoryPage, by_id: dict[str, ArticleView | CopyView], links: _Links) -> str:
@@ -1089,10 +1102,12 @@ RENDER_BATCH = 100
 
 
 def render_batch(stories: list[StoryPage], doc_story: dict[str, str], generated: str | None,
-                 shown_as: dict[str, str] | None = None) -> list[tuple[str, str]]:
-    """Stage function: (relative path, HTML) of the pages of `stories`."""
+                 shown_as: dict[str, str] | None = None,
+                 live: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """Stage function: (relative path, HTML) of the pages of `stories`. `live` (the
+    service's): the page asks ``live["url"]`` for its version and reloads its content."""
     return [(f"{STORIES_DIR}/{story_filename(story.story)}",
-             _render_story(story, doc_story, generated, shown_as)) for story in stories]
+             _render_story(story, doc_story, generated, shown_as, live)) for story in stories]
 
 
 def iter_pages(data: ReportData, workers: Any = 1) -> Iterator[tuple[str, str]]:
