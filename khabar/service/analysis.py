@@ -80,7 +80,7 @@ from khabar.reuse.stage import DAY, _keyed, keep, passages_of
 from khabar.service import schema, search
 from khabar.store import _SELECT, Store, _from_row, content_hash, now_iso
 from khabar.stories.copies import Copies
-from khabar.stories.features import Articles, TermStats, extract
+from khabar.stories.features import TermStats, extract
 from khabar.stories.params import StoryParams
 from khabar.stories.similarity import Evidence
 from khabar.stories.stage import StoryRecord
@@ -169,7 +169,7 @@ def open_store(path: str | Path) -> Store:
     return store
 
 
-# -- the analyzer ------------------------------------------------------------------------------------
+# -- the analyzer --------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -913,21 +913,24 @@ class Analyzer:
         doc_story = {a.doc.id: sid for a in arts}
         doc_story.update({d: str(v[2]) for d, v in sides.items() if v[2] is not None})
         shown_as = {c.id: a.id for a in page.articles for c in a.copies}
-        ((_rel, html),) = render_batch([page], doc_story, None, shown_as)
+        old = q("SELECT version FROM svc_stories WHERE story=?", (story,)).fetchone()
+        version = (old[0] + 1) if old else 1
+        # the service's story page: the report's, asking the service for its version
+        live = {"url": f"/api/version?story={story}", "version": str(version),
+                "script": "/static/live.js"}
+        ((_rel, html),) = render_batch([page], doc_story, None, shown_as, live)
         data = _story_json(bundle, page)
         first_ts = min((a.doc.timestamp for a in arts if a.doc.timestamp is not None),
                        default=None)
         last_ts = max((a.doc.timestamp for a in arts if a.doc.timestamp is not None),
                       default=None)
         with self.store.transaction() as db:
-            old = db.execute("SELECT version FROM svc_stories WHERE story=?",
-                             (story,)).fetchone()
             db.execute("INSERT OR REPLACE INTO svc_stories VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
                        "?, ?, ?, ?)",
                        (story, page.title, iso(record.first_seen), iso(record.last_seen),
                         first_ts, last_ts, len(arts),
                         json.dumps(list(record.sources), ensure_ascii=False),
-                        story_filename(sid), (old[0] + 1) if old else 1, now_iso(), html,
+                        story_filename(sid), version, now_iso(), html,
                         json.dumps(data, ensure_ascii=False)))
 
     # -- lookups (the Python API) ------------------------------------------------------------
