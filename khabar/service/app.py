@@ -62,9 +62,13 @@ class Service:
     """What the handlers share: the database, a writer connection and per-thread readers."""
 
     def __init__(self, config: Config) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         self.config = config
         self._local = threading.local()
-        self._write_lock = threading.Lock()
+        # every write on one thread, its own: SQLite has one writer anyway, and the writer
+        # connection belongs to the thread that opened it
+        self._writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="khabar-writer")
         self._writer: Store | None = None
 
     def writer(self) -> Store:
@@ -91,13 +95,16 @@ class Service:
             conn.execute("ROLLBACK")
 
     def ingest(self, docs: list[Document], origin: str) -> Any:
-        with self._write_lock:
-            return accept(self.writer(), docs, origin)
+        return self._writes.submit(lambda: accept(self.writer(), docs, origin)).result()
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+        def shut() -> None:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+
+        self._writes.submit(shut).result()
+        self._writes.shutdown()
 
 
 # -- helpers ------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import contextlib
 import html.parser
 import ipaddress
 import multiprocessing as mp
+import os
 import socket
 import sys
 import threading
@@ -45,8 +46,10 @@ Echo = Callable[[str], None]
 # -- the analysis worker ------------------------------------------------------------------------
 
 
-def worker_main(db: str, stop: Any, batch: int | None = None) -> None:
-    """Analyse queued documents until `stop` is set (runs in its own process)."""
+def worker_main(db: str, stop: Any, batch: int | None = None, parent: int | None = None
+                ) -> None:
+    """Analyse queued documents until `stop` is set or the server is gone (runs in its own
+    process)."""
     import signal
 
     from khabar.service.analysis import AnalysisParams, Analyzer
@@ -57,6 +60,8 @@ def worker_main(db: str, stop: Any, batch: int | None = None) -> None:
     params = AnalysisParams(batch=batch) if batch else AnalysisParams()
     with Analyzer(db, params) as an:
         while not stop.is_set():
+            if parent is not None and os.getppid() != parent:
+                return  # the server died (SIGKILL): a new one starts its own worker
             try:
                 done = an.run_pending(limit=an.params.batch)
             except Exception:
@@ -305,7 +310,7 @@ def serve(db: str | Path, host: str = "127.0.0.1", port: int = 8000, *,
     async def lifespan(app: Any) -> AsyncIterator[None]:
         ctx = mp.get_context("spawn")
         stop = ctx.Event()
-        worker = ctx.Process(target=worker_main, args=(str(path), stop, batch),
+        worker = ctx.Process(target=worker_main, args=(str(path), stop, batch, os.getpid()),
                              name="khabar-analysis", daemon=True)
         worker.start()
         service = state["app"].state.service
@@ -327,7 +332,18 @@ def serve(db: str | Path, host: str = "127.0.0.1", port: int = 8000, *,
     shown = f"[{host}]" if ":" in host else host
     say(f"khabar serve: http://{shown}:{sock.getsockname()[1]}/ (database {path}; "
         f"{'writes need the token' if token else 'writes open'}); Ctrl-C or SIGTERM stops it")
-    server = uvicorn.Server(uvicorn.Config(
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Any:
+            # a SIGTERM that led to a clean shutdown is a normal end (exit 0), not a death by
+            # signal (uvicorn raises it again after shutting down)
+            with super().capture_signals():
+                try:
+                    yield
+                finally:
+                    self._captured_signals.clear()
+
+    server = Server(uvicorn.Config(
         app, log_level="warning", lifespan="on", server_header=False, date_header=True,
         timeout_graceful_shutdown=15, limit_concurrency=256, timeout_keep_alive=5,
         access_log=False))
@@ -359,3 +375,63 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 __all__ = ["Watchers", "fetch_feed", "free_port", "plain_text", "serve", "wait_until_up",
            "worker_main"]
+
+
+class Running:
+    """A `khabar serve` in a child process (its own process group), for scripts and tests:
+
+        with Running(db, ["--token", "t"]) as srv:
+            urllib.request.urlopen(srv.url + "api/stats")
+
+    Binds 127.0.0.1 on a free port; `stop()` sends SIGTERM and waits, `kill()` SIGKILLs the
+    whole group (server and worker) as a crash would."""
+
+    def __init__(self, db: str | Path, args: Sequence[str] = (), port: int | None = None,
+                 timeout: float = 90.0) -> None:
+        import subprocess
+
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        cmd = [sys.executable, "-m", "khabar", "serve", "--db", str(db), "--host", "127.0.0.1",
+               "--port", str(self.port), *args]
+        self.log = Path(str(db) + f".serve-{self.port}.log")
+        self._log = self.log.open("wb")
+        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        try:
+            wait_until_up(self.url + "api/stats", timeout)
+        except BaseException:
+            self.kill()
+            raise
+
+    def __enter__(self) -> Running:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self, timeout: float = 60.0) -> int | None:
+        import signal
+        import subprocess
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._close()
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        import signal
+
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(30)
+        self._close()
+
+    def _close(self) -> None:
+        if not self._log.closed:
+            self._log.close()
