@@ -24,8 +24,8 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 
-from khabar.service.search import query_keys  # noqa: E402
-from khabar.service.server import Running  # noqa: E402
+from khabar.service.search import query_keys
+from khabar.service.server import Running
 
 TOKEN = "s3cret-token"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -233,7 +233,7 @@ def test_sigkill_loses_nothing_accepted_and_sigterm_stops_cleanly(tmp_path: Path
 class _Feed(http.server.BaseHTTPRequestHandler):
     body = b""
 
-    def do_GET(self) -> None:  # noqa: N802 (the http.server API)
+    def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
         self.end_headers()
