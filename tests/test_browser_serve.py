@@ -17,7 +17,7 @@ import pytest
 
 pytest.importorskip("starlette")
 
-from khabar.service.server import Running  # noqa: E402
+from khabar.service.server import Running
 
 pytestmark = pytest.mark.browser
 

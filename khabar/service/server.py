@@ -319,13 +319,15 @@ def serve(db: str | Path, host: str = "127.0.0.1", port: int = 8000, *,
         try:
             yield
         finally:
-            watchers.close()
-            stop.set()
-            worker.join(STOP_GRACE)
-            if worker.is_alive():
-                worker.terminate()  # its batch is redone at the next start
-                worker.join(5)
-            service.close()
+            stop.set()  # first: whatever fails below, the worker stops
+            try:
+                watchers.close()
+            finally:
+                worker.join(STOP_GRACE)
+                if worker.is_alive():
+                    worker.terminate()  # its batch is redone at the next start
+                    worker.join(5)
+                service.close()
 
     app = create_app(config, lifespan)
     state["app"] = app.app
