@@ -195,7 +195,7 @@ def child(kind: str, data: Path, limit: int | None, out: Path, replays: int = 1,
                             days=shift_days * k) if d.date else None)
 
         merges = []
-        for a in stream_stories(replayed(), workers=workers, stream=stream):
+        for a in stream_stories(replayed(), stream=stream):
             if "#" not in a.id:
                 labels[a.id] = a.story
             if len(stream._merges) > 10_000:  # a live consumer drains them as it goes
@@ -279,7 +279,7 @@ class Setup:
     """Everything the cross-validation needs, computed once: features, copies, candidates."""
 
     def __init__(self, arts, copies, params, pairs, tlab, evidence=None):
-        from khabar.stories.api import _units
+        from khabar.stories.memory import _units
         from khabar.stories.batch import collection_pairs, labelled_pair_features
         from khabar.stories.copies import must_labels
         from khabar.stories.similarity import make_space
@@ -315,7 +315,7 @@ class Setup:
         return ul[self.units.unit]
 
     def stream_labels(self, model) -> np.ndarray:
-        from khabar.stories.api import stream_order
+        from khabar.stories.memory import stream_order
         from khabar.stories.stream import StoryStream, stream_labels
 
         p = replace(self.params, model=model)
@@ -476,7 +476,7 @@ def main() -> None:
             sys.exit(f"{path}: absent (the shared corpora live in ../shared)")
 
     from khabar.stories import FEATURES, StoryParams
-    from khabar.stories.api import _features
+    from khabar.stories.memory import _features
     results: dict = {"data": str(args.data)}
     params = StoryParams()
 
@@ -519,7 +519,7 @@ def main() -> None:
     # agreement with batch: the live stream (cold start, from the child) and the replay of
     # the collection as a stream (word statistics known from the start, as the CLI does)
     from khabar.evaluation.clustering import cluster_scores
-    from khabar.stories.api import _stream
+    from khabar.stories.memory import _stream
 
     ids = [d.id for d in docs]
     batch_labels = dict(zip(ids, batch_run["labels"], strict=True))

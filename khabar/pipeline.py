@@ -68,6 +68,21 @@ class Row:
         return record.to_dict()
 
 
+def _unique(inputs: Any) -> Any:
+    """In-memory documents must have distinct ids (a caller's mistake, not bad data: files
+    with repeated ids keep the later record and report a problem)."""
+    from khabar.document import Document
+
+    if isinstance(inputs, list) and inputs and isinstance(inputs[0], Document):
+        seen: set[str] = set()
+        for d in inputs:
+            if isinstance(d, Document):
+                if d.id in seen:
+                    raise KhabarError(f"document ids must be unique: {d.id!r} is repeated")
+                seen.add(d.id)
+    return inputs
+
+
 class Job:
     """One run of the stages `targets` need, over `inputs` (files, documents) or a store."""
 
@@ -86,7 +101,7 @@ class Job:
                            Path(out) if out is not None else None,
                            echo or (lambda _line: None), on_problem,
                            options=dict(options or {}))
-        self.ctx.options["inputs"] = inputs
+        self.ctx.options["inputs"] = _unique(inputs)
         # per-article steps of the planned stages, run in the pass that prepares articles
         self.ctx.options["article_steps"] = [
             (st.article, self.ctx.params_of(st.name)) for st in self.stages

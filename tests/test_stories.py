@@ -325,7 +325,7 @@ def test_saudinewsnet_labelled_pairs(saudinewsnet):
     """A regression guard on the dev pairs (in sample: the validated figures are the bench's)."""
     from khabar.evaluation.clustering import pair_scores, read_pairs
     from khabar.io.readers import read
-    from khabar.stories.api import _batch, _features, _stream
+    from khabar.stories.memory import _batch, _features, _stream
 
     pairs = read_pairs(saudinewsnet.parent / "dev-pairs.jsonl")
     params = StoryParams()

@@ -21,18 +21,29 @@ from khabar.store import DEFAULT_DB
 def report(db_path: Path, out_dir: Path, min_story_size: int, quiet: bool) -> None:
     """Write the HTML report (an index of stories, a page per story) of a database into --out.
 
-    The pages are static and self-contained: open index.html in a browser,
-    no server or network needed. Prints the path of index.html.
+    Shows the stories the database holds (from `khabar stories --db` or `khabar run
+    --db`); articles stored since are placed as a stream would place them. The
+    pages are static and self-contained: open index.html in a browser, no server
+    or network needed. Prints the path of index.html.
     """
     from khabar.errors import KhabarError
     from khabar.pipeline import PipelineParams, run_pipeline
+    from khabar.store import Store
+    from khabar.stories import db as storydb
 
+    again = ("build one with `khabar stories --db DB` or `khabar run INPUT... --out DIR "
+             "--db DB`")
     if not db_path.exists():
-        raise KhabarError(f"{db_path}: no such database; build one with "
-                          "`khabar run INPUT... --out DIR --db DB` (or `khabar ingest`)")
-    # the stages run again over the stored articles (stories and threads keep their ids)
+        raise KhabarError(f"{db_path}: no such database; {again}")
+    with Store(db_path) as store:
+        storydb.declare(store)
+        if not storydb.stored_members(store):
+            raise KhabarError(f"{db_path}: no stories stored yet; {again}")
+    # the stored stories as they are (articles stored since are placed by the stream); the
+    # explanations are made again from the stored articles
     result = run_pipeline(None, out_dir, db_path,
-                          params=PipelineParams(min_story_size=min_story_size),
+                          params=PipelineParams(min_story_size=min_story_size,
+                                                story_mode="stream"),
                           echo=(lambda line: None) if quiet
                           else (lambda line: click.echo(line, err=True)))
     if not quiet:

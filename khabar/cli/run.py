@@ -18,12 +18,13 @@ from khabar.cli.common import (
 
 
 @click.command()
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               required=True, help="Folder for the report (index.html) and data/*.jsonl.")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Keep everything in this database (a later run adds to it) "
-                   "[default: a temporary one].")
+              help="Keep the articles and every stage's results in this database: a later "
+                   "run adds to it and keeps story ids; without INPUTS, run over what it "
+                   "holds. [default: none, nothing written but --out]")
 @click.option("--mode", type=click.Choice(["batch", "stream"]), default="batch",
               show_default=True, help="Story clustering over the whole collection or as a stream.")
 @min_story_size_option
@@ -33,7 +34,8 @@ from khabar.cli.common import (
 def run(inputs: tuple[Path, ...], out_dir: Path, db_path: Path | None, mode: str,
         min_story_size: int, workers: int, engine_spec: str, spark_conf: tuple[str, ...],
         quiet: bool, **kw) -> None:
-    """Run the whole job on INPUTS and write the story report to --out.
+    """Run the whole job on INPUTS (or on the articles of --db) and write the story report
+    to --out.
 
     read → repair → duplicates → reuse → stories → threads → explanations → report.
     The report is static HTML: open OUT/index.html in any browser. The data
@@ -43,6 +45,8 @@ def run(inputs: tuple[Path, ...], out_dir: Path, db_path: Path | None, mode: str
     from khabar.errors import KhabarError
     from khabar.pipeline import PipelineParams, run_pipeline
 
+    if not inputs and db_path is None:
+        raise KhabarError("give INPUT files, or --db DB to run over the articles it holds")
     if db_path is not None:
         inside = db_path.parent.resolve() == out_dir.resolve()
         # checked before the report folder is made (the one folder this command creates)
@@ -58,7 +62,7 @@ def run(inputs: tuple[Path, ...], out_dir: Path, db_path: Path | None, mode: str
         params = PipelineParams(story_mode=mode, min_story_size=min_story_size,
                                 workers=workers, engine=runner)
         result = run_pipeline(
-            list(inputs), out_dir, db_path, params=params, fields=fields_from(kw),
+            list(inputs) or None, out_dir, db_path, params=params, fields=fields_from(kw),
             echo=(lambda line: None) if quiet else (lambda line: click.echo(line, err=True)),
             on_problem=echo_problem(quiet),
         )

@@ -17,11 +17,10 @@ from typing import Any
 from khabar.document import Document
 from khabar.dups.params import DupParams
 from khabar.dups.records import DupCluster, DupPair
+from khabar.dups.stage import DECIMALS
 from khabar.engine import RunnerSpec
 from khabar.errors import KhabarError
 
-DECIMALS = 4
-"""Similarities are written rounded to this many decimals."""
 
 
 @dataclass
@@ -72,8 +71,8 @@ class DupResult:
     def write(self, out_dir: str | os.PathLike[str]) -> dict[str, int]:
         """Write pairs.jsonl, clusters.jsonl and short.jsonl (`{"id": …}` rows) to `out_dir`.
 
-        Rows are sorted (pairs by a then b, clusters largest first) and similarities
-        rounded to `DECIMALS`, so equal inputs give byte-identical files. Returns the
+        Rows are sorted (pairs by a then b, clusters largest first), so equal inputs give
+        byte-identical files. Returns the
         number of rows written per file.
         """
         from khabar.io.writers import write_jsonl
@@ -122,12 +121,8 @@ def find_duplicates(
     if store is None:
         items = list(corpus)
         if items and all(isinstance(x, str) for x in items) and not all(
-                Path(x).exists() for x in items):
+                _is_file(x) for x in items):
             items = [Document(id=str(k), text=t) for k, t in enumerate(items)]
-        elif items and all(isinstance(x, Document) for x in items):
-            ids = [d.id for d in items]
-            if len(set(ids)) != len(ids):
-                raise KhabarError("document ids must be unique")
         inputs = items
     with Job(["dups"], inputs, store=store, workers=workers,
              params={"dups": params}) as job:
@@ -142,6 +137,15 @@ def find_duplicates(
         groups = sorted(tuple(g) for g in job.collect("dup_exact_groups"))
         stats = dict(job.counts.get("dups", {}))
     return DupResult(pairs, clusters, short, stats, groups)
+
+
+def _is_file(text: str) -> bool:
+    if "\n" in text or len(text) > 4096:
+        return False
+    try:
+        return Path(text).is_file()
+    except OSError:  # a text too long for a file name
+        return False
 
 
 def load_pairs(store: Any, params: DupParams | None = None, *, update: bool = True,

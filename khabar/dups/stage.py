@@ -52,6 +52,8 @@ from khabar.engine import Dataset, cogroup
 from khabar.stage import ArticleStep, Context, Output, article_outputs, stage
 
 DECIMALS = 4
+"""Similarities are rounded to this many decimals everywhere (Python, files, store), so
+every way of reading a result gives the same numbers."""
 MAX_BUCKET = 64
 """Largest bucket paired in full; a bigger one (many near copies of one text) pairs each
 member with its smallest, which keeps them connected at linear cost."""

@@ -19,7 +19,7 @@ event are linked into threads, each link with its evidence (`threads`); story
 and thread ids are kept stable in the database (`db`).
 """
 
-from khabar.stories.api import cluster_stories, evidence_from
+from khabar.stories.api import cluster_stories, evidence_from, evidence_from_store
 from khabar.stories.copies import Copies
 from khabar.stories.db import load_result, load_threads
 from khabar.stories.features import FeatureParams
@@ -40,5 +40,5 @@ from khabar.stories.threads import (
 __all__ = ["DEFAULT_MODEL", "DEFAULT_THREAD_MODEL", "FEATURES", "THREAD_FEATURES", "Assignment",
            "Copies", "FeatureParams", "PairParams", "SimilarityModel", "Story", "StoryParams",
            "StoryResult", "StoryStream", "Thread", "ThreadLink", "ThreadModel", "ThreadParams",
-           "ThreadResult", "cluster_stories", "evidence_from", "load_result",
+           "ThreadResult", "cluster_stories", "evidence_from", "evidence_from_store", "load_result",
            "load_threads"]

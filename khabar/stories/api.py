@@ -13,6 +13,8 @@ from typing import Any
 
 from khabar.engine import RunnerSpec
 from khabar.errors import KhabarError
+from khabar.stories.copies import Copies
+from khabar.stories.similarity import Evidence
 from khabar.stories.params import StoryParams
 from khabar.stories.result import Story, StoryResult
 
@@ -44,13 +46,27 @@ def evidence_from(pairs: Iterable[Any], passages: Iterable[Any], length: Mapping
     return out
 
 
+def evidence_from_store(store: Any) -> dict[tuple[str, str], float]:
+    """`evidence_from` over what the duplicate and reuse stages last kept in `store`
+    (empty when neither has run)."""
+    from khabar.dups.stage import OUTPUTS as DUPS
+    from khabar.reuse.stage import OUTPUTS as REUSE
+    from khabar.storage import load
+
+    passages = [p for o in REUSE if o.dataset == "passages" for p in load(store, o)]
+    if not passages and not any(True for _ in load(store, DUPS[0])):
+        return {}
+    length = dict(store.db.execute("SELECT id, length(text) FROM documents"))
+    return evidence_from(load(store, DUPS[0]), passages, length)
+
+
 def cluster_stories(
     source: Any,
     params: StoryParams | None = None,
     *,
     mode: str = "batch",
-    evidence: Mapping[tuple[str, str], float] | None = None,
-    copies: bool = True,
+    evidence: Mapping[tuple[str, str], float] | Evidence | None = None,
+    copies: bool | Copies = True,
     progress: Callable[[int], None] | None = None,
     workers: RunnerSpec = 1,
 ) -> StoryResult:
@@ -59,8 +75,13 @@ def cluster_stories(
     `source` is a `Store` (stories are then kept in it with stable ids) or any iterable
     of `Document`s or input paths (story ids are numbered from 1 by first appearance).
     `mode="stream"` assigns articles one by one in time order (see `StoryStream`).
-    Copies found by the duplicate stage always share a story, whatever their dates
-    (`copies=False` leaves them to the pair score).
+
+    `evidence` is the text shared between pairs of articles, (a, b) -> strength 0-1 (an
+    `Evidence` also carries certain links): by default the duplicate stage's pairs, and
+    with a store the reuse stage's passages it keeps too (`evidence_from_store`); `{}`
+    for none. Copies always share a story, whatever their dates: by default those the
+    duplicate stage finds, or the `Copies` given; `copies=False` leaves them to the pair
+    score.
     """
     from khabar.pipeline import Job
     from khabar.store import Store
@@ -70,10 +91,13 @@ def cluster_stories(
         raise KhabarError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
     store = source if isinstance(source, Store) else None
     inputs = None if store is not None else list(source)
+    if evidence is None and store is not None:
+        evidence = evidence_from_store(store) or None
     targets = ["stories"] + (["threads"] if params.threads is not None else [])
     with Job(targets, inputs, store=store, workers=workers,
              params={"stories": params, "threads": params},
-             options={"story_mode": mode, "story_copies": copies}) as job:
+             options={"story_mode": mode, "story_copies": copies,
+                      "story_evidence": _evidence_rows(evidence)}) as job:
         job.run()
         if store is not None:
             from khabar.storage import save_outputs
@@ -91,6 +115,16 @@ def cluster_stories(
     return result
 
 
+def _evidence_rows(evidence: Mapping[tuple[str, str], float] | Evidence | None
+                   ) -> list[tuple[str, str, float, bool]] | None:
+    """Evidence as the stage's rows (a < b, strength, certain)."""
+    if evidence is None:
+        return None
+    if isinstance(evidence, Evidence):
+        return [(a, b, s, sure) for (a, b), s, sure in evidence.items()]
+    return [(min(a, b), max(a, b), float(s), False) for (a, b), s in evidence.items() if a != b]
+
+
 def _thread_result(records: list[Any]) -> Any:
     from khabar.stories.threads import Thread, ThreadLink, ThreadResult
 
@@ -102,4 +136,4 @@ def _thread_result(records: list[Any]) -> Any:
     return ThreadResult(threads, {s: t.thread for t in threads for s in t.stories})
 
 
-__all__ = ["MODES", "cluster_stories", "evidence_from"]
+__all__ = ["MODES", "cluster_stories", "evidence_from", "evidence_from_store"]

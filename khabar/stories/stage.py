@@ -599,15 +599,16 @@ def stories_stage(ctx: Context, data: dict[str, Dataset], params: StoryParams
     """Articles that report the same event, grouped into stories."""
     runner = ctx.runner
     (blocks,) = article_outputs(FEATURES, data, params)
-    copies = runner.broadcast(_copy_table(runner, blocks, data["dup_pairs"])
-                              if ctx.options.get("story_copies", True)
-                              else CopyTable({}, {}, {}, {}))
+    copies = runner.broadcast(_copy_table(runner, blocks, data["dup_pairs"],
+                                          ctx.options.get("story_copies", True)))
     stats = runner.broadcast(term_stats(blocks.aggregate(
         _stats_of, _add_stats, None, copies, params.features.dim), params.features.dim))
     if ctx.options.get("story_mode") == "stream":
-        by_id, key = _streamed(runner, data, blocks, stats, copies, params), _member_by_own_id
+        by_id, key = _streamed(runner, data, blocks, stats, copies, params,
+                               ctx.options.get("story_evidence"), ctx.store), _member_by_own_id
     else:
-        by_id, key = _batch_labels(runner, data, blocks, stats, copies, params), _member_rows
+        by_id, key = _batch_labels(runner, data, blocks, stats, copies, params,
+                                   ctx.options.get("story_evidence")), _member_rows
     members = blocks.map(key, stats, copies, params)
     grouped = cogroup([members, by_id], [_keyed, _keyed], _assigned).group(_keyed, _story)
     stories, story_of = runner.map_multi(runner.ranked(grouped, _first), _numbered, (), 2)
@@ -620,10 +621,10 @@ def stories_stage(ctx: Context, data: dict[str, Dataset], params: StoryParams
 
 
 def _batch_labels(runner: Any, data: dict[str, Dataset], blocks: Dataset, stats: Any,
-                  copies: Any, params: StoryParams) -> Dataset:
+                  copies: Any, params: StoryParams, given: Any = None) -> Dataset:
     """(id of the row standing for an article, (story label, score)): average linkage."""
     undated = blocks.aggregate(_count_undated, _sum, 0) > 0
-    evidence = _evidence(runner, data, blocks)
+    evidence = _evidence(runner, data, blocks, given)
     days = runner.union([blocks.map(_day_keys, copies, params, undated), evidence])
     pairs = days.group(_keyed, _score_day_args, stats, copies, params)
     edges = runner.union([pairs.map(_edges, params.threshold), blocks.map(_must_edges, copies)])
@@ -662,16 +663,18 @@ def _extend(a: list[Any], b: list[Any]) -> list[Any]:
 
 
 def _streamed(runner: Any, data: dict[str, Dataset], blocks: Dataset, stats: Any, copies: Any,
-              params: StoryParams) -> Dataset:
+              params: StoryParams, given: Any = None, store: Any = None) -> Dataset:
     """(article id, (story label, score)) from `StoryStream`, the articles in time order.
 
     The stream runs on the driver (it is sequential by nature) and holds what its window
-    holds; the articles come to it one partition at a time, in time order."""
+    holds; the articles come to it one partition at a time, in time order. With a store,
+    articles that already have a story keep it: only the others are streamed, after the
+    stored articles of the window before the first of them."""
     from khabar.stories.copies import Copies
     from khabar.stories.stream import StoryStream, resolve
 
     table: CopyTable = copies.value
-    evidence = _evidence(runner, data, blocks).aggregate(_all_evidence, _extend, [])
+    evidence = _evidence(runner, data, blocks, given).aggregate(_all_evidence, _extend, [])
     plain = {(a, b): s for a, b, s, sure in evidence if not sure}
     # reports in other languages matched on names and figures: certain evidence, as in batch
     undated = blocks.aggregate(_count_undated, _sum, 0) > 0
@@ -679,6 +682,7 @@ def _streamed(runner: Any, data: dict[str, Dataset], blocks: Dataset, stats: Any
         _keyed, _crosslingual_day, params).aggregate(_list, _concat_lists, []))
     stream = StoryStream(params, stats.value, Evidence(plain, sure) if plain or sure else None,
                          Copies(table.groups, table.exact))
+    old = _stored_assignments(store)
     ids: list[str] = []
     labels: list[int] = []
     scores: list[float] = []
@@ -696,14 +700,55 @@ def _streamed(runner: Any, data: dict[str, Dataset], blocks: Dataset, stats: Any
         merges.extend(stream.pop_merges())
         pending.clear()
 
-    for _, block in blocks.map(_single_rows).sorted_records(_time_order):
+    ordered = blocks.map(_single_rows)
+    if old:
+        stream.reserve(max(st for st, _ in old.values()))
+        # copies of stored articles join their stories, however long ago those were
+        placed: dict[str, int] = {}
+        first_new = math.inf
+        for (undated_row, ts, _), block in ordered.sorted_records(_time_order):
+            doc_id = block.arts.ids[0]
+            if doc_id in old:
+                group = table.groups.get(doc_id)
+                if group is not None:
+                    placed.setdefault(group, old[doc_id][0])
+            elif not undated_row:
+                first_new = min(first_new, ts)
+        stream.place_groups(placed)
+        start = first_new - params.pairs.window * 86400.0
+        window: list[StoryBlock] = []
+        for (undated_row, ts, _), block in ordered.sorted_records(_time_order):
+            if block.arts.ids[0] in old and (undated_row or ts >= start):
+                window.append(block)
+        if window:
+            arts = Articles.concat([b.arts for b in window], window[0].arts.title_tf.shape[1])
+            stream.preload(arts, [old[i][0] for i in arts.ids])
+    for _, block in ordered.sorted_records(_time_order):
+        if block.arts.ids[0] in old:
+            continue
         pending.append(block)
         if len(pending) >= 1000:
             flush()
     flush()
-    final = resolve(np.asarray(labels, dtype=np.int64), merges).tolist()
-    rows = [(i, (int(lab), float(sc))) for i, lab, sc in zip(ids, final, scores, strict=True)]
+    stored = list(old.items())
+    final = resolve(np.asarray(labels + [st for _, (st, _) in stored], dtype=np.int64),
+                    merges).tolist()
+    rows = [(i, (int(lab), float(sc))) for i, lab, sc in zip(
+        ids + [i for i, _ in stored], final, scores + [sc for _, (_, sc) in stored],
+        strict=True)]
     return runner.source([rows[k:k + 4096] for k in range(0, len(rows), 4096)])
+
+
+def _stored_assignments(store: Any) -> dict[str, tuple[int, float]]:
+    """Article id -> (stored story id, score), for the articles a store has placed."""
+    if store is None:
+        return {}
+    from khabar.stories import db as storydb
+
+    storydb.declare(store)
+    numbers = storydb.doc_numbers(store)
+    by_n = storydb.stored_members(store)
+    return {i: by_n[n] for i, n in numbers.items() if n in by_n}
 
 
 def _crosslingual_day(day: int, values: list[tuple], params: StoryParams
@@ -736,14 +781,21 @@ def _sum(a: int, b: int) -> int:
     return a + b
 
 
-def _copy_table(runner: Any, blocks: Dataset, dup_pairs: Dataset) -> CopyTable:
-    """The copy groups (a small table: only articles with a copy are in it)."""
+def _copy_table(runner: Any, blocks: Dataset, dup_pairs: Dataset, given: Any = True
+                ) -> CopyTable:
+    """The copy groups (a small table: only articles with a copy are in it): from the
+    duplicate stage's pairs, or `given` (a `Copies`; False for none)."""
     from khabar.dups.params import DupParams
 
-    threshold = DupParams().threshold
-    links, exact = dup_pairs.aggregate(_links_of, _collect, ([], []), threshold)
-    groups = copy_groups(links)
-    exact_groups = copy_groups(exact)
+    if given is False or given is None:
+        return CopyTable({}, {}, {}, {})
+    if given is True:
+        links, exact = dup_pairs.aggregate(_links_of, _collect, ([], []),
+                                           DupParams().threshold)
+        groups = copy_groups(links)
+        exact_groups = copy_groups(exact)
+    else:
+        groups, exact_groups = dict(given.groups), dict(given.exact)
     reps = blocks.group(_exact_ranks, _exact_rep, runner.broadcast(exact_groups)).aggregate(
         _list, _concat_lists, [])
     rep = {g: r for g, r, _ in reps}
@@ -811,15 +863,20 @@ def _renumber_of(batch: list[StoryOf], mapping: Any) -> list[StoryOf]:
     return [StoryOf(x.n, x.id, mapping.value[x.story], x.score, x.size) for x in batch]
 
 
-def _evidence(runner: Any, data: dict[str, Dataset], blocks: Dataset) -> Dataset:
-    """Evidence records keyed by the day groups of both their articles."""
-    strengths = [data["dup_pairs"].map(_dup_evidence)]
-    if "passages" in data:
-        covers = data["passages"].map(_passage_cover).group(_pair_key, _covered)
-        lengths = data["articles"].map(_lengths)
-        a_side = cogroup([covers, lengths], [_by_first, _keyed], _share_a)
-        strengths.append(cogroup([a_side, lengths], [_by_first, _keyed], _share_b))
-    links = runner.union(strengths).group(_pair_key, _strongest)
+def _evidence(runner: Any, data: dict[str, Dataset], blocks: Dataset, given: Any = None
+              ) -> Dataset:
+    """Evidence records keyed by the day groups of both their articles: from the duplicate
+    and reuse stages, or `given` rows (a, b, strength, certain)."""
+    if given is not None:
+        links = runner.source([list(given)])
+    else:
+        strengths = [data["dup_pairs"].map(_dup_evidence)]
+        if "passages" in data:
+            covers = data["passages"].map(_passage_cover).group(_pair_key, _covered)
+            lengths = data["articles"].map(_lengths)
+            a_side = cogroup([covers, lengths], [_by_first, _keyed], _share_a)
+            strengths.append(cogroup([a_side, lengths], [_by_first, _keyed], _share_b))
+        links = runner.union(strengths).group(_pair_key, _strongest)
     days = blocks.map(_evidence_days)
     with_a = cogroup([links.map(_by_a_rows), days], [_keyed, _keyed], _evidence_to_day, 0)
     return cogroup([with_a, days], [_keyed, _keyed], _evidence_to_day, 1)

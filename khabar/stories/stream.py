@@ -571,21 +571,17 @@ def extract_batch(batch: list[Document], params: FeatureParams) -> Articles:
 
 
 def stream_stories(
-    docs: Iterable[Document], params: StoryParams | None = None, *, workers: int = 1,
-    batch: int = 1000, stream: StoryStream | None = None,
+    docs: Iterable[Document], params: StoryParams | None = None, *, batch: int = 1000,
+    stream: StoryStream | None = None,
 ) -> Iterator[Assignment]:
-    """Stream `docs` (in the order given) through a `StoryStream`, yielding assignments.
-
-    With `workers` > 1 the features of the next batches are computed in worker
-    processes while the current batch is assigned; the assignments are the same
-    whatever `workers` and `batch` are.
-    """
-    from khabar.engine import batched, get_engine
+    """Stream `docs` (in the order given) through a `StoryStream`, yielding assignments;
+    the same whatever `batch` is."""
+    from itertools import islice
 
     stream = stream or StoryStream(params)
-    engine = get_engine(workers)
-    for arts in engine.map(extract_batch, batched(docs, batch), stream.params.features):
-        yield from stream.add_features(arts)
+    items = iter(docs)
+    while chunk := list(islice(items, batch)):
+        yield from stream.add_features(extract_batch(chunk, stream.params.features))
 
 
 def resolve(labels: np.ndarray, merges: Iterable[tuple[int, int]]) -> np.ndarray:
