@@ -100,7 +100,9 @@ def main() -> int:
     records = load(DEV)
     for size in args.sizes.split(","):
         path = build(records, size, args.out)
-        print(f"{size}: {path} ({sum(1 for _ in gzip.open(path, 'rt'))} records)")
+        with gzip.open(path, "rt") as fh:
+            count = sum(1 for _ in fh)
+        print(f"{size}: {path} ({count} records)")
     return 0
 
 

@@ -387,15 +387,6 @@ def _template(name: str, title: str, *, home: str, crumb: str = "", script: bool
                           live=live), **context)
 
 
-def _page(title: str, body: str, *, home: str, crumb: str = "", script: bool = False,
-          generated: str | None = None, live: dict[str, str] | None = None) -> str:
-    from khabar.report.templating import Markup, render
-
-    return render("page.html", body=Markup(body),
-                  **frame(title, home=home, crumb=crumb, script=script, generated=generated,
-                          live=live))
-
-
 # -- index -------------------------------------------------------------------------------------
 
 
@@ -591,20 +582,14 @@ def _render_story(story: StoryPage, doc_story: dict[str, str], generated: str | 
                           label="المقالات عبر الزمن")
         hist = (f'<div class="hist">{chart}'
                 f'<div class="axis">{_time(lo)}{_time(hi)}</div></div>\n')
-    nav = "".join(f'<a href="#{a}">{esc(h)}</a>' for a, h, _ in sections)
-    head = (
-        f"<h1{_dir_attr(story.title)}>{esc(story.title)}</h1>\n"
-        f'<p class="lede">{" · ".join(lede)} · <span class="muted small">المعرّف: '
-        f'<bdi class="id">{esc(story.story)}</bdi></span></p>\n'
-        f'<ul class="chips">{chips}</ul>\n{hist}'
-        f'<nav class="sections">{nav}</nav>\n'
-    )
-    body = head + "".join(
-        f'<section id="{a}">\n<h2>{esc(h)}</h2>\n{inner}</section>\n' for a, h, inner in sections
-    )
+    from khabar.report.templating import Markup
+
     crumb = f'<span class="crumb"><bdi>{esc(story.title[:80])}</bdi></span>'
-    return _page(story.title, body, home="../index.html", crumb=crumb, generated=generated,
-                 live=live)
+    return _template("story.html", story.title, home="../index.html", crumb=crumb,
+                     generated=generated, live=live, story=story,
+                     lede=[Markup(x) for x in lede], chips=Markup(chips), hist=Markup(hist),
+                     sections=[{"anchor": a, "heading": h, "html": Markup(inner)}
+                               for a, h, inner in sections])
 
 
 def _summary(story: StoryPage, by_id: dict[str, ArticleView | CopyView], links: _Links) -> str:
