@@ -777,7 +777,20 @@ class Analyzer:
                  if e is not None}
         copies = Copies(groups, exact)
         stream.add_copies(copies)
-        stream.place_groups(self._group_stories(copies))
+        placed = self._group_stories(copies)
+        # a stored article that had no copy until this batch has no copy row yet: its group
+        # is in the story it is in
+        stored_members: dict[str, list[int]] = defaultdict(list)
+        for n, (g, _e) in copy_rows.items():
+            if n not in batch.by_n and f"g{g}" not in placed:
+                stored_members[f"g{g}"].append(n)
+        for g, members in stored_members.items():
+            row = self.store.db.execute(
+                f"SELECT story FROM svc_docs WHERE n IN ({_marks(len(members))}) AND story IS "
+                f"NOT NULL ORDER BY n LIMIT 1", members).fetchone()
+            if row is not None:
+                placed[g] = int(row[0])
+        stream.place_groups(placed)
         # in time order (undated at the end, by number): the stream's decisions follow it
         order = sorted(batch.arts, key=lambda a: (a.doc.timestamp is None,
                                                   a.doc.timestamp or 0.0, a.n))

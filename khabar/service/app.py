@@ -382,7 +382,7 @@ def article_page(request: Request) -> Response:
     found = _read(request, queries.article, request.path_params["doc"])
     if found is None:
         return _not_found("لا مقالة بهذا المعرّف.")
-    from khabar.service.html import article_body
+    from khabar.service.html import article_body, reused_passages
 
     story = None
     if found["story"] is not None:
@@ -391,7 +391,7 @@ def article_page(request: Request) -> Response:
                                (found["story"],)).fetchone()
         story = None if row is None else {"href": f"/stories/{row[0]}", "title": row[1]}
     return _page("article.html", found["title"] or found["id"], art=found, story=story,
-                 body=article_body(found))
+                 body=article_body(found), reused=reused_passages(found))
 
 
 def outlet_page(request: Request) -> Response:

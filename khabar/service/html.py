@@ -55,4 +55,19 @@ def article_body(art: dict[str, Any]) -> Markup:
     return Markup("".join(out))
 
 
-__all__ = ["article_body", "marked_snippet"]
+def reused_passages(art: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each reused passage of an article: the other article, who took from whom, and the
+    passage as this article has it (ORIGINAL offsets)."""
+    out = []
+    for p in art["passages"]:
+        mine = "a" if p["a"] == art["id"] else "b"
+        other = p["b"] if mine == "a" else p["a"]
+        s, e = p[f"{mine}_start"], p[f"{mine}_end"]
+        direction = ("source" if p.get("source") == art["id"]
+                     else "copy" if p.get("source") == other else "unknown")
+        out.append({"other": other, "direction": direction, "start": s, "end": e,
+                    "text": art["text"][s:e], "boilerplate": bool(p.get("boilerplate"))})
+    return out
+
+
+__all__ = ["article_body", "marked_snippet", "reused_passages"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -80,15 +81,27 @@ def search(conn: sqlite3.Connection, q: str, filters: Filters = Filters(), limit
     where, args = _where(filters)
     base = f"FROM svc_fts JOIN svc_docs d ON d.n = svc_fts.rowid WHERE svc_fts MATCH ?{where}"
     try:
-        total = conn.execute(f"SELECT COUNT(*) {base}", [query.fts, *args]).fetchone()[0]
+        # the full-text match runs twice: once for every matching article (the total and
+        # the facets are counted from these rows), once for the page of best hits
+        matched = conn.execute(f"SELECT d.n, d.source, d.day {base}",
+                               [query.fts, *args]).fetchall() if facets else None
+        total = len(matched) if matched is not None else conn.execute(
+            f"SELECT COUNT(*) {base}", [query.fts, *args]).fetchone()[0]
+        # the page first (a sort of every match would carry each one's highlight), then the
+        # highlights of the page's rows only
         rows = conn.execute(
-            f"SELECT d.n, highlight(svc_fts, 1, char(1), char(2)), d.story, d.starts, d.ends "
-            f"{base} ORDER BY bm25(svc_fts, 2.0, 1.0), d.ts DESC LIMIT ? OFFSET ?",
+            f"SELECT d.n, d.story, d.starts, d.ends {base} "
+            "ORDER BY bm25(svc_fts, 2.0, 1.0), d.ts DESC LIMIT ? OFFSET ?",
             [query.fts, *args, limit, offset]).fetchall()
+        marks = dict(conn.execute(
+            "SELECT rowid, highlight(svc_fts, 1, char(1), char(2)) FROM svc_fts WHERE svc_fts "
+            "MATCH ? AND rowid IN (SELECT value FROM json_each(?))",
+            (query.fts, json.dumps([r[0] for r in rows])))) if rows else {}
     except sqlite3.OperationalError as exc:
         raise KhabarError(f"cannot search for {q!r} ({exc})") from None
     hits = []
-    for n, marked, story, starts, ends in rows:
+    for n, story, starts, ends in rows:
+        marked = marks.get(n, "")
         doc = conn.execute("SELECT id, title, source, date, text FROM documents WHERE n=?",
                            (n,)).fetchone()
         spans = s.highlights(s.marked_tokens(marked), starts, ends)
@@ -97,25 +110,36 @@ def search(conn: sqlite3.Connection, q: str, filters: Filters = Filters(), limit
                      "date": doc[3], "snippet": snip, "snippet_start": at,
                      "highlights": spans})
     out: dict[str, Any] = {"query": q, "total": total, "hits": hits}
-    if facets:
-        out["facets"] = _facets(conn, base, [query.fts, *args])
+    if matched is not None:
+        out["facets"] = _facets(conn, matched)
     return out
 
 
-def _facets(conn: sqlite3.Connection, base: str, args: list[Any]) -> dict[str, Any]:
-    def pairs(sql: str, extra: list[Any] = ()) -> list[list[Any]]:  # type: ignore[assignment]
-        return [list(r) for r in conn.execute(sql, [*extra, *args]).fetchall()]
+def _ranked(counts: Counter[str], limit: int, by_name: bool = False) -> list[list[Any]]:
+    items = sorted(counts.items(), key=(lambda kv: (kv[0],)) if by_name
+                   else (lambda kv: (-kv[1], kv[0])))
+    if by_name:
+        items.reverse()
+    return [[k, v] for k, v in items[:limit]]
 
-    out = {
-        "outlet": pairs(f"SELECT d.source, COUNT(*) {base} AND d.source IS NOT NULL "
-                        "GROUP BY d.source ORDER BY 2 DESC, 1 LIMIT 15"),
-        "day": pairs(f"SELECT d.day, COUNT(*) {base} AND d.day IS NOT NULL GROUP BY d.day "
-                     "ORDER BY 1 DESC LIMIT 31"),
-    }
+
+def _facets(conn: sqlite3.Connection, matched: list[tuple[int, str | None, str | None]]
+            ) -> dict[str, Any]:
+    """Counts by outlet (15 largest), day (31 latest), person and place (15 most named)
+    among the matching articles."""
+    out = {"outlet": _ranked(Counter(r[1] for r in matched if r[1] is not None), 15),
+           "day": _ranked(Counter(r[2] for r in matched if r[2] is not None), 31,
+                          by_name=True)}
+    ns = json.dumps([r[0] for r in matched])
     for kind in ("person", "place"):
-        out[kind] = pairs(
-            "SELECT m.name, COUNT(DISTINCT m.n) FROM svc_mentions m WHERE m.type = ? AND m.n IN "
-            f"(SELECT d.n {base}) GROUP BY m.name ORDER BY 2 DESC, 1 LIMIT 15", [kind])
+        counts: Counter[str] = Counter()
+        for name, k in conn.execute(
+                # from the matching articles to their mentions (CROSS JOIN keeps that order)
+                "SELECT m.name, COUNT(DISTINCT m.n) FROM json_each(?) j CROSS JOIN "
+                "svc_mentions m ON m.n = j.value WHERE m.type = ? GROUP BY m.name",
+                (ns, kind)):
+            counts[name] = k
+        out[kind] = _ranked(counts, 15)
     return out
 
 

@@ -35,10 +35,12 @@ must find مدرسة. The hamza carriers are folded below (ؤ ئ → ء, so مس
 
 _ARTICLE = ("وبال", "فبال", "وكال", "وال", "بال", "فال", "كال", "ولل", "فلل", "لل", "ال")
 _PARTICLES = "وفبل"
-"""Conjunctions and prepositions written onto the next word. Cut whenever three letters
-stay, even from a word that begins with one of these letters (وزير): the same cut is made
-in the query, so the spellings of one word meet; Snowball alone cuts و from وزارة but not
-from بوزارة."""
+"""Conjunctions and prepositions written onto the next word. Cut, after the article, for as
+long as more than three letters stay, even from a word that begins with one of these
+letters (وزير, لبنان): the same cuts are made in the query, and since they go on until the
+word is short or begins otherwise, a word with a particle attached gets the key of the
+word alone (ولبنان and بلبنان meet لبنان; وبالوزارة meets وزارة). Snowball alone cuts و
+from وزارة but not from بوزارة."""
 _HAMZA = str.maketrans({"ؤ": "ء", "ئ": "ء"})
 MAX_QUERY_TERMS = 32
 
@@ -48,10 +50,10 @@ def _strip(token: str) -> str:
     for prefix in _ARTICLE:
         # a word of its own must be left: "الا", "للي" are no article plus a stem
         if token.startswith(prefix) and len(token) - len(prefix) >= 2:
-            return token[len(prefix):]
-    for _ in range(2):
-        if len(token) > 3 and token[0] in _PARTICLES:
-            token = token[1:]
+            token = token[len(prefix):]
+            break
+    while len(token) > 3 and token[0] in _PARTICLES:
+        token = token[1:]
     return token
 
 
@@ -168,28 +170,27 @@ OPEN, CLOSE = "\x01", "\x02"
 
 
 def marked_tokens(highlighted: str) -> list[int]:
-    """Token numbers (0-based) that FTS5's ``highlight()`` marked in an indexed key string."""
+    """Token numbers (0-based) that FTS5's ``highlight()`` marked in an indexed key string.
+
+    Keys are joined by single spaces and never empty, and a mark opens right before a key
+    and closes right after one (a phrase's mark spans its keys), so the token number of a
+    position is the number of spaces before it; counted with `str.count`, not char by char.
+    """
     out: list[int] = []
+    pos = 0
     token = 0
-    inside = False
-    in_word = False
-    for ch in highlighted:
-        if ch == OPEN:
-            inside = True
-            continue
-        if ch == CLOSE:
-            inside = False
-            continue
-        if ch == " ":
-            if in_word:
-                token += 1
-            in_word = False
-            continue
-        if not in_word:
-            in_word = True
-            if inside:
-                out.append(token)
-    return out
+    while True:
+        opened = highlighted.find(OPEN, pos)
+        if opened < 0:
+            return out
+        closed = highlighted.find(CLOSE, opened)
+        if closed < 0:
+            closed = len(highlighted)
+        token += highlighted.count(" ", pos, opened)
+        inner = highlighted.count(" ", opened, closed)
+        out.extend(range(token, token + inner + 1))
+        token += inner
+        pos = closed
 
 
 def highlights(tokens: list[int], starts: bytes, ends: bytes) -> list[list[int]]:

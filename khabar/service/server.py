@@ -389,17 +389,20 @@ class Running:
     whole group (server and worker) as a crash would."""
 
     def __init__(self, db: str | Path, args: Sequence[str] = (), port: int | None = None,
-                 timeout: float = 90.0) -> None:
+                 timeout: float = 90.0, env: dict[str, str] | None = None,
+                 host: str | None = "127.0.0.1") -> None:
         import subprocess
 
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
-        cmd = [sys.executable, "-m", "khabar", "serve", "--db", str(db), "--host", "127.0.0.1",
-               "--port", str(self.port), *args]
+        # host None: no --host at all (the command's default)
+        cmd = [sys.executable, "-m", "khabar", "serve", "--db", str(db),
+               *(["--host", host] if host else []), "--port", str(self.port), *args]
         self.log = Path(str(db) + f".serve-{self.port}.log")
         self._log = self.log.open("wb")
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+                                     start_new_session=True,
+                                     env=None if env is None else {**os.environ, **env})
         try:
             wait_until_up(self.url + "api/stats", timeout)
         except BaseException:
