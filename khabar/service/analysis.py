@@ -89,6 +89,9 @@ from khabar.text.view import prepare
 
 BATCH = 250
 """Documents analysed together (the stream and the kernels are vectorized over a batch)."""
+MAX_EXPLAIN_DELAY = 30.0
+"""Seconds a touched story waits at most for its explanations and page while articles keep
+arriving (they are placed in their stories first)."""
 MAX_REUSE_CANDIDATES = 40
 """Stored articles aligned with one new article at most, those sharing the most rare
 n-grams first: a wire story carried by hundreds of outlets is found through the first
@@ -218,23 +221,72 @@ class Analyzer:
     def pending(self) -> int:
         return int(self.store.db.execute("SELECT COUNT(*) FROM svc_queue").fetchone()[0])
 
-    def run_pending(self, limit: int | None = None, progress: Progress | None = None) -> int:
-        """Analyse queued documents, a batch at a time; returns how many."""
+    def run_pending(self, limit: int | None = None, progress: Progress | None = None,
+                    explain: bool = True) -> int:
+        """Analyse queued documents, a batch at a time; returns how many. With `explain`
+        False the stories they touched are left to `explain_pending` (as the server's
+        worker does, so that the next batch is placed in its stories first)."""
         done = 0
         while limit is None or done < limit:
             rows = self.store.db.execute("SELECT n, job FROM svc_queue ORDER BY n LIMIT ?",
                                          (self.params.batch,)).fetchall()
             if not rows:
                 break
-            self.analyze([n for n, _ in rows], dict(rows), progress)
+            self.analyze([n for n, _ in rows], dict(rows), progress, explain=False)
             done += len(rows)
+        if explain:
+            self.explain_pending()
         return done
+
+    def explain_pending(self, give_way: Callable[[], bool] | None = None,
+                        max_delay: float = MAX_EXPLAIN_DELAY) -> int:
+        """Explain and render again the stories whose members changed (oldest change first),
+        each once however many batches touched it; then finish the jobs that waited for
+        them. Stops early, when `give_way()` says articles wait to be placed, unless the
+        oldest waiting story has waited `max_delay` seconds. Returns the stories explained."""
+        q = self.store.db.execute
+        count = 0
+        while True:
+            rows = q("SELECT story, since FROM svc_dirty ORDER BY since, story LIMIT 20"
+                     ).fetchall()
+            if not rows:
+                break
+            for story, since in rows:
+                try:
+                    self._explain_story(int(story))
+                except Exception:  # one story must not hold the others back: logged, dropped
+                    import sys
+                    import traceback
+
+                    print(f"khabar: story {story} could not be explained:", file=sys.stderr)
+                    traceback.print_exc(file=sys.stderr)
+                with self.store.transaction() as db:
+                    db.execute("DELETE FROM svc_dirty WHERE story=? AND since<=?",
+                               (story, since))
+                count += 1
+                if give_way is not None and give_way():
+                    oldest = q("SELECT MIN(since) FROM svc_dirty").fetchone()[0]
+                    if oldest is None or time.time() - oldest < max_delay:
+                        return count
+        with self.store.transaction() as db:
+            now = now_iso()
+            db.execute("UPDATE svc_jobs SET stage='done', finished=? WHERE job IN (SELECT job "
+                       "FROM svc_job_wait) AND analyzed >= accepted", (now,))
+            db.execute("DELETE FROM svc_job_wait WHERE job IN (SELECT job FROM svc_jobs "
+                       "WHERE stage='done')")
+        return count
+
+    def explained(self) -> bool:
+        """Whether every story is explained as its members now are."""
+        return self.store.db.execute("SELECT 1 FROM svc_dirty LIMIT 1").fetchone() is None
 
     # -- one batch ----------------------------------------------------------------------------
 
     def analyze(self, ns: list[int], jobs: dict[int, str] | None = None,
-                progress: Progress | None = None) -> set[int]:
-        """Analyse the documents numbered `ns`; returns the stories touched."""
+                progress: Progress | None = None, explain: bool = True) -> set[int]:
+        """Analyse the documents numbered `ns`; returns the stories touched. Their
+        explanations and pages are made at once, or with `explain` False marked for
+        `explain_pending`."""
         jobs = jobs or {}
         step = progress or (lambda _job, _stage: None)
         for job in set(jobs.values()):
@@ -265,6 +317,12 @@ class Analyzer:
         for job in set(jobs.values()):
             self._job_stage(job, "stories")
         assigned, merges = self._stories(batch, pairs, passages, copy_rows, stream)
+        touched = {s for s, _ in assigned.values()} | {into for _, into in merges}
+        touched |= self._stories_of([n for na, nb, _ in passages for n in (na, nb)
+                                     if n not in batch.by_n])
+        touched |= {s for s in self._old_stories if s is not None}
+        gone = {g for g, _ in merges}
+        touched -= gone
         # one transaction: everything the batch found, and its queue rows gone
         with self.store.transaction() as db:
             self._forget(db, batch.ns)
@@ -299,30 +357,30 @@ class Analyzer:
             db.execute("INSERT OR REPLACE INTO svc_state VALUES ('term_stats', ?)",
                        (self._stats_blob(),))
             db.executemany("DELETE FROM svc_queue WHERE n=?", [(n,) for n in ns])
-        touched = {s for s, _ in assigned.values()} | {into for _, into in merges}
-        touched |= self._stories_of([n for na, nb, _ in passages for n in (na, nb)])
-        touched |= {s for s in self._old_stories if s is not None}
-        # the article is in its story and searchable from here; who says what in it and
+            # absorbed stories are explained as the story they joined
+            db.executemany("DELETE FROM svc_dirty WHERE story=?", [(g,) for g in gone])
+            db.executemany("INSERT INTO svc_dirty VALUES (?, ?) ON CONFLICT(story) DO NOTHING",
+                           [(st, time.time()) for st in sorted(touched)])
+        # the article is in its story and searchable from here; who says what in it, then
         # the pages of the stories it touched follow
         for job in set(jobs.values()):
             self._job_stage(job, "explain")
         xdocs = explain_docs(arts, p.explain)[0]
         with self.store.transaction() as db:
             self._write_explain(db, xdocs)
-        self.explain_stories(touched)
-        with self.store.transaction() as db:
             counts: dict[str, int] = defaultdict(int)
             for n in ns:
                 if n in jobs:
                     counts[jobs[n]] += 1
             for job, k in counts.items():
                 db.execute("UPDATE svc_jobs SET analyzed = analyzed + ? WHERE job=?", (k, job))
-                db.execute("UPDATE svc_jobs SET stage='done', finished=? WHERE job=? AND "
-                           "analyzed >= accepted", (now_iso(), job))
                 db.execute("UPDATE svc_jobs SET stage='queued' WHERE job=? AND "
                            "analyzed < accepted", (job,))
+                db.execute("INSERT OR IGNORE INTO svc_job_wait VALUES (?)", (job,))
+        if explain:
+            self.explain_pending()
         for job in counts:
-            step(job, "done")
+            step(job, "placed")
         return touched
 
     def _job_stage(self, job: str, stage: str) -> None:

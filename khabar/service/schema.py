@@ -20,7 +20,9 @@ What each holds, and who writes it:
 * stories: ``svc_stories`` (one row per story, with its rendered page and the
   JSON the API serves; ``version`` grows with every change), ``svc_story_alias``
   (a story absorbed by another: its links keep working), ``svc_state`` (the
-  story stream's word statistics).
+  story stream's word statistics), ``svc_dirty`` (stories whose members changed and
+  whose explanations and page are to be made again, and since when) and
+  ``svc_job_wait`` (jobs whose articles are in their stories, waiting for those).
 * ``svc_watch`` and ``svc_feed_seen`` — what ``--watch`` and ``--feed`` already read.
 
 Hashes are 64-bit unsigned in numpy and stored as SQLite's signed integers.
@@ -118,6 +120,8 @@ CREATE INDEX IF NOT EXISTS svc_stories_last ON svc_stories(last_ts);
 CREATE INDEX IF NOT EXISTS svc_stories_file ON svc_stories(filename);
 CREATE TABLE IF NOT EXISTS svc_story_alias (story INTEGER PRIMARY KEY, into_story INTEGER);
 CREATE TABLE IF NOT EXISTS svc_state (name TEXT PRIMARY KEY, value BLOB);
+CREATE TABLE IF NOT EXISTS svc_dirty (story INTEGER PRIMARY KEY, since REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS svc_job_wait (job TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS svc_watch (path TEXT PRIMARY KEY, size INTEGER, mtime REAL);
 CREATE TABLE IF NOT EXISTS svc_feed_seen (url TEXT NOT NULL, entry TEXT NOT NULL,
                                           PRIMARY KEY (url, entry)) WITHOUT ROWID;

@@ -63,12 +63,19 @@ def worker_main(db: str, stop: Any, batch: int | None = None, parent: int | None
             if parent is not None and os.getppid() != parent:
                 return  # the server died (SIGKILL): a new one starts its own worker
             try:
-                done = an.run_pending(limit=an.params.batch)
+                # new articles are placed in their stories first; the explanations and
+                # pages of the stories they touched are made when no article waits (or
+                # when a story has waited MAX_EXPLAIN_DELAY), each once for many batches
+                done = an.run_pending(limit=an.params.batch, explain=False)
+                explained = 0
+                if not done:
+                    explained = an.explain_pending(
+                        give_way=lambda: stop.is_set() or an.pending() > 0)
             except Exception:
                 traceback.print_exc(file=sys.stderr)
                 _skip_failing(an)
                 continue
-            if not done:
+            if not done and not explained:
                 stop.wait(POLL)
 
 
@@ -79,7 +86,7 @@ def _skip_failing(an: Any) -> None:
                                (an.params.batch,)).fetchall()
     for n, job in rows:
         try:
-            an.analyze([n], {n: job})
+            an.analyze([n], {n: job}, explain=False)
         except Exception as exc:
             print(f"khabar serve: document {n} could not be analysed: {exc}", file=sys.stderr)
             with an.store.transaction() as db:
