@@ -6,13 +6,15 @@ What a newsroom's use looks like: articles arrive in batches (POSTed at a steady
 rate, one batch every `--interval` seconds) while `--clients` readers search
 without pause. Measured:
 
-* search latency (p50/p95, ms) with the clients searching while nothing arrives
-  (idle, after a first batch) and while the batches stream in (loaded);
+* search latency (p50/p95, ms) with one client, then the clients, searching while
+  nothing arrives (idle, after a first batch), and while the batches stream in (loaded);
 * seconds from a POST's answer to its articles being in their story
-  (`GET /api/articles/{id}` shows a story), p50/p95 over every article;
+  (`GET /api/articles/{id}` shows a story), p50/p95 over every article (each batch is
+  looked at through its last article every half second, then its others once);
 * sustained ingest: articles analysed per wall second, from the first POST to
-  the last article in its story; and the CPU seconds of the server's process
-  tree (server and analysis worker) per article.
+  the last article in its story; and the CPU seconds of the server (searches, ingest)
+  and of the analysis worker, per article, with the machine's load average (on a
+  shared machine wall times depend on it; CPU seconds much less).
 
 Articles: SaudiNewsNet (`../shared/data/saudinewsnet/dev.jsonl.gz`, in its order).
 Every request goes to a server this script starts on a free loopback port and
@@ -50,23 +52,28 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def tree_cpu(pid: int) -> float:
+def tree_cpu(pid: int) -> tuple[float, float]:
+    """CPU seconds of the server process and of its children (the analysis worker)."""
     from khabar.pipeline import _proc_cpu
 
-    total = _proc_cpu(pid)
+    children = 0.0
     try:
         for task in os.listdir(f"/proc/{pid}/task"):
             with open(f"/proc/{pid}/task/{task}/children") as fh:
                 for child in fh.read().split():
-                    total += _proc_cpu(int(child))
+                    children += _proc_cpu(int(child))
     except OSError:
         pass
-    return total
+    return _proc_cpu(pid), children
 
 
 def get(url: str) -> Any:
     with urllib.request.urlopen(url, timeout=60) as r:
         return json.loads(r.read())
+
+
+def story_of(url: str, doc: str) -> Any:
+    return get(url + "api/articles/" + urllib.parse.quote(doc, safe=""))["story"]
 
 
 def post(url: str, rows: list[dict]) -> dict:
@@ -152,16 +159,21 @@ def main() -> int:
             job = post(url, warm)["job"]
             while not get(url + f"api/jobs/{job}")["done"]:
                 time.sleep(0.5)
+            single = Searchers(url, 1).run_for(args.idle_seconds / 3)
+            out["idle_search_ms_one_client"] = {"p50": pct(single, 0.5),
+                                                "p95": pct(single, 0.95),
+                                                "requests": len(single)}
             idle = Searchers(url, args.clients).run_for(args.idle_seconds)
             out["idle_search_ms"] = {"p50": pct(idle, 0.5), "p95": pct(idle, 0.95),
                                      "requests": len(idle)}
             cpu0 = tree_cpu(srv.proc.pid)
+            load0 = list(os.getloadavg())
             loaded = Searchers(url, args.clients)
             loaded.start()
             visible: dict[str, float] = {}
             answered: dict[str, float] = {}
             first = time.monotonic()
-            pending: list[str] = []
+            pending: list[list[str]] = []
             posted = 0
             deadline = first + args.deadline
             next_post = first
@@ -173,32 +185,48 @@ def main() -> int:
                     t = time.monotonic()
                     for r in chunk:
                         answered[r["id"]] = t
-                    pending += [r["id"] for r in chunk]
+                    pending.append([r["id"] for r in chunk])
                     posted += len(chunk)
                     next_post += args.interval
+                # one request per POSTed batch and look: its last article (a batch is
+                # placed in one transaction, or two when it straddles two of the worker's);
+                # once that is in its story, the others of the batch are looked at once
                 still = []
-                for doc in pending:
-                    got = get(url + "api/articles/" + urllib.parse.quote(doc, safe=""))
-                    if got["story"] is not None:
-                        visible[doc] = time.monotonic() - answered[doc]
-                    else:
-                        still.append(doc)
+                for chunk in pending:
+                    last = chunk[-1]
+                    if story_of(url, last) is None:
+                        still.append(chunk)
+                        continue
+                    t = time.monotonic()
+                    rest = [d for d in chunk[:-1] if story_of(url, d) is None]
+                    for d in chunk:
+                        if d not in rest:
+                            visible[d] = t - answered[d]
+                    if rest:
+                        still.append(rest)
                 pending = still
                 if posted >= len(stream) and not pending:
                     break
                 time.sleep(0.5)
             wall = time.monotonic() - first
             lat = loaded.finish()
-            cpu = tree_cpu(srv.proc.pid) - cpu0
+            cpu1 = tree_cpu(srv.proc.pid)
+            server_cpu, worker_cpu = cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
+            cpu = server_cpu + worker_cpu
             out["loaded_search_ms"] = {"p50": pct(lat, 0.5), "p95": pct(lat, 0.95),
                                        "requests": len(lat), "errors": loaded.errors}
             seen = list(visible.values())
             out["post_to_story_s"] = {"p50": pct(seen, 0.5), "p95": pct(seen, 0.95),
-                                      "articles": len(seen), "missing": len(pending)}
+                                      "articles": len(seen),
+                                      "missing": sum(len(c) for c in pending)}
             out["ingest"] = {"wall_s": round(wall, 1),
                              "articles_per_s": round(len(seen) / wall, 2),
-                             "server_cpu_s": round(cpu, 1),
+                             "server_cpu_s": round(server_cpu, 1),
+                             "worker_cpu_s": round(worker_cpu, 1),
+                             "worker_cpu_s_per_article": round(worker_cpu / max(len(seen), 1),
+                                                               4),
                              "cpu_s_per_article": round(cpu / max(len(seen), 1), 4)}
+            out["load_average"] = {"start": load0, "end": list(os.getloadavg())}
             out["stats"] = get(url + "api/stats")
         finally:
             srv.stop()

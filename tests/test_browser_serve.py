@@ -104,6 +104,11 @@ def test_search_live_story_and_hostile_article(browser: Any, tmp_path: Path,
         assert page.locator("html").get_attribute("dir") == "rtl"
         before = page.locator("article.doc").count()
         assert page.evaluate("window.__pwned === undefined")
+        # the home page, open in another tab, follows too (latest and largest stories)
+        home = context.new_page()
+        home.goto(srv.url)
+        largest = home.locator("#growing li").first
+        assert "2 مقالة" in largest.inner_text()
         _wait(srv, _post(srv, [{"id": "late", "title": "الوزارة تفتتح المستشفى الجديد",
                                 "source": "three", "date": "2024-03-01 12:00:00",
                                 "text": LEAD + " وتأتي الخطوة ضمن خطة لتطوير القطاع."}]))
@@ -114,6 +119,11 @@ def test_search_live_story_and_hostile_article(browser: Any, tmp_path: Path,
             page.wait_for_timeout(250)
         assert page.locator("article.doc").count() > before
         assert "three" in page.locator("main").inner_text()
+        deadline = time.monotonic() + 30
+        while "3 مقالة" not in home.locator("#growing li").first.inner_text() \
+                and time.monotonic() < deadline:
+            home.wait_for_timeout(250)
+        assert "3 مقالة" in home.locator("#growing li").first.inner_text()
         page.screenshot(path=str(artifacts_dir / "serve-story.png"), full_page=True)
         assert page.evaluate("window.__pwned === undefined")
         assert not dialogs and not problems, (dialogs, problems)

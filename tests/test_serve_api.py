@@ -268,7 +268,8 @@ def _generated(k: int, rng: random.Random) -> dict[str, Any]:
 
 def test_reads_answer_while_the_worker_analyses(tmp_path: Path) -> None:
     """The analysis runs in its own process: searches and pages answer while a batch is
-    being analysed (each read well under a second, most far less)."""
+    being analysed (each read well under a second, most far less), each read from one
+    consistent snapshot."""
     rng = random.Random(7)
     srv = Running(tmp_path / "busy.db")
     try:
@@ -286,8 +287,13 @@ def test_reads_answer_while_the_worker_analyses(tmp_path: Path) -> None:
                 break
             for path in ("api/search?q=" + urllib.parse.quote("الوزارة"), "api/stats", ""):
                 t = time.perf_counter()
-                assert call(srv.url + path)[0] == 200
+                status, _, body = call(srv.url + path)
                 during.append(time.perf_counter() - t)
+                assert status == 200
+                if path == "api/stats":
+                    # one snapshot: a batch leaves the queue as it enters the analysed
+                    stats = json.loads(body)
+                    assert stats["analyzed"] + stats["queued"] == stats["documents"] == 360
             busy += 1
             time.sleep(0.05)
         assert busy >= 3, "the batch was analysed before reads could be timed"
@@ -295,3 +301,40 @@ def test_reads_answer_while_the_worker_analyses(tmp_path: Path) -> None:
         assert during[len(during) // 2] < 0.25 and during[-1] < 2.0, during[-5:]
     finally:
         assert srv.stop() == 0
+
+
+def test_articles_are_placed_before_their_stories_are_explained(tmp_path: Path) -> None:
+    """The worker's order (the Python API, no server): a batch is in its stories and
+    searchable first; the stories it touched are explained once, later, and its job is
+    done only then."""
+    from khabar.document import Document
+    from khabar.io.dates import parse_date
+    from khabar.service.analysis import AnalysisParams, Analyzer, accept
+
+    def docs(rows: list[dict[str, Any]]) -> list[Document]:
+        return [Document(id=r["id"], text=r["text"], title=r["title"], source=r["source"],
+                         date=parse_date(r["date"])) for r in rows]
+
+    with Analyzer(tmp_path / "order.db", AnalysisParams(batch=2)) as an:
+        first = accept(an.store, docs(ARTICLES[:2]), "test")
+        second = accept(an.store, docs(ARTICLES[2:]), "test")
+        assert an.run_pending(limit=2, explain=False) == 2
+        db = an.store.db
+        story = an.story_of("a1")
+        assert story is not None and an.story_of("a2") == story
+        assert db.execute("SELECT COUNT(*) FROM svc_stories").fetchone()[0] == 0
+        assert [r[0] for r in db.execute("SELECT story FROM svc_dirty")] == [story]
+        stage = dict(db.execute("SELECT job, stage FROM svc_jobs").fetchall())
+        assert stage == {first.job: "explain", second.job: "queued"}
+        # while articles wait, explanations give way (the oldest waited less than 30 s)
+        assert an.explain_pending(give_way=lambda: an.pending() > 0) == 1
+        assert dict(db.execute("SELECT job, stage FROM svc_jobs").fetchall())[first.job] \
+            == "done"
+        assert an.run_pending(explain=False) == 2
+        assert an.explain_pending(give_way=lambda: True) == 1  # gives way after one
+        assert not an.explained()
+        assert an.explain_pending() == 1  # the other new story; a1's is not done again
+        assert an.explained()
+        stage = dict(db.execute("SELECT job, stage FROM svc_jobs").fetchall())
+        assert stage == {first.job: "done", second.job: "done"}
+        assert db.execute("SELECT COUNT(*) FROM svc_stories").fetchone()[0] == 3

@@ -266,7 +266,7 @@ class Analyzer:
                 count += 1
                 if give_way is not None and give_way():
                     oldest = q("SELECT MIN(since) FROM svc_dirty").fetchone()[0]
-                    if oldest is None or time.time() - oldest < max_delay:
+                    if oldest is not None and time.time() - oldest < max_delay:
                         return count
         with self.store.transaction() as db:
             now = now_iso()
@@ -275,6 +275,11 @@ class Analyzer:
             db.execute("DELETE FROM svc_job_wait WHERE job IN (SELECT job FROM svc_jobs "
                        "WHERE stage='done')")
         return count
+
+    def waited(self) -> float:
+        """Seconds the longest-waiting touched story has waited for its explanations."""
+        row = self.store.db.execute("SELECT MIN(since) FROM svc_dirty").fetchone()
+        return 0.0 if row is None or row[0] is None else max(0.0, time.time() - row[0])
 
     def explained(self) -> bool:
         """Whether every story is explained as its members now are."""

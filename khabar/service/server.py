@@ -52,7 +52,7 @@ def worker_main(db: str, stop: Any, batch: int | None = None, parent: int | None
     process)."""
     import signal
 
-    from khabar.service.analysis import AnalysisParams, Analyzer
+    from khabar.service.analysis import MAX_EXPLAIN_DELAY, AnalysisParams, Analyzer
 
     # the server decides when the worker stops (SIGINT of a terminal goes to the group)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -68,7 +68,7 @@ def worker_main(db: str, stop: Any, batch: int | None = None, parent: int | None
                 # when a story has waited MAX_EXPLAIN_DELAY), each once for many batches
                 done = an.run_pending(limit=an.params.batch, explain=False)
                 explained = 0
-                if not done:
+                if not done or an.waited() >= MAX_EXPLAIN_DELAY:
                     explained = an.explain_pending(
                         give_way=lambda: stop.is_set() or an.pending() > 0)
             except Exception:
