@@ -250,7 +250,11 @@ def test_story_ids_stay_put_as_articles_arrive(server: Running) -> None:
     story = get_json(server.url + f"api/stories/{before['a1']}")
     assert story["version"] > version and "a4" in [m["doc"] for m in story["members"]]
     # the story's page and its feed have the newcomer
-    assert "four" in call(server.url + f"stories/{before['a1']}")[2].decode()
+    page = call(server.url + f"stories/{before['a1']}")[2].decode()
+    assert "four" in page
+    # the report's story page (templates/story.html in the frame page.html), live
+    assert '<nav class="sections">' in page and '<section id="timeline">' in page
+    assert f'data-live="/api/version?story={before["a1"]}"' in page
     feed = call(server.url + f"feeds/stories/{before['a1']}.atom")[2].decode()
     assert "urn:khabar:doc:a4" in feed
 

@@ -25,12 +25,19 @@ SQLite (`khabar.service.schema`) rather than against a collection in memory:
    that lives as long as the worker (restarted from the stored assignments of
    its window), with the copy groups and the duplicate and reuse evidence;
    story ids are the stream's and never reused, an absorbed story is aliased;
-6. **explanations** of every story the batch touched (`explain.stage.explain_bundle`),
-   its page rendered with the report's templates (`report.stage.page_of`,
-   `report.render.render_batch`) and kept with the JSON the API serves.
+6. **explanations**: who says what in each article of the batch
+   (`explain.stage.explain_docs`); then, for every story the batch touched, marked in
+   ``svc_dirty``, the story's explanations (`explain.stage.explain_bundle`) and its page
+   rendered with the report's templates (`report.stage.page_of`,
+   `report.render.render_batch`), kept with the JSON the API serves. `run_pending`
+   does it at once; the server's worker (`run_pending(explain=False)` then
+   `explain_pending`) places every waiting batch in its stories first and explains
+   each touched story once for many batches, when no article waits or when a story has
+   waited `MAX_EXPLAIN_DELAY`.
 
-Each batch is written in one transaction, with its queue rows deleted in it:
-a worker killed mid-batch redoes the batch at its next start.
+Each batch is placed in one transaction, with its queue rows deleted in it:
+a worker killed mid-batch redoes the batch at its next start; the stories it marked
+are explained after a restart as before.
 """
 
 from __future__ import annotations
