@@ -277,10 +277,10 @@ def test_reads_answer_while_the_worker_analyses(tmp_path: Path) -> None:
     rng = random.Random(7)
     srv = Running(tmp_path / "busy.db")
     try:
-        status, out = post(srv, [_generated(k, rng) for k in range(60)], token=None)
+        status, out = post(srv, [_generated(k, rng) for k in range(40)], token=None)
         assert status == 202
         wait_job(srv, out["job"])
-        status, out = post(srv, [_generated(k, rng) for k in range(60, 360)], token=None)
+        status, out = post(srv, [_generated(k, rng) for k in range(40, 200)], token=None)
         assert status == 202
         during: list[float] = []
         busy = 0
@@ -297,7 +297,7 @@ def test_reads_answer_while_the_worker_analyses(tmp_path: Path) -> None:
                 if path == "api/stats":
                     # one snapshot: a batch leaves the queue as it enters the analysed
                     stats = json.loads(body)
-                    assert stats["analyzed"] + stats["queued"] == stats["documents"] == 360
+                    assert stats["analyzed"] + stats["queued"] == stats["documents"] == 200
             busy += 1
             time.sleep(0.05)
         assert busy >= 3, "the batch was analysed before reads could be timed"
