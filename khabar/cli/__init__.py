@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("khabar.cli.report", "report"),
     "run": ("khabar.cli.run", "run"),
     "eval": ("khabar.cli.evaluate", "evaluate"),
+    "serve": ("khabar.cli.serve", "serve"),
 }
 
 

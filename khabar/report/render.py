@@ -45,7 +45,6 @@ from khabar.report.model import (
     ReportData,
     SentenceMark,
     StoryPage,
-    ThreadView,
     text_direction,
 )
 from khabar.report.spans import line_breaks, paragraphs, segment
@@ -314,50 +313,100 @@ def _csp_hash(source: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(source.encode()).digest()).decode() + "'"
 
 
-def _page(title: str, body: str, *, home: str, crumb: str = "", script: bool = False,
-          generated: str | None = None) -> str:
-    css = _asset("report.css")
+def csp(script: bool, live: bool = False, forms: bool = False) -> str:
+    """The Content-Security-Policy of a page: its own inline style and script (by hash) and
+    nothing else; a live page of the service also loads the service's script and asks the
+    service what changed (``'self'``), and its search form submits there."""
     js = _asset("report.js") if script else ""
-    csp = (f"default-src 'none'; style-src {_csp_hash(css)}; "
-           f"script-src {_csp_hash(js) if js else chr(39) + 'none' + chr(39)}; "
-           "img-src data:; base-uri 'none'; form-action 'none'")
+    scripts = " ".join(x for x in (_csp_hash(js) if js else "", "'self'" if live else "") if x)
+    return (f"default-src 'none'; style-src {_csp_hash(_asset('report.css'))}; "
+            f"script-src {scripts or chr(39) + 'none' + chr(39)}; "
+            f"img-src data:; base-uri 'none'; "
+            f"form-action {chr(39) + ('self' if forms else 'none') + chr(39)}"
+            + ("; connect-src 'self'" if live else ""))
+
+
+def frame(title: str, *, home: str, crumb: str = "", script: bool = False,
+          generated: str | None = None, live: dict[str, str] | None = None,
+          forms: bool = False) -> dict[str, Any]:
+    """What the page frame (``templates/page.html``) needs, for the report's pages and the
+    service's alike. `live`: ``{"url", "version", "script"}`` of a page that updates itself."""
+    from khabar.report.templating import Markup
+
     foot = "أُنشئ بواسطة khabar · الأوقات بالتوقيت العالمي (UTC)"
     if generated:
         foot += f" · {esc(generated)}"
-    parts = [
-        "<!DOCTYPE html>\n",
-        '<html lang="ar" dir="rtl">\n<head>\n<meta charset="utf-8">\n',
-        f'<meta http-equiv="Content-Security-Policy" content="{csp}">\n',
-        '<meta name="referrer" content="no-referrer">\n',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
-        '<meta name="generator" content="khabar">\n',
-        f"<title>{attr(title)}</title>\n<style>{css}</style>\n</head>\n<body>\n",
-        f'<header class="top"><a href="{attr(home)}">خبر</a>{crumb}</header>\n',
-        f"<main>\n{body}</main>\n<footer>{foot}</footer>\n",
-        f"<script>{js}</script>\n" if js else "",
-        "</body>\n</html>\n",
-    ]
-    return "".join(parts)
+    return {"title": title, "home": home, "crumb": Markup(crumb), "foot": Markup(foot),
+            "csp": Markup(csp(script, bool(live), forms)), "css": Markup(_asset("report.css")),
+            "js": Markup(_asset("report.js")) if script else "", "live": live}
+
+
+class _Helpers:
+    """The report's formatting helpers as templates call them (each returns markup)."""
+
+    @staticmethod
+    def _m(html: str) -> Any:
+        from khabar.report.templating import Markup
+
+        return Markup(html)
+
+    def time(self, dt: datetime | None, with_time: bool = True) -> Any:
+        return self._m(_time(dt, with_time=with_time))
+
+    def bdi(self, value: object, cls: str = "") -> Any:
+        return self._m(_bdi(value, cls))
+
+    def dir_attr(self, text: str) -> Any:
+        return self._m(_dir_attr(text))
+
+    def sparkline(self, dates: Sequence[datetime], lo: datetime | None, hi: datetime | None,
+                  **kw: Any) -> Any:
+        return self._m(sparkline(dates, lo, hi, **kw))
+
+    def outlet_chips(self, outlets: Sequence[str], limit: int) -> Any:
+        return self._m(_outlet_chips(outlets, limit))
+
+    def link(self, href: str | None, inner: object) -> Any:
+        inner_html = inner.__html__() if hasattr(inner, "__html__") else esc(inner)
+        return self._m(_link(href, inner_html))
+
+    story_filename = staticmethod(lambda sid: story_filename(str(sid)))
+    article_anchor = staticmethod(lambda doc: article_anchor(doc))
+
+
+HELPERS = _Helpers()
+
+
+def _template(name: str, title: str, *, home: str, crumb: str = "", script: bool = False,
+              generated: str | None = None, live: dict[str, str] | None = None,
+              **context: Any) -> str:
+    from khabar.report.templating import render
+
+    return render(name, h=HELPERS, stories_dir=STORIES_DIR,
+                  **frame(title, home=home, crumb=crumb, script=script, generated=generated,
+                          live=live), **context)
 
 
 # -- index ----------------------------------------------------------------------------------------
 
 
 def render_index(data: ReportData) -> str:
+    """The report's index page (``templates/index.html``)."""
+    from khabar.report.templating import Markup
+
     all_dates = [d for s in data.stories for d in s.dates]
     lo, hi = (min(all_dates), max(all_dates)) if all_dates else (None, None)
     articles = sum(s.size for s in data.stories)
     outlets = sorted({o for s in data.stories for o in s.outlets})
-    lede = [f"<b>{len(data.stories)}</b> قصة", f"<b>{articles}</b> مقالة",
-            f"<b>{len(outlets)}</b> مصدراً"]
+    lede = [Markup(f"<b>{len(data.stories)}</b> قصة"), Markup(f"<b>{articles}</b> مقالة"),
+            Markup(f"<b>{len(outlets)}</b> مصدراً")]
     if data.documents is not None:
-        lede.append(f"من <b>{data.documents}</b> وثيقة في المجموعة")
+        lede.append(Markup(f"من <b>{data.documents}</b> وثيقة في المجموعة"))
     if lo is not None and hi is not None:
-        lede.append(f"من {_time(lo, with_time=False)} إلى {_time(hi, with_time=False)}")
+        lede.append(Markup(f"من {_time(lo, with_time=False)} إلى {_time(hi, with_time=False)}"))
     if data.speakers:
-        lede.append('<a href="speakers.html">من قال ماذا</a>')
-
-    rows = []
+        lede.append(Markup('<a href="speakers.html">من قال ماذا</a>'))
+    rows: list[dict[str, Any]] = []
     threads = {st.story: t for t in data.threads for st in t.stories if st.in_report}
     pages = {s.story: s for s in data.stories}
     shown: set[str] = set()
@@ -366,76 +415,20 @@ def render_index(data: ReportData) -> str:
         if thread is not None:  # the stories of a thread are one row, at its largest's place
             if thread.thread not in shown:
                 shown.add(thread.thread)
-                rows.append(_thread_row(thread, pages, lo, hi))
+                members = [pages[st.story] for st in thread.stories if st.story in pages]
+                rows.append({"thread": thread, "first": _stamp(thread.first_seen),
+                             "last": _stamp(thread.last_seen),
+                             "dates": [d for p in members for d in p.dates],
+                             "outlets": sorted({o for p in members for o in p.outlets})})
             continue
-        href = f"{STORIES_DIR}/{story_filename(s.story)}"
-        first = s.first_seen.strftime("%Y-%m-%dT%H:%M:%SZ") if s.first_seen else ""
-        last = s.last_seen.strftime("%Y-%m-%dT%H:%M:%SZ") if s.last_seen else ""
-        chips = _outlet_chips(s.outlets, INDEX_OUTLETS)
-        rows.append(
-            f'<tr data-title="{attr(s.title)}" data-size="{s.size}" '
-            f'data-outlets="{len(s.outlets)}" data-first="{attr(first)}" data-last="{attr(last)}">'
-            f'<td class="title"><a href="{attr(href)}"{_dir_attr(s.title)}>{esc(s.title)}</a>'
-            f'<ul class="chips">{chips}</ul></td>'
-            f'<td class="num">{s.size}</td>'
-            f'<td class="num outlets-col">{len(s.outlets)}</td>'
-            f"<td>{_time(s.first_seen)}</td>"
-            f'<td class="last-col">{_time(s.last_seen)}</td>'
-            f'<td class="spark-col">'
-            f'{sparkline(s.dates, lo, hi, label=f"{s.size} مقالة عبر الزمن")}</td></tr>\n'
-        )
-    table = (
-        '<div class="table-wrap"><table class="stories">\n<thead><tr>'
-        '<th data-key="title" scope="col">القصة والمصادر</th>'
-        '<th data-key="size" data-type="num" scope="col" aria-sort="descending">المقالات</th>'
-        '<th data-key="outlets" data-type="num" scope="col" class="outlets-col">المصادر</th>'
-        '<th data-key="first" scope="col">أول ظهور</th>'
-        '<th data-key="last" scope="col" class="last-col">آخر ظهور</th>'
-        '<th scope="col" class="spark-col">عبر الزمن</th>'
-        "</tr></thead>\n<tbody>\n" + "".join(rows) + "</tbody>\n</table></div>\n"
-    ) if rows else '<p class="muted">لا قصص في هذا التقرير.</p>\n'
-    body = (
-        f"<h1>{esc(data.title)}</h1>\n"
-        f'<p class="lede">{" · ".join(lede)}</p>\n'
-        '<div class="tools" hidden><input id="filter" type="search" '
-        'placeholder="تصفية القصص: عنوان، مصدر…" aria-label="تصفية القصص"></div>\n'
-        f"{table}"
-    )
-    return _page(data.title, body, home="index.html", script=bool(rows),
-                 generated=data.generated)
+        rows.append({"story": s, "first": _stamp(s.first_seen), "last": _stamp(s.last_seen)})
+    return _template("index.html", data.title, home="index.html", script=bool(rows),
+                     generated=data.generated, rows=rows, lede=lede, lo=lo, hi=hi,
+                     index_outlets=INDEX_OUTLETS)
 
 
-def _thread_row(thread: ThreadView, pages: dict[str, StoryPage], lo: datetime | None,
-                hi: datetime | None) -> str:
-    """One index row for a thread: its stories in time order, each linking to its page."""
-    members = [pages[st.story] for st in thread.stories if st.story in pages]
-    dates = [d for p in members for d in p.dates]
-    outlets = sorted({o for p in members for o in p.outlets})
-    first = thread.first_seen.strftime("%Y-%m-%dT%H:%M:%SZ") if thread.first_seen else ""
-    last = thread.last_seen.strftime("%Y-%m-%dT%H:%M:%SZ") if thread.last_seen else ""
-    items = []
-    for st in thread.stories:
-        title = f"<span{_dir_attr(st.title)}>{esc(st.title)}</span>"
-        if st.in_report:
-            title = (f'<a href="{esc(STORIES_DIR + "/" + story_filename(st.story))}"'
-                     f"{_dir_attr(st.title)}>{esc(st.title)}</a>")
-        items.append(f'<li><span class="when">{_time(st.first_seen, with_time=False)}</span> '
-                     f'{title} <span class="muted small">({st.size} مقالة)</span></li>')
-    chips = "".join(f'<li class="chip">{_bdi(o)}</li>' for o in outlets)
-    label = f"{len(thread.stories)} قصص في خيط واحد"
-    return (
-        f'<tr class="thread" data-title="{esc(thread.title)}" data-size="{thread.articles}" '
-        f'data-outlets="{len(outlets)}" data-first="{esc(first)}" data-last="{esc(last)}">'
-        f'<td class="title"><span class="badge thread">{esc(label)}</span> '
-        f"<b{_dir_attr(thread.title)}>{esc(thread.title)}</b>"
-        f'<ol class="thread-stories">{"".join(items)}</ol><ul class="chips">{chips}</ul></td>'
-        f'<td class="num">{thread.articles}</td>'
-        f'<td class="num outlets-col">{len(outlets)}</td>'
-        f"<td>{_time(thread.first_seen)}</td>"
-        f'<td class="last-col">{_time(thread.last_seen)}</td>'
-        f'<td class="spark-col">'
-        f'{sparkline(dates, lo, hi, label=f"{thread.articles} مقالة عبر الزمن")}</td></tr>\n'
-    )
+def _stamp(dt: datetime | None) -> str:
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ") if dt else ""
 
 
 def _thread_section(story: StoryPage) -> str:
@@ -549,7 +542,8 @@ def render_story(data: ReportData, story: StoryPage,
 
 
 def _render_story(story: StoryPage, doc_story: dict[str, str], generated: str | None,
-                  shown_as: dict[str, str] | None = None) -> str:
+                  shown_as: dict[str, str] | None = None,
+                  live: dict[str, str] | None = None) -> str:
     links = _Links(doc_story, story.story, shown_as)
     by_id: dict[str, ArticleView | CopyView] = {a.id: a for a in story.articles}
     for a in story.articles:
@@ -588,19 +582,14 @@ def _render_story(story: StoryPage, doc_story: dict[str, str], generated: str | 
                           label="المقالات عبر الزمن")
         hist = (f'<div class="hist">{chart}'
                 f'<div class="axis">{_time(lo)}{_time(hi)}</div></div>\n')
-    nav = "".join(f'<a href="#{a}">{esc(h)}</a>' for a, h, _ in sections)
-    head = (
-        f"<h1{_dir_attr(story.title)}>{esc(story.title)}</h1>\n"
-        f'<p class="lede">{" · ".join(lede)} · <span class="muted small">المعرّف: '
-        f'<bdi class="id">{esc(story.story)}</bdi></span></p>\n'
-        f'<ul class="chips">{chips}</ul>\n{hist}'
-        f'<nav class="sections">{nav}</nav>\n'
-    )
-    body = head + "".join(
-        f'<section id="{a}">\n<h2>{esc(h)}</h2>\n{inner}</section>\n' for a, h, inner in sections
-    )
+    from khabar.report.templating import Markup
+
     crumb = f'<span class="crumb"><bdi>{esc(story.title[:80])}</bdi></span>'
-    return _page(story.title, body, home="../index.html", crumb=crumb, generated=generated)
+    return _template("story.html", story.title, home="../index.html", crumb=crumb,
+                     generated=generated, live=live, story=story,
+                     lede=[Markup(x) for x in lede], chips=Markup(chips), hist=Markup(hist),
+                     sections=[{"anchor": a, "heading": h, "html": Markup(inner)}
+                               for a, h, inner in sections])
 
 
 def _summary(story: StoryPage, by_id: dict[str, ArticleView | CopyView], links: _Links) -> str:
@@ -1089,10 +1078,12 @@ RENDER_BATCH = 100
 
 
 def render_batch(stories: list[StoryPage], doc_story: dict[str, str], generated: str | None,
-                 shown_as: dict[str, str] | None = None) -> list[tuple[str, str]]:
-    """Stage function: (relative path, HTML) of the pages of `stories`."""
+                 shown_as: dict[str, str] | None = None,
+                 live: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """Stage function: (relative path, HTML) of the pages of `stories`. `live` (the
+    service's): the page asks ``live["url"]`` for its version and reloads its content."""
     return [(f"{STORIES_DIR}/{story_filename(story.story)}",
-             _render_story(story, doc_story, generated, shown_as)) for story in stories]
+             _render_story(story, doc_story, generated, shown_as, live)) for story in stories]
 
 
 def iter_pages(data: ReportData, workers: Any = 1) -> Iterator[tuple[str, str]]:
@@ -1122,34 +1113,12 @@ SPEAKERS_PAGE = "speakers.html"
 
 
 def render_speakers(data: ReportData) -> str:
-    """Who says what across stories: each speaker (name variants joined), their statements
-    grouped by story in time order, each linked to the story page and the article."""
-    titles = {s.story: s.title for s in data.stories}
-    blocks = []
-    for n, entry in enumerate(data.speakers):
-        other = sorted(v for v in entry.variants if v != entry.name)
-        aka = (f' <span class="muted">({" · ".join(_bdi(v) for v in other)})</span>'
-               if other else "")
-        groups = []
-        for sid, items in entry.by_story():
-            href = f"{STORIES_DIR}/{story_filename(sid)}" if sid in titles else None
-            title = titles.get(sid, sid or "")
-            head = _link(href, esc(title)) if href else esc(title)
-            lines = "".join(
-                f'<li><span class="muted">{_time(st.date)}</span> '
-                f'{_link(href + "#" + article_anchor(st.doc) if href else None, "↗")} '
-                f'<q{_dir_attr(st.text)}>{esc(st.text[:300])}'
-                f'{"…" if len(st.text) > 300 else ""}</q></li>' for st in items)
-            groups.append(f"<li><h3>{head}</h3><ul>{lines}</ul></li>")
-        blocks.append(
-            f'<section id="speaker-{n}"><h2>{_bdi(entry.name)}{aka} '
-            f'<span class="muted">{len(entry.statements)} · {len(entry.stories)}</span></h2>'
-            f'<ul class="speaker-stories">{"".join(groups)}</ul></section>\n')
-    body = ("<h1>من قال ماذا</h1>\n"
-            f'<p class="lede"><b>{len(data.speakers)}</b> متحدثاً عبر القصص</p>\n'
-            + "".join(blocks))
-    return _page("من قال ماذا — " + data.title, body, home="index.html",
-                 crumb=' › <span>من قال ماذا</span>', generated=data.generated)
+    """Who says what across stories (``templates/speakers.html``): each speaker (name
+    variants joined), their statements grouped by story in time order, each linked to the
+    story page and the article."""
+    return _template("speakers.html", "من قال ماذا — " + data.title, home="index.html",
+                     crumb=' › <span>من قال ماذا</span>', generated=data.generated,
+                     speakers=data.speakers, titles={s.story: s.title for s in data.stories})
 
 
 def render_report(data: ReportData) -> dict[str, str]:
