@@ -488,7 +488,7 @@ def _environment_probe(modules: tuple[tuple[str, str], ...]) -> Callable[..., It
             except Exception as exc:  # a broken install is as missing as an absent one
                 missing.append((module, f"{type(exc).__name__}: {exc}"))
         version = digest = None
-        if not any(m == "khabar" for m, _ in missing):
+        if not missing:
             import khabar
             from khabar.engine.spark import package_digest as digest_of
 
@@ -644,7 +644,6 @@ class SparkRunner:
             # PySpark takes the executors' Python from PYSPARK_PYTHON only; set on this
             # context, not in the process environment
             sc.pythonExec = python
-        sc.setLogLevel("ERROR")
         if "spark.sql.shuffle.partitions" not in self.conf:
             session.conf.set("spark.sql.shuffle.partitions",
                              str(max(2, 2 * int(sc.defaultParallelism))))
