@@ -7,14 +7,12 @@ JVM start is most of the cost); the command-line tests start their own.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import os
 import shutil
 import socket
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -390,95 +388,26 @@ def test_cli_names_what_the_executors_lack(tmp_path: Path) -> None:
 # -- a real standalone cluster on loopback -------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_port(port: int, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.5)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
-
-
-def _descendants(pid: int) -> list[int]:
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
-        except OSError:
-            continue
-        for c in map(int, children):
-            out.append(c)
-            todo.append(c)
-    return out
-
-
-def _stop(procs: list[subprocess.Popen]) -> None:
-    """Every process the cluster started (executors, their Python workers) and the daemons,
-    each by its own id."""
-    pids = [d for p in procs for d in _descendants(p.pid)]
-    for p in procs:
-        if p.poll() is None:
-            p.terminate()
-    for p in procs:
-        try:
-            p.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait(timeout=10)
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, 9)
-
-
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[tuple[str, dict]]:
-    home = Path(pyspark.__file__).parent
-    env = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1",
-           "SPARK_LOG_DIR": str(tmp_path / "logs"), "SPARK_WORKER_DIR": str(tmp_path / "work"),
-           "SPARK_MASTER_OPTS": "-Dspark.master.rest.enabled=false"}
-    spark_class = str(home / "bin" / "spark-class")
-    port, ui = _free_port(), _free_port()
-    master = f"spark://127.0.0.1:{port}"
-    logs = open(tmp_path / "cluster.log", "wb")  # noqa: SIM115 (closed below)
-    procs: list[subprocess.Popen] = []
-    try:
-        procs.append(subprocess.Popen(
-            [spark_class, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
-             "--port", str(port), "--webui-port", str(ui)], env=env, stdout=logs, stderr=logs))
-        _wait_port(port, 120)
-        for _ in range(2):
-            procs.append(subprocess.Popen(
-                [spark_class, "org.apache.spark.deploy.worker.Worker", master, "--host",
-                 "127.0.0.1", "--port", str(_free_port()), "--webui-port", str(_free_port()),
-                 "--cores", "1", "--memory", "1g", "--work-dir", str(tmp_path / "work")],
-                env=env, stdout=logs, stderr=logs))
-        yield master, env
-    finally:
-        _stop(procs)
-        logs.close()
+def cluster(tmp_path: Path) -> Iterator:
+    from khabar.engine.spark import LoopbackCluster
+
+    with LoopbackCluster(workers=2, cores=1, memory="1g", folder=tmp_path / "cluster") as c:
+        yield c
 
 
 def test_standalone_cluster_writes_what_local_writes(cluster, tmp_path: Path) -> None:
-    master, env = cluster
     local = tmp_path / "local.jsonl"
     res = _khabar("reuse", str(DEMO), "-q", "--out", str(local))
     assert res.returncode == 0, res.stderr[-2000:]
     remote = tmp_path / "shared" / "passages.jsonl"
     conf = {**BOUNDED, "spark.executor.memory": "512m", "spark.cores.max": "2",
             "spark.pyspark.python": sys.executable}
-    res = _khabar("reuse", str(DEMO), "--out", str(remote), "--engine", f"spark:{master}",
-                  *[f"--spark-conf={k}={v}" for k, v in conf.items()], env=env)
+    res = _khabar("reuse", str(DEMO), "--out", str(remote), "--engine", f"spark:{cluster.master}",
+                  *[f"--spark-conf={k}={v}" for k, v in conf.items()], env=cluster.env)
     assert res.returncode == 0, res.stderr[-3000:]
     assert remote.read_bytes() == local.read_bytes()
     assert local.read_bytes().count(b"\n") > 10
     assert "passages between" in res.stderr
     # the executors (not the driver) wrote it: their application folders hold their logs
-    assert any((tmp_path / "work").glob("app-*/*/stderr"))
+    assert any((tmp_path / "cluster" / "work").glob("app-*/*/stderr"))

@@ -76,8 +76,11 @@ MODULES = (("numpy", "numpy"), ("scipy", "scipy"), ("Stemmer", "PyStemmer"),
 WORKDIR_CONF = "spark.khabar.workdir"
 """Where the runner keeps what it writes between jobs (checkpoints, documents streamed from
 a store): a folder or Hadoop URL the driver and every executor share."""
-CHUNKS_PER_PARTITION = 2
+CHUNKS_PER_PARTITION = 1
 """Parsed input chunks (2,048 lines each) per partition of the documents."""
+RECORDS_PER_PARTITION = 4096
+"""Documents of the collection per partition of a shuffle (its size follows the collection's:
+postings, candidate pairs and passages all grow with the documents)."""
 SOURCE_GROUP = 4096
 """Records the driver holds at a time while it streams a dataset it reads itself."""
 COMPONENTS_LOCAL_EDGES = 2_000_000
@@ -275,6 +278,10 @@ class _Cut:
             yield base + k * pieces // count, record
 
 
+def _unranked(record: Any) -> tuple[Any, int]:
+    return record, -1
+
+
 def _second(item: tuple[Any, Any]) -> Any:
     return item[1]
 
@@ -425,10 +432,6 @@ class _Number:
 
 def _problem_order(item: tuple) -> tuple[int, int]:
     return item[1], item[2]
-
-
-def _problem(item: tuple) -> Any:
-    return item[3]
 
 
 # connected components
@@ -589,6 +592,12 @@ class SparkRunner:
         self._persisted: list[Any] = []
         self._broadcasts: list[Any] = []
         self._seq = 0
+        self._scale = 0
+        self.measure = False
+        """Record what reaches the driver in `driver_data` (costs a pickling of each
+        aggregate; benchmarks turn it on)."""
+        self.driver_data: list[tuple[str, str, int]] = []
+        """(kind, calling step, bytes) of every broadcast, aggregate and stream back."""
 
     # -- lifecycle
 
@@ -767,9 +776,15 @@ class SparkRunner:
         self._persisted.append(rdd)
         return SparkDataset(self, rdd)
 
-    def _partitions(self, rdds: Sequence[Any]) -> int:
-        inputs = max((r.getNumPartitions() for r in rdds), default=1)
-        return int(min(MAX_PARTITIONS, max(2 * self.workers, inputs)))
+    def _partitions(self, rdds: Sequence[Any] = ()) -> int:
+        """Partitions of a shuffle: by the size of the collection (documents read, or
+        records streamed in), at least two per core. Not by the inputs' partitions: unions
+        add those up, and a PySpark task costs tens of milliseconds however little it does."""
+        if self._scale:
+            by_size = math.ceil(self._scale / RECORDS_PER_PARTITION)
+        else:
+            by_size = max((r.getNumPartitions() for r in rdds), default=1)
+        return int(min(MAX_PARTITIONS, max(2 * self.workers, by_size)))
 
     def _name(self, stem: str) -> str:
         _ = self.session  # the work folder is chosen when Spark starts
@@ -802,14 +817,31 @@ class SparkRunner:
         size = _bytes(raw)
         return max(1 << 20, min(64 << 20, size // 4 if size > 0 else 64 << 20))
 
-    def _stream(self, rdd: Any, what: str) -> Iterator[list[Any]]:
-        """Batches of an RDD to the driver in partition order, one partition at a time; a
-        partition too big for one task result is cut into consecutive pieces first."""
+    def _stream(self, rdd: Any, what: str, key: Callable[[Any], Any] | None = None
+                ) -> Iterator[list[Any]]:
+        """Batches of an RDD to the driver (sorted by `key` if given, else in partition
+        order), never more than `_result_limit` bytes in one result: a dataset that small
+        comes in one job (sorted here), a larger one a partition at a time, each partition
+        too big for one result cut into consecutive pieces first."""
         with self._job(what):
             sizes = sorted(rdd.mapPartitionsWithIndex(_partition_size).collect())
+        total = sum(z for _i, _c, z in sizes)
+        if self.measure:
+            self.driver_data.append(("stream", _caller(), total))
         if not any(count for _i, count, _size in sizes):
             return
         limit = self._result_limit()
+        if total <= limit:
+            with self._job(what):
+                records = rdd.collect()
+            if key is not None:
+                records.sort(key=key)
+            yield from batched(records, BATCH)
+            return
+        if key is not None:
+            rdd = rdd.sortBy(key, numPartitions=self._partitions([rdd]))
+            with self._job(what):
+                sizes = sorted(rdd.mapPartitionsWithIndex(_partition_size).collect())
         if any(size > limit for _i, _count, size in sizes):
             pieces = [max(1, math.ceil(size / limit)) for _i, _count, size in sizes]
             base = [0, *np.cumsum(pieces).tolist()[:-1]]
@@ -847,6 +879,7 @@ class SparkRunner:
             group = []
         if not paths:
             return SparkDataset(self, self.sc.emptyRDD())
+        self._scale = max(self._scale, total)
         rdd = self.sc.union([self.sc.pickleFile(p) for p in paths])
         ds = self._keep(rdd)
         with self._job("reading records streamed from the driver"):
@@ -898,8 +931,7 @@ class SparkRunner:
             first[k] = chunks
             chunks += nchunks
         read_problems: Iterable[list[tuple]] = [] if not any(c[2] for c in counts) else \
-            self._stream(raw.filter(_is_problem).sortBy(_problem_order),
-                         "reporting input problems")
+            self._stream(raw.filter(_is_problem), "reporting input problems", _problem_order)
         for item in heapq.merge(listed, _flat(read_problems), key=_problem_order):
             report(item[3])
         if not chunks:
@@ -917,14 +949,11 @@ class SparkRunner:
         raw.unpersist()
         numbers = np.zeros(chunks, dtype=np.int64)
         np.cumsum(per_chunk[:-1], out=numbers[1:])
-        bad = parsed.filter(_is_problem)
-        with self._job("reporting bad lines"):
-            any_bad = not bad.isEmpty()
-        if any_bad:
-            for batch in self._stream(bad.sortBy(_problem_order).map(_problem),
-                                      "reporting bad lines"):
-                for p in batch:
-                    report(p)
+        for batch in self._stream(parsed.filter(_is_problem), "reporting bad lines",
+                                  _problem_order):
+            for item in batch:
+                report(item[3])
+        self._scale = max(self._scale, int(per_chunk.sum()))
         return self._keep(parsed.filter(_is_doc).map(_Number(numbers)))
 
     def write_jsonl(self, ds: Dataset, key: Callable[[Any], Any], path: str | Path,
@@ -939,11 +968,16 @@ class SparkRunner:
         folder = target.parent / f".{target.name}.parts-{secrets.token_hex(4)}"
         rdd = self._rdd(ds)
         try:
-            ordered = rdd.sortBy(key, numPartitions=max(1, rdd.getNumPartitions()))
-            ordered.persist()
+            ordered = rdd.sortBy(key, numPartitions=self._partitions([rdd]))
+            if getattr(row, "number", True) is None:
+                # a `khabar.pipeline.Row` that numbers nothing: no ranks, no job to count
+                ranked = ordered.map(_unranked)
+            else:
+                ordered.persist()
+                ranked = ordered.zipWithIndex()
             try:
                 written = sorted(self._collect(
-                    ordered.zipWithIndex().mapPartitionsWithIndex(_WritePart(str(folder), row)),
+                    ranked.mapPartitionsWithIndex(_WritePart(str(folder), row)),
                     f"writing {target.name}"))
             finally:
                 ordered.unpersist()
@@ -1018,6 +1052,8 @@ class SparkRunner:
         acc = zero
         for _index, value in sorted(self._collect(partials, "aggregating"), key=_first):
             acc = value if acc is None else combine(acc, value)
+        if self.measure:
+            self.driver_data.append(("aggregate", _caller(), len(pickle.dumps(acc))))
         return acc
 
     def components(self, edges: Dataset) -> SparkDataset:
@@ -1078,13 +1114,7 @@ class SparkRunner:
         return self._stream(self._rdd(ds), "streaming records to the driver")
 
     def sorted_batches(self, ds: Dataset, key: Callable[[Any], Any]) -> Iterator[list[Any]]:
-        rdd = self._rdd(ds)
-        with self._job("sorting"):
-            empty = rdd.isEmpty()
-        if empty:
-            return iter(())
-        return self._stream(rdd.sortBy(key, numPartitions=max(1, rdd.getNumPartitions())),
-                            "streaming sorted records to the driver")
+        return self._stream(self._rdd(ds), "streaming sorted records to the driver", key)
 
     def count(self, ds: Dataset) -> int:
         with self._job("counting"):
@@ -1093,6 +1123,9 @@ class SparkRunner:
     def broadcast(self, value: Any) -> Any:
         b = self.sc.broadcast(value)
         self._broadcasts.append(b)
+        path = getattr(b, "_path", None)
+        if self.measure and path and os.path.exists(path):
+            self.driver_data.append(("broadcast", _caller(), os.path.getsize(path)))
         return b
 
     def default_partitions(self, ds: Dataset) -> int:
@@ -1134,7 +1167,130 @@ def _stars(graph: Any) -> bool:
                             ).limit(1).count()
 
 
+# -- a standalone cluster on this machine (tests, benchmarks, trying a cluster out) -------------
+
+
+class LoopbackCluster:
+    """A standalone Spark cluster started from the installed pyspark, bound to 127.0.0.1:
+    one master and `workers` workers (`cores` and `memory` each). Use it as a context
+    manager; every process it started is stopped on exit, by its own id."""
+
+    def __init__(self, workers: int = 2, cores: int = 1, memory: str = "1g",
+                 folder: str | Path | None = None, timeout: float = 180) -> None:
+        import pyspark
+
+        self._tmp = None if folder is not None else tempfile.mkdtemp(prefix="khabar-cluster-")
+        self.folder = Path(folder if folder is not None else self._tmp)
+        home = Path(pyspark.__file__).parent
+        self.env = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1",
+                    "SPARK_LOG_DIR": str(self.folder / "logs"),
+                    "SPARK_WORKER_DIR": str(self.folder / "work"),
+                    "SPARK_MASTER_OPTS": "-Dspark.master.rest.enabled=false"}
+        """The environment for a driver of this cluster (it binds to 127.0.0.1 too)."""
+        self.port = _free_port()
+        self.master = f"spark://127.0.0.1:{self.port}"
+        self.procs: list[Any] = []
+        self._spark_class = str(home / "bin" / "spark-class")
+        self._args = (workers, cores, memory, timeout)
+
+    def __enter__(self) -> LoopbackCluster:
+        import subprocess
+
+        workers, cores, memory, timeout = self._args
+        self.folder.mkdir(parents=True, exist_ok=True)
+        log = open(self.folder / "cluster.log", "ab")
+        self._log = log
+        try:
+            self.procs.append(subprocess.Popen(
+                [self._spark_class, "org.apache.spark.deploy.master.Master", "--host",
+                 "127.0.0.1", "--port", str(self.port), "--webui-port", str(_free_port())],
+                env=self.env, stdout=log, stderr=log))
+            _wait_for_port(self.port, timeout, self.procs[0])
+            for _ in range(workers):
+                self.procs.append(subprocess.Popen(
+                    [self._spark_class, "org.apache.spark.deploy.worker.Worker", self.master,
+                     "--host", "127.0.0.1", "--port", str(_free_port()), "--webui-port",
+                     str(_free_port()), "--cores", str(cores), "--memory", memory,
+                     "--work-dir", str(self.folder / "work")],
+                    env=self.env, stdout=log, stderr=log))
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def pids(self) -> list[int]:
+        """The master's and workers' processes and everything they started (executors)."""
+        return [p.pid for p in self.procs] + [d for p in self.procs for d in _descendants(p.pid)]
+
+    def __exit__(self, *exc: object) -> None:
+        import subprocess
+
+        started = [d for p in self.procs for d in _descendants(p.pid)]
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout=10)
+        for pid in started:  # executors and their Python workers, if any outlived a worker
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, 9)
+        self.procs = []
+        with contextlib.suppress(AttributeError):
+            self._log.close()
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for_port(port: int, seconds: float, proc: Any) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the Spark master exited ({proc.returncode}) before listening")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.5)
+    raise TimeoutError(f"the Spark master did not listen on 127.0.0.1:{port} in {seconds} s")
+
+
+def _descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        children: list[str] = []
+        try:  # children started by any thread (a JVM starts its processes from many)
+            for task in Path(f"/proc/{p}/task").iterdir():
+                children.extend((task / "children").read_text().split())
+        except OSError:
+            continue
+        for c in map(int, children):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
 # -- small helpers -----------------------------------------------------------------------------
+
+
+def _caller() -> str:
+    """The first function outside the engine on the stack (the stage step that asked)."""
+    frame = sys._getframe(1)
+    engine = str(Path(__file__).parent)
+    while frame is not None and frame.f_code.co_filename.startswith(engine):
+        frame = frame.f_back  # type: ignore[assignment]
+    if frame is None:
+        return "?"
+    return f"{Path(frame.f_code.co_filename).stem}.{frame.f_code.co_name}:{frame.f_lineno}"
 
 
 def _is_doc(item: tuple) -> bool:
@@ -1162,4 +1318,4 @@ def _bytes(text: str) -> int:
     return int(m.group(1)) * _UNITS[m.group(2)]
 
 
-__all__ = ["SparkDataset", "SparkRunner", "package_digest"]
+__all__ = ["LoopbackCluster", "SparkDataset", "SparkRunner", "package_digest"]
