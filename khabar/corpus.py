@@ -296,28 +296,36 @@ def _links(key: str, sides: list[list[tuple]], _opts: RepairOptions
     return out
 
 
-def _link_keys(batch: list[tuple[int, tuple]]) -> list[tuple[int, tuple]]:
-    return list(batch)
+def _context_of(batch: list[tuple[int, tuple]]) -> tuple[dict[int, tuple], dict[int, tuple]]:
+    """(links by the number of the document whose tail they cut, titles by the number of the
+    document a fragment names, the first fragment by document number winning)."""
+    links: dict[int, tuple] = {}
+    titles: dict[int, tuple] = {}
+    for n, link in batch:
+        links[n] = min(links.get(n, link), link)
+        target = link[3]
+        titles[target] = min(titles.get(target, (n, link[4])), (n, link[4]))
+    return links, titles
 
 
-def _title_keys(batch: list[tuple[int, tuple]]) -> list[tuple[int, tuple]]:
-    # the linked document learns its probable title from the first fragment pointing at it
-    return [(link[3], ("title", n, link[4])) for n, link in batch]
+def _merge_context(a: tuple[dict, dict], b: tuple[dict, dict]) -> tuple[dict, dict]:
+    links = dict(a[0])
+    for n, link in b[0].items():
+        links[n] = min(links.get(n, link), link)
+    titles = dict(a[1])
+    for n, t in b[1].items():
+        titles[n] = min(titles.get(n, t), t)
+    return links, titles
 
 
-def _doc_keys(batch: list[Article]) -> list[tuple[int, Article]]:
-    return [(a.n, a) for a in batch]
-
-
-def _with_context(n: int, sides: list[list[Any]], boiler: Any) -> list[tuple[Article, Any]]:
-    docs, links, titles = sides
-    if not docs:
-        return []
-    art = docs[0]
-    link = min(links) if links else None
-    title = min(titles)[2] if titles else None
-    hashes = boiler.value.get(art.doc.source or "")
-    return [(art, (link, title, hashes))]
+def _with_context(batch: list[Article], context: Any) -> list[tuple[Article, Any]]:
+    boiler, links, titles = context.value
+    out = []
+    for a in batch:
+        title = titles.get(a.n)
+        out.append((a, (links.get(a.n), title[1] if title else None,
+                        boiler.get(a.doc.source or ""))))
+    return out
 
 
 def _prepare_batch(batch: list[tuple[Article, Any]], params: PrepareParams) -> list[Article]:
@@ -341,6 +349,19 @@ def _prepare_batch(batch: list[tuple[Article, Any]], params: PrepareParams) -> l
     return [Article(a.n, a.doc, r, v) for a, r, v in zip(arts, reps, views, strict=True)]
 
 
+def _prepare_and_steps(batch: list[tuple[Article, Any]], params: PrepareParams,
+                       steps: list[tuple[Any, Any]]) -> tuple[list[Any], ...]:
+    """One pass per article: repair, the text layer, then every stage's article step on the
+    prepared view; what goes on is the article without its view (later steps that show
+    text read the original and its repair, and the view is cheaper to rebuild than to
+    move between processes)."""
+    arts = _prepare_batch(batch, params)
+    outputs: list[list[Any]] = []
+    for step, step_params in steps:
+        outputs.extend(step.fn(arts, step_params))
+    return ([Article(a.n, a.doc, a.repair) for a in arts], *outputs)
+
+
 def _plain(batch: list[Article]) -> list[tuple[Article, Any]]:
     return [(a, (None, None, None)) for a in batch]
 
@@ -350,9 +371,12 @@ def prepare_stage(ctx: Context, data: dict[str, Dataset], params: PrepareParams
                   ) -> dict[str, Dataset]:
     """Repair with corpus knowledge, normalize, tokenize and split sentences, once."""
     docs = data["documents"]
+    steps = ctx.options.get("article_steps") or []
+    names = ["articles"] + [n for step, _ in steps for n in step.outputs]
     if ctx.store is not None:
         # stored documents carry the repairs ingest made with corpus knowledge
-        return {"articles": docs.map(_plain).map(_prepare_batch, params)}
+        made = docs.map(_plain).map_multi(_prepare_and_steps, len(names), params, steps)
+        return dict(zip(names, made, strict=True))
     opts = params.repair
     per_source = docs.aggregate(_per_source, _add, Counter())
     counted = [r for b in docs.group(_line_keys, _boilerplate, opts).batches() for r in b]
@@ -364,10 +388,14 @@ def prepare_stage(ctx: Context, data: dict[str, Dataset], params: PrepareParams
     wanted = ctx.runner.broadcast(frozenset(tails.aggregate(_tail_set, _union, set())))
     heads = docs.map(_heads, opts, wanted)
     links = cogroup([tails, heads], [_same, _same], _links, opts)
-    with_context = cogroup([docs, links, links], [_doc_keys, _link_keys, _title_keys],
-                           _with_context, ctx.runner.broadcast(boiler))
+    # what the corpus tells single documents is small (an outlet's boilerplate lines, the
+    # few glued headlines): it travels to every task, and articles keep their partitions
+    known = links.aggregate(_context_of, _merge_context, ({}, {}))
+    context = ctx.runner.broadcast((boiler, *known))
+    with_context = docs.map(_with_context, context)
     ctx.counts["prepare"] = {"boilerplate_lines": sum(len(v) for v in boiler.values())}
-    return {"articles": with_context.map(_prepare_batch, params)}
+    made = with_context.map_multi(_prepare_and_steps, len(names), params, steps)
+    return dict(zip(names, made, strict=True))
 
 
 __all__ = ["Article", "PrepareParams", "article_n", "prepare_stage", "read_stage"]

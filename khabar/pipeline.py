@@ -87,6 +87,10 @@ class Job:
                            echo or (lambda _line: None), on_problem,
                            options=dict(options or {}))
         self.ctx.options["inputs"] = inputs
+        # per-article steps of the planned stages, run in the pass that prepares articles
+        self.ctx.options["article_steps"] = [
+            (st.article, self.ctx.params_of(st.name)) for st in self.stages
+            if st.article is not None and any(s.name == "prepare" for s in self.stages)]
         self.data: dict[str, Dataset] = {}
         self.seconds: dict[str, float] = {}
         self.cpu: dict[str, float] = {}
@@ -110,6 +114,8 @@ class Job:
     def run(self) -> dict[str, Dataset]:
         for st in self.stages:
             given = {name: self.data[name] for name in st.requires}
+            if "articles" in self.data:
+                given.setdefault("articles", self.data["articles"])
             given.update({name: self.data[name] for name in st.optional if name in self.data})
             wall, cpu = time.perf_counter(), cpu_seconds()
             made = st.build(self.ctx, given, self.ctx.params_of(st.name))

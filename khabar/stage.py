@@ -48,6 +48,21 @@ class Output:
 
 
 @dataclass(frozen=True, slots=True)
+class ArticleStep:
+    """A stage's per-article work, run inside the one pass that prepares each article.
+
+    ``fn(batch, params)`` takes prepared `khabar.corpus.Article`s (with their `TextView`)
+    and returns one list per name in `outputs`. When a run prepares its articles, the
+    pipeline runs every planned stage's article step in that pass, so each article is
+    normalized, tokenized and read once per run; a stage run on raw documents alone
+    (``khabar dups FILE``) runs its step itself.
+    """
+
+    outputs: tuple[str, ...]
+    fn: Callable[..., tuple[list[Any], ...]]
+
+
+@dataclass(frozen=True, slots=True)
 class Stage:
     name: str
     params: type | None
@@ -58,6 +73,7 @@ class Stage:
     optional: tuple[str, ...] = ()
     """Datasets used when the run has them anyway (e.g. duplicate evidence for stories),
     never a reason to run another stage."""
+    article: ArticleStep | None = None
     doc: str = ""
 
 
@@ -94,12 +110,14 @@ _MODULES = ("khabar.corpus", "khabar.dups.stage", "khabar.reuse.stage")  # TODO:
 
 def stage(name: str, *, params: type | None = None, requires: Sequence[str] = (),
           provides: Sequence[str] = (), outputs: Sequence[Output] = (),
-          optional: Sequence[str] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+          optional: Sequence[str] = (), article: ArticleStep | None = None
+          ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register the decorated function as stage `name`."""
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         _REGISTRY[name] = Stage(name, params, tuple(requires), tuple(provides), fn,
-                                tuple(outputs), tuple(optional), (fn.__doc__ or "").strip())
+                                tuple(outputs), tuple(optional), article,
+                                (fn.__doc__ or "").strip())
         return fn
 
     return register
@@ -126,11 +144,27 @@ def get(name: str) -> Stage:
 
 
 def plan(targets: Iterable[str]) -> list[Stage]:
-    """The stages needed to run `targets`, each after the stages providing what it requires."""
+    """The stages needed to run `targets`, each after the stages providing what it requires.
+
+    When the run prepares articles, every stage with an article step comes after the
+    prepare stage: its step runs in that pass (see `ArticleStep`)."""
     _load()
+    targets = list(targets)
+    first = _plan(targets, prepared=False)
+    if any(st.name == "prepare" for st in first):
+        return _plan(targets, prepared=True)
+    return first
+
+
+def _plan(targets: list[str], prepared: bool) -> list[Stage]:
     provider = {d: s for s in _REGISTRY.values() for d in s.provides}
     order: list[Stage] = []
     seen: set[str] = set()
+
+    def needs(st: Stage) -> tuple[str, ...]:
+        if prepared and st.article is not None and "articles" not in st.requires:
+            return (*st.requires, "articles")
+        return st.requires
 
     def visit(name: str, path: tuple[str, ...]) -> None:
         if name in seen:
@@ -138,7 +172,7 @@ def plan(targets: Iterable[str]) -> list[Stage]:
         if name in path:
             raise KhabarError(f"stages require each other in a circle: {' -> '.join(path)}")
         st = get(name)
-        for need in st.requires:
+        for need in needs(st):
             if need not in provider:
                 raise KhabarError(f"stage {name!r} requires {need!r}, which no stage provides")
             visit(provider[need].name, (*path, name))
@@ -150,4 +184,14 @@ def plan(targets: Iterable[str]) -> list[Stage]:
     return order
 
 
-__all__ = ["Context", "Output", "Stage", "get", "plan", "stage", "stages"]
+def article_outputs(step: ArticleStep, data: dict[str, Any], params: Any) -> list[Any]:
+    """The datasets of an article step: made in the run's prepare pass, or here from the
+    documents when the run prepares nothing."""
+    if all(name in data for name in step.outputs):
+        return [data[name] for name in step.outputs]
+    source = data.get("articles") or data["documents"]
+    return source.map_multi(step.fn, len(step.outputs), params)
+
+
+__all__ = ["ArticleStep", "Context", "Output", "Stage", "article_outputs", "get", "plan",
+           "stage", "stages"]

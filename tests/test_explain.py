@@ -515,7 +515,6 @@ def test_demo_novelty_with_the_real_reuse_stage(demo):
     ("sabq", "سبق- جدة: أعلنت وزارة الصحة اليوم تسجيل حالة وفاة جديدة."),  # web name
     ("صحيفة سبق", "(سبق) - أعلنت وزارة الصحة اليوم تسجيل حالة وفاة جديدة."),
     ("قناة المدار الإخبارية", "تل الريحان (قناة المدار) - خرج قطار ركاب عن السكة."),
-    ("alweeam", "للمزيد تابعوا صحيفة الوئام على تويتر."),
 ])
 def test_an_outlet_naming_itself_credits_nobody(source, text):
     atts, _ = atts_of(text, source)
@@ -523,6 +522,14 @@ def test_an_outlet_naming_itself_credits_nobody(source, text):
     # the same line in another outlet's article is a credit
     other, _ = atts_of(text, "okaz")
     assert [a for a in other if a.kind == "credit"], text
+
+
+def test_a_follow_us_line_credits_nobody():
+    # neither in the outlet's own article nor in another's: following an outlet on a
+    # network does not make it the source of the report
+    for source in ("alweeam", "okaz"):
+        atts, _ = atts_of("للمزيد تابعوا صحيفة الوئام على تويتر.", source)
+        assert not [a for a in atts if a.kind == "credit"]
 
 
 def test_the_market_of_okaz_is_a_place_not_the_newspaper():

@@ -7,6 +7,7 @@ import json
 from conftest import DEMO, DEMO_KEY
 
 from khabar.cli import main
+from khabar.io.readers import read
 
 
 def _jsonl(path):
@@ -37,6 +38,22 @@ def test_run_on_demo_writes_report_and_data(tmp_path, capsys):
     assert passages and all(p["a_end"] > p["a_start"] for p in passages)
     pages = list((out / "stories").glob("*.html"))
     assert len(pages) == len(stories)
+    # who says what, as the attribution scorer reads it: offsets into the original text
+    texts = {d.id: d.text for d in read([str(DEMO)])}
+    atts = _jsonl(out / "data" / "attributions.jsonl")
+    assert atts and {a["kind"] for a in atts} <= {"quote", "reported"}
+    for a in atts:
+        s, e = a["content"]
+        assert 0 <= s < e <= len(texts[a["doc"]]) and a["speaker"]
+    credits = _jsonl(out / "data" / "credits.jsonl")
+    assert credits and all(texts[c["doc"]][c["span"][0]:c["span"][1]] for c in credits)
+    # who says what across stories: one page, name variants joined, statements linked
+    speakers = (out / "speakers.html").read_text("utf-8")
+    assert "نبيل السراج" in speakers and 'href="stories/' in speakers
+    assert 'href="speakers.html"' in index
+    mentions = _jsonl(out / "data" / "mentions.jsonl")
+    assert {m["type"] for m in mentions} == {"person", "place", "organization"}
+    assert all(texts[m["doc"]][m["span"][0]:m["span"][1]] == m["text"] for m in mentions)
 
 
 def test_rerun_adds_nothing_and_keeps_story_ids(tmp_path, capsys):

@@ -21,24 +21,31 @@ from khabar.errors import KhabarError
               show_default=True,
               help="jsonl: one passage per line; pan: PAN detection XML files, one per "
                    "document that has passages.")
-@click.option("--min-words", type=int, default=8, show_default=True,
-              help="Shortest passage reported, in words on each side.")
+@click.option("--min-words", type=int, default=15, show_default=True,
+              help="Shortest passage reported, in words on each side (about one short "
+                   "sentence).")
 @click.option("--max-df", type=int, default=50, show_default=True,
               help="Fingerprints in more documents than this are formulas and do not make "
                    "candidate pairs.")
 @click.option("--include-boilerplate", is_flag=True,
               help="Also report passages an outlet repeats in many of its own documents "
                    "(flagged boilerplate: true).")
+@click.option("--include-formulaic", is_flag=True,
+              help="Also report templates (the same frame with other figures or names) and "
+                   "formulas (phrases many outlets use in unrelated stories), flagged by "
+                   "their kind.")
 @engine_options
 def reuse(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out: Path | None,
-          fmt: str, min_words: int, max_df: int, include_boilerplate: bool, workers: int,
-          engine_spec: str, spark_conf: tuple[str, ...], **kw) -> None:
+          fmt: str, min_words: int, max_df: int, include_boilerplate: bool,
+          include_formulaic: bool, workers: int, engine_spec: str,
+          spark_conf: tuple[str, ...], **kw) -> None:
     """Find passages reused between articles of INPUT files or the database.
 
     Each passage gives both documents (`a` < `b` by id) with half-open ORIGINAL
     character offsets, a similarity score, the sentences it covers on each
-    side, the likely source (`source`, or null) and the rule that decided it.
-    With --db the passages are also kept in the database.
+    side, its kind (copy, template or formula; only copies are reported unless
+    --include-formulaic), the likely source of a copy (`source`, or null) and the
+    rule that decided it. With --db the passages are also kept in the database.
     """
     from khabar.reuse.options import ReuseOptions
     from khabar.reuse.pan import write_pan
@@ -55,12 +62,15 @@ def reuse(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out: Path
     elif out is not None and out.is_dir():
         raise KhabarError(f"{out}: is a directory; give a .jsonl file (or --format pan)")
     base = ReuseOptions()
-    # the minimum passage in content words follows the minimum in words (about 6 in 10
-    # words of Arabic news are content words)
-    options = ReuseOptions(min_words=min_words, max_df=max_df,
-                           min_content=max(2, round(min_words * base.min_content
-                                                    / base.min_words)),
-                           include_boilerplate=include_boilerplate)
+    # a passage shorter than the default core is anchored by a core as short as itself;
+    # the minimum in content words follows the core in words (about 6 in 10 words of
+    # Arabic news are content words)
+    core = min(base.core_words, min_words)
+    options = ReuseOptions(min_words=min_words, max_df=max_df, core_words=core,
+                           min_content=max(2, round(core * base.min_content
+                                                    / base.core_words)),
+                           include_boilerplate=include_boilerplate,
+                           include_formulaic=include_formulaic)
     with stage_job(["reuse"], inputs, db_path, kw, quiet,
                    runner_from(engine_spec, workers, spark_conf),
                    params={"reuse": options}) as job:

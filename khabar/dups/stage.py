@@ -43,7 +43,7 @@ from khabar.dups.shingles import (
 from khabar.dups.sketch import containment_samples, oph_signatures, seeded, shingle_sets, sorted_sets
 from khabar.dups.verify import accept, intersections, similarities
 from khabar.engine import Dataset, cogroup
-from khabar.stage import Context, Output, stage
+from khabar.stage import ArticleStep, Context, Output, article_outputs, stage
 
 DECIMALS = 4
 MAX_BUCKET = 64
@@ -430,13 +430,17 @@ OUTPUTS = (
 )
 
 
-@stage("dups", params=DupParams, requires=("documents",), optional=("articles",),
-       provides=("dup_pairs", "dup_clusters", "dup_short"), outputs=OUTPUTS)
+SKETCH = ArticleStep(("dup_exact", "dup_units", "dup_sets", "dup_meta", "dup_short_docs"),
+                     sketch_batch)
+
+
+@stage("dups", params=DupParams, requires=("documents",),
+       optional=("articles", *SKETCH.outputs),
+       provides=("dup_pairs", "dup_clusters", "dup_short"), outputs=OUTPUTS, article=SKETCH)
 def dups_stage(ctx: Context, data: dict[str, Dataset], params: DupParams) -> dict[str, Dataset]:
     """Exact and near duplicates, verified on the real shingle sets, and their clusters."""
-    source = data.get("articles") or data["documents"]
     runner = ctx.runner
-    exact, units, sets, meta, short = source.map_multi(sketch_batch, 5, params)
+    exact, units, sets, meta, short = article_outputs(SKETCH, data, params)
     members = exact.group(_exact_key, _exact_members)
     dropped = runner.broadcast(np.sort(members.aggregate(_member_ns, _concat,
                                                          np.zeros(0, np.int64))))

@@ -83,7 +83,12 @@ def _lists() -> dict[str, frozenset[str]]:
         "first": (words("first-names.txt", "male") | words("first-names.txt", "female")
                   | words("first-names.txt", "foreign")),
         "ambiguous": words("first-names.txt", "ambiguous"),
-        "place_trigger": words("cues.txt", "place_trigger"),
+        "place_trigger": words("cues.txt", "place_trigger") | words("cues.txt", "site_trigger"),
+        "site_trigger": words("cues.txt", "site_trigger"),
+        "weak_place_trigger": words("cues.txt", "weak_place_trigger"),
+        "name_trigger": words("cues.txt", "name_trigger"),
+        "sports_club": words("cues.txt", "sports_club"),
+        "sports_context": words("cues.txt", "sports_context"),
         "place_context": words("cues.txt", "place_context"),
         # the definite forms too: الجبهة الجنوبية، الهيئة العامة للإحصاء
         "org_trigger": words("cues.txt", "org_trigger")
@@ -128,6 +133,13 @@ def _is_definite(tok: str) -> bool:
 
 def _is_nisba(tok: str) -> bool:
     return tok.endswith("ي") or tok.endswith("ية") or tok.endswith("يين") or tok.endswith("يون")
+
+
+def _possessed(tok: str) -> bool:
+    """A noun with a pronoun attached (نظيره، رحلته، حقه، تدعيمها): never part of a name."""
+    # four-letter names do end in ه (عبده، نبيه، وجيه): only three letters or five and more
+    return tok.endswith(("ها", "هم", "هما", "كم", "ته")) or (
+        tok.endswith("ه") and len(tok) != 4 and len(tok) >= 3)
 
 
 def _verbal_noun_shape(tok: str) -> bool:
@@ -186,7 +198,8 @@ class _Finder:
         n, cut, entry = hit
         if entry.credit_only and not (self.in_parens(i, i + n) or self.dateline(i, i + n)):
             return None
-        if entry.needs_cue and not self._place_context(i, cut):
+        if entry.needs_cue and not (self._place_context(i, cut)
+                                    or (cut and p.toks[i][0] in "بل")):  # بالمملكة
             return None
         if entry.kind == "place" and not cut and i > 0 and p.joinable[i] \
                 and _is_definite(p.toks[i - 1]) and _is_nisba(p.toks[i + n - 1]) \
@@ -208,12 +221,22 @@ class _Finder:
         ل-phrases may follow, else the next definite word is an object: أغلقت الشرطة الطريق)."""
         p = self.p
         bare = _bare(p.toks[i], self.L["org_trigger"])
-        if bare is None:
-            return None
+        if bare is None or p.toks[i] in ("لمصلحة", "لصالح"):
+            return None  # لمصلحة X: "in favour of", not the authority called مصلحة
+        if bare == "القوات" and i + 1 < len(p) and _is_nisba(p.toks[i + 1]) and not (
+                i + 2 < len(p) and p.joinable[i + 2] and p.toks[i + 2].startswith("لل")):
+            return None  # القوات الأفغانية: forces described, not a body's name
         definite = bare.startswith("ال")
         j = i + 1
         after_lil = False
-        while j < len(p) and j - i <= 4 and p.joinable[j] and not self.taken[j]:
+        joined = False
+        if not definite and i + 1 < len(p) and p.toks[i + 1].startswith("لل"):
+            return None  # كلية للبنين: a college for boys, a description, not a name
+        if not definite and _bare(p.toks[i], self.L["name_trigger"]) is not None:
+            named = self._proper_name_after(i)
+            if named is not None:
+                return named
+        while j < len(p) and j - i <= 5 and p.joinable[j] and not self.taken[j]:
             t = p.toks[j]
             if t in self.sw or t in self.L["breaker"] or (j > i + 1 and '"' in p.gaps[j]):
                 break
@@ -226,6 +249,10 @@ class _Finder:
                     j += 1
                 elif after_lil and _is_definite(t):
                     j += 1
+                elif after_lil and not joined and t.startswith("وال") and len(t) > 5 \
+                        and t[1:] not in self.sw:
+                    joined = True
+                    j += 1  # المؤسسة العامة للتدريب التقني والمهني
                 else:
                     break
             elif t in self.L["honorific"] or t in self.L["role"]:
@@ -240,9 +267,13 @@ class _Finder:
                     j += 1
                 elif _is_definite(t) and not _is_definite(p.toks[j - 1]):
                     j += 1  # نقابة عمال السكك: construct chain, one more genitive
+                elif not joined and t.startswith("وال") and len(t) > 5 \
+                        and t[1:] not in self.sw and _is_definite(p.toks[j - 1]):
+                    joined = True
+                    j += 1  # وزارة التجارة والصناعة: two domains joined make one name
                 else:
                     break
-            elif _is_definite(t) or (j == i + 1 and '"' in p.gaps[j]):
+            elif _is_definite(t) or (j == i + 1 and '"' in p.gaps[j] and not _is_nisba(t)):
                 j += 1
             elif j == i + 1 and j + 1 < len(p) and p.joinable[j + 1] \
                     and _is_definite(p.toks[j + 1]) and self.plain(j):
@@ -253,6 +284,22 @@ class _Finder:
             return None
         cut = self._cut(i, self.L["org_trigger"])
         return M(i, j, cut, "organization", "", "org-trigger")
+
+    def _proper_name_after(self, i: int) -> M | None:
+        """شركة فيات كرايسلر، حزب نداء تونس: a body named by unknown words (no article, no
+        feminine or nisba ending: those describe it), up to three."""
+        p = self.p
+        j = i + 1
+        while j < len(p) and j - i <= 3 and p.joinable[j] and not self.taken[j]:
+            t = p.toks[j]
+            if not self.plain(j) or _is_definite(t) or t.endswith("ة") or \
+                    (len(t) >= 4 and _is_nisba(t)) or t[:3] in ("وال", "بال", "فال") \
+                    or t.startswith("لل") or _verbal_noun_shape(t):
+                break
+            j += 1
+        if j == i + 1:
+            return None
+        return M(i, j, self._cut(i, self.L["org_trigger"]), "organization", "", "org-trigger")
 
     def outlet(self, i: int) -> M | None:
         p = self.p
@@ -287,9 +334,12 @@ class _Finder:
             if not self.plain(j):
                 return None
             j += 1
-            while j < len(p) and j - i <= 3 and p.joinable[j] and _is_definite(p.toks[j]) \
-                    and self.plain(j):
-                j += 1
+            foreign = not _is_definite(p.toks[i + 1])
+            while j < len(p) and j - i <= 3 and p.joinable[j] and self.plain(j) and (
+                    _is_definite(p.toks[j]) if not foreign else not (
+                        _is_definite(p.toks[j]) or p.toks[j].endswith("ة")
+                        or _is_nisba(p.toks[j]) or p.toks[j][0] in "وبلف")):
+                j += 1  # صحيفة الشرق الأوسط; مجلة فرانس فوتبول (before الفرنسية)
             if trig in ("قناة", "اذاعة") and not _is_definite(p.toks[i + 1]):
                 return None
             if trig == "قناة":
@@ -310,14 +360,21 @@ class _Finder:
         if not p.joinable[j] or self.taken[j] or not self.plain(j) or p.toks[j][0].isdigit():
             return None
         first = p.toks[j]
-        if not _is_definite(first) and (first.endswith("ة") or _is_nisba(first)):
+        feminine = p.toks[i].endswith("ة")
+        if not _is_definite(first) and (first.endswith("ة") or (
+                len(first) >= 4 and _is_nisba(first) and not feminine)):
             return None  # قرية صغيرة، ولاية أمريكية: an adjective, not a name
+        if _bare(p.toks[i], self.L["weak_place_trigger"]) is not None and _is_definite(first):
+            return None  # منطقة الحادث: "the area of the accident"; named areas are listed
         if _is_definite(first) and _is_nisba(first):
             return None
         j += 1
         if j < len(p) and p.joinable[j] and _is_definite(p.toks[j]) and self.plain(j) \
                 and not _is_nisba(p.toks[j]):
             j += 1
+        if _bare(p.toks[i], self.L["site_trigger"]) is not None:
+            # a port or an airport is named with its word (ميناء جيهان)
+            return M(i, j, self._cut(i, self.L["site_trigger"]), "place", "", "site-trigger")
         return M(i + 1, j, 0, "place", "", "place-trigger")
 
     # -- persons -------------------------------------------------------------------------------
@@ -334,26 +391,37 @@ class _Finder:
                 return (k, end) if end > k else None
         return None
 
-    def name_from(self, j: int, after_title: bool) -> int:
-        """End of a person name starting at token j (j itself when there is none)."""
+    def name_from(self, j: int, after_title: bool, cut: int = 0) -> int:
+        """End of a person name starting at token j (j itself when there is none); `cut`
+        leading characters of token j are a conjunction (وعبدالله حامد)."""
         p, L = self.p, self.L
-        if j >= len(p) or self.taken[j] or not self.plain(j):
+        if j >= len(p) or self.taken[j] or (not cut and not self.plain(j)):
             return j
-        first = p.toks[j]
+        first = p.toks[j][cut:]
         known = first in L["first"] or (after_title and first in L["ambiguous"]) \
             or first in _CONNECTORS or self.is_ali(j)
+        if not known and _possessed(first):
+            return j  # التقى نظيره التركي: "his counterpart", not a name
         if _is_definite(first) or (not known and _verbal_noun_shape(first)):
             return j
         if not known and (first[0] in "وفبلك" or first.endswith("ة")):
             return j  # وجسرا، لاستخبارات، إدارة: a clitic or a noun, not a name
         if not known and (first[0] == "ي" or (first[0] == "ت" and len(first) == 4)):
             return j  # يرسل، يشكو، تخلف: a verb after the title, not a name
+        if not known and first[0] == "م" and len(first) >= 5:
+            return j  # مدرب متخصص، مساعد: a participle describing the title, not a name
         if first == "علي" and j + 1 < len(p) and _is_definite(p.toks[j + 1]) \
                 and not p.toks[j + 1].endswith("ي") and not after_title:
             return j  # عرض علي السفر: the preposition spelled with ي, not the name
         k = j + 1
+        if k < len(p) and p.toks[k] == "الله" and (first.endswith("ه") or first.endswith("هم")
+                                                   or first.endswith("ها")) \
+                and first not in _CONNECTORS:
+            return j  # حفظه الله، رحمهم الله: a prayer, not a name
         while k < len(p) and k - j < 6 and p.joinable[k] and not self.taken[k]:
             t, prev = p.toks[k], p.toks[k - 1]
+            if "-" in p.gaps[k]:
+                break  # أحمد علي- سبق: a byline's dash ends the name
             if prev in _CONNECTORS and t.isalpha() and t not in self.sw \
                     and t not in L["breaker"]:
                 k += 1  # after بن/آل anything is a name: آل الشيخ
@@ -362,12 +430,19 @@ class _Finder:
                 break
             if t.startswith("لل") or (_verbal_noun_shape(t) and not _is_definite(t)):
                 break
+            if not _is_definite(t) and _possessed(t) and t not in L["first"]:
+                break  # إبراهيم تدعيمها، حقه: a noun with a pronoun ends the name
+            hit = self.gaz.match(p.toks, k, p.joinable)
+            if hit is not None and hit[2].kind == "place" and not hit[2].needs_cue:
+                break  # غزا صدام الكويت: a country after the name is not a family name
             if t[0] in "بلوفك" and (_verbal_noun_shape(t[1:]) or t[1:3] == "ال"):
                 break  # باستقطاب، بالخطر: a preposition and a noun
             if k == j + 1:
                 # a surname, with or without article: إسماعيل قاآني، نبيل السراج، ياسين بوعزة
                 if t.endswith("ة") and not known and not _is_definite(t):
                     break
+                if _is_definite(t) and t.endswith("ية"):
+                    break  # مارتن الأمريكية: a feminine adjective, not a family name
                 k += 1
             elif t[0] in "وفبلكي" and t not in L["first"]:
                 break  # عز الدين بقدر، … يرسل: not a third name
@@ -435,6 +510,11 @@ class _Finder:
             end = j
         else:
             end = self.name_from(j, after_title=True)
+            bare_role = not _is_definite(p.toks[j - 1]) \
+                and _bare(p.toks[j - 1], L["role"]) is not None
+            if end > j and bare_role and p.toks[j] not in L["first"] \
+                    and p.toks[j] not in L["ambiguous"] and not self.is_ali(j):
+                end = j  # مدير قسم الهندسة: a role without ال needs its complement first
             if end > j and p.toks[j] not in L["first"] and not self.is_ali(j):
                 # مدرب نجوم المنارة جمال المهيري، مدير مكتب الحملة بتركيا خالد السلامة:
                 # an unknown word first and a given name soon after: the first was a complement
@@ -459,12 +539,34 @@ class _Finder:
     def first_name(self, i: int) -> M | None:
         p = self.p
         t = p.toks[i]
+        cut = 0
         if t not in self.L["first"] and not self.is_ali(i):
-            return None
-        end = self.name_from(i, after_title=False)
+            if not (len(t) > 3 and t[0] == "و" and t[1:] in self.L["first"]):
+                return None
+            cut = 1  # وعبدالله حامد: a given name with the conjunction attached
+        end = self.name_from(i, after_title=False, cut=cut)
         if end - i < 2:
             return None
-        return M(i, end, 0, "person", "", "first-name", head=i)
+        return M(i, end, cut, "person", "", "first-name", head=i)
+
+    def listed(self, i: int, prev: M | None) -> M | None:
+        """"…، X Y وZ W": a two-word name joined by و right after a person continues a list
+        of people (the first word need not be a listed given name)."""
+        p = self.p
+        if prev is None or prev.kind != "person" or prev.j != i or i + 1 >= len(p):
+            return None
+        t = p.toks[i]
+        if len(t) < 4 or t[0] != "و" or not p.joinable[i + 1] or self.taken[i + 1]:
+            return None
+        bare = t[1:]
+        if bare in self.sw or _is_definite(bare) or not bare.isalpha() or _possessed(bare) \
+                or bare in self.L["verbs"] or _verbal_noun_shape(bare) \
+                or _bare(bare, self.L["titles"]) is not None or not self.plain(i + 1):
+            return None
+        if "," in p.gaps[i] or "\n" in p.gaps[i]:
+            return None
+        end = i + 2
+        return M(i, end, 1, "person", "", "list", head=i)
 
     def apposition(self, i: int) -> M | None:
         """Two name tokens at i, i+1 followed by ", <title>"."""
@@ -472,7 +574,9 @@ class _Finder:
         k = i + 2
         if k >= len(p) or not p.joinable[i + 1] or not self.plain(i) or not self.plain(i + 1):
             return None
-        if not ("،" in p.gaps[k] or "," in p.gaps[k]) or "\n" in p.gaps[k]:
+        after_verb = i > 0 and p.joinable[i] and _bare(p.toks[i - 1], L["verbs"]) is not None
+        if not ("،" in p.gaps[k] or "," in p.gaps[k] or (after_verb and p.joinable[k])) \
+                or "\n" in p.gaps[k]:
             return None
         if _bare(p.toks[k], L["titles"]) is None:
             return None
@@ -494,7 +598,8 @@ class _Finder:
         n = len(p)
         while i < n:
             m = (self.gazetteer(i) or self.titled(i) or self.outlet(i) or self.org(i)
-                 or self.place(i) or self.first_name(i) or self.apposition(i))
+                 or self.place(i) or self.first_name(i) or self.apposition(i)
+                 or self.listed(i, out[-1] if out else None))
             if m is None:
                 i += 1
                 continue
@@ -507,6 +612,8 @@ class _Finder:
                 self.taken[k] = True
             i = max(stop, i + 1)
         self._surnames(out)
+        self._propagate(out)
+        self._clubs(out)
         out.sort(key=lambda m: m.i)
         for m in out:
             if not m.canonical:
@@ -529,6 +636,64 @@ class _Finder:
                     break
             else:
                 seen.append((toks, m.canonical))
+
+    def _clubs(self, out: list[M]) -> None:
+        """In an article about sport, a club's bare name (الهلال، النصر) is the club."""
+        p, L = self.p, self.L
+        context = sum(1 for t in p.toks if _bare(t, L["sports_context"]) is not None)
+        if context < 3:
+            return
+        for k in range(len(p)):
+            if self.taken[k]:
+                continue
+            for v, cut in variants(p.toks[k]):
+                if v in L["sports_club"]:
+                    nxt = p.toks[k + 1] if k + 1 < len(p) and p.joinable[k + 1] else ""
+                    if nxt.startswith("ال") and not _is_nisba(nxt):
+                        break  # الاتحاد الدولي، الخليج العربي: another name goes on
+                    out.append(M(k, k + 1, cut, "organization", "", "club"))
+                    self.taken[k] = True
+                    break
+
+    def _propagate(self, out: list[M]) -> None:
+        """A place named after its cue word (إقليم لوغار) or a body named after its kind
+        (نادي النصر، حزب العمال) is the same place or body when the name recurs alone."""
+        p = self.p
+        names: dict[tuple[str, ...], M] = {}
+        for m in out:
+            if m.rule == "place-trigger":
+                names.setdefault(tuple(p.toks[m.i:m.j]), m)
+            elif m.rule == "org-trigger" and m.j - m.i >= 2 \
+                    and _bare(p.toks[m.i], self.L["name_trigger"]) is not None:
+                toks = tuple(p.toks[m.i + 1:m.j])
+                if len(toks) <= 3 and not any(t in self.sw for t in toks):
+                    names.setdefault(toks, m)
+        if not names:
+            return
+        firsts: dict[str, list[tuple[str, ...]]] = {}
+        for toks in names:
+            firsts.setdefault(toks[0], []).append(toks)
+        for k in range(len(p)):
+            if self.taken[k]:
+                continue
+            for v, cut in variants(p.toks[k]):
+                hit = None
+                for toks in firsts.get(v, ()):
+                    n = len(toks)
+                    if k + n <= len(p) and all(p.toks[k + x] == toks[x] and p.joinable[k + x]
+                                               and not self.taken[k + x] for x in range(1, n)):
+                        hit = toks
+                        break
+                if hit is None:
+                    continue
+                src = names[hit]
+                n = len(hit)
+                canonical = src.canonical or display(p.view.original[slice(
+                    *p.tok_orig(src.i, src.j, src.cut))])
+                out.append(M(k, k + n, cut, src.kind, canonical, "propagated"))
+                for x in range(k, k + n):
+                    self.taken[x] = True
+                break
 
     def _cut(self, i: int, table: frozenset[str]) -> int:
         for v, cut in variants(self.p.toks[i]):

@@ -129,8 +129,53 @@ class Units:
         return sp.csr_matrix(sp.diags(1.0 / norms) @ self.weighted)
 
 
-def build_units(views: Sequence[TextView]) -> Units:
-    """Sentences of `views` (already in story order) with their content stems."""
+@dataclass(slots=True)
+class DocSentences:
+    """What novelty and summaries need of one article, without its `TextView`: its
+    sentences (ORIGINAL spans), the distinct content stems and the numbers of each, which
+    sentences run on in the same paragraph, and the headline spans the repair found.
+    Small enough to move between processes (a view is not: see `khabar.corpus`)."""
+
+    spans: list[tuple[int, int]]
+    stems: list[list[str]]
+    numbers: list[frozenset[str]]
+    joined: list[bool]
+    headlines: list[tuple[int, int]]
+
+    def __reduce__(self) -> tuple:
+        return (DocSentences, (self.spans, self.stems, self.numbers, self.joined,
+                               self.headlines))
+
+
+def doc_sentences(v: TextView) -> DocSentences:
+    sent_spans = v.sentence_spans_original()
+    headlines = [(a.start, a.end) for a in v.repaired.actions
+                 if a.kind in ("headline", "glued_headline", "suspected_glued_headline")]
+    if not sent_spans:
+        return DocSentences([], [], [], [], headlines)
+    stems = v.stems
+    content = v.content_mask()
+    sent_of = v.sentence_of_tokens()
+    kinds = v.tokens.kinds
+    per_sent: list[dict[str, None]] = [{} for _ in sent_spans]
+    nums: list[set[str]] = [set() for _ in sent_spans]
+    for k, s in enumerate(sent_of.tolist()):
+        tok = v.tokens.strings[k]
+        if kinds[k] == 2:  # DIGIT
+            nums[s].add(tok)
+        if content[k] and len(tok) > 1:
+            per_sent[s][stems[k]] = None
+    joined = []
+    for i, span in enumerate(sent_spans):
+        nxt = sent_spans[i + 1][0] if i + 1 < len(sent_spans) else None
+        joined.append(nxt is not None and "\n" not in v.original[span[1]:nxt])
+    return DocSentences(sent_spans, [list(d) for d in per_sent],
+                        [frozenset(n) for n in nums], joined, headlines)
+
+
+def build_units(views: Sequence[TextView | DocSentences]) -> Units:
+    """Sentences of `views` (already in story order) with their content stems; each item a
+    `TextView` or the `DocSentences` taken from one."""
     vocab: dict[str, int] = {}
     rows: list[int] = []
     cols: list[int] = []
@@ -142,32 +187,16 @@ def build_units(views: Sequence[TextView]) -> Units:
     joined: list[bool] = []
     r = 0
     for pos, v in enumerate(views):
-        sent_spans = v.sentence_spans_original()
-        if not sent_spans:
-            first_row.append(r)
-            continue
-        stems = v.stems
-        content = v.content_mask()
-        sent_of = v.sentence_of_tokens()
-        kinds = v.tokens.kinds
-        per_sent: list[set[int]] = [set() for _ in sent_spans]
-        nums: list[set[str]] = [set() for _ in sent_spans]
-        for k, s in enumerate(sent_of.tolist()):
-            tok = v.tokens.strings[k]
-            if kinds[k] == 2:  # DIGIT
-                nums[s].add(tok)
-            if content[k] and len(tok) > 1:
-                per_sent[s].add(vocab.setdefault(stems[k], len(vocab)))
-        for i, span in enumerate(sent_spans):
-            nxt = sent_spans[i + 1][0] if i + 1 < len(sent_spans) else None
-            joined.append(nxt is not None and "\n" not in v.original[span[1]:nxt])
-            for c in per_sent[i]:
+        d = v if isinstance(v, DocSentences) else doc_sentences(v)
+        for i, span in enumerate(d.spans):
+            for stem_ in d.stems[i]:
                 rows.append(r)
-                cols.append(c)
+                cols.append(vocab.setdefault(stem_, len(vocab)))
+            joined.append(d.joined[i])
             doc_of.append(pos)
             index.append(i)
             spans.append(span)
-            numbers.append(frozenset(nums[i]))
+            numbers.append(d.numbers[i])
             r += 1
         first_row.append(r)
     n, m = r, max(len(vocab), 1)
@@ -233,8 +262,7 @@ def containment(units: Units, rows: Sequence[int] | range, cols: Sequence[int] |
     return shared / total[:, None]
 
 
-def order(views: Sequence[TextView], docs: Sequence[Document]
-          ) -> tuple[list[TextView], list[Document]]:
+def order(views: Sequence[Any], docs: Sequence[Document]) -> tuple[list[Any], list[Document]]:
     """Views and documents sorted into story order (date, then id; undated last)."""
     pairs = sorted(zip(views, docs, strict=True), key=lambda vd: time_key(vd[1]))
     return [v for v, _ in pairs], [d for _, d in pairs]
@@ -342,6 +370,10 @@ def _reuse_links(units: Units, ids: list[str], pos_of: dict[str, int], passages:
     # (later doc pos) -> list of (start, end, earlier pos, earlier start, earlier end)
     cover: dict[int, list[tuple[int, int, int, int, int]]] = {}
     for p in passages:
+        # templates, formulas and boilerplate are shared text nobody copied: no reason to
+        # call a sentence repeated
+        if getattr(p, "kind", "copy") != "copy" or getattr(p, "boilerplate", False):
+            continue
         pa, pb = pos_of.get(p.a), pos_of.get(p.b)
         if pa is None or pb is None or pa == pb:
             continue

@@ -74,8 +74,9 @@ def explain_story(
     if views is None:
         views = prepare(docs, repairs)
     views, docs = order(views, docs)
+    passages = list(passages) if passages is not None else None
     nov = novelty(views, docs, passages, prm.novelty)
-    summary = summarize(views, docs, prm.summary_sentences, nov, prm.summary)
+    summary = summarize(views, docs, prm.summary_sentences, nov, prm.summary, passages)
     atts: dict[str, list[Attribution]] = {}
     ments: dict[str, list[Mention]] = {}
     for v, d in zip(views, docs, strict=True):

@@ -245,6 +245,8 @@ class PassageView:
     """Which rule decided the direction (earlier date, wire credit, containment…)."""
     directed: bool = True
     """False when the reuse stage could not tell which side came first."""
+    kind: str = "copy"
+    """`copy`, or `template` / `formula`: shared text nobody copied (never directed)."""
 
 
 @dataclass(slots=True)
@@ -262,6 +264,9 @@ class StoryPage:
     """Passages flagged as an outlet's boilerplate, left out of `passages`."""
     copy_passages: int = 0
     """Passages between two identical copies (nothing to compare), left out of `passages`."""
+    shared: list[PassageView] = field(default_factory=list)
+    """Templates and formulas: text the articles share without copying, kept apart from
+    `passages` (which holds copies only)."""
 
     @property
     def dates(self) -> list[datetime]:
@@ -287,6 +292,9 @@ class ReportData:
     """How many documents the collection holds (shown on the index), if known."""
     generated: str | None = None
     """A caption such as a build time; None by default so that output is reproducible."""
+    speakers: list[Any] = field(default_factory=list)
+    """Who says what across the stories (`khabar.explain.speakers.SpeakerEntry`), most
+    quoted first; empty when the explanation stage has not run."""
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -500,8 +508,9 @@ def assemble_story(
         for s in summary
     ]
 
-    shown, boilerplate, copy_passages = _passage_views(passages, member_set, documents,
+    views, boilerplate, copy_passages = _passage_views(passages, member_set, documents,
                                                        doc_story or {}, shown_as)
+    shown, shared = split_kinds(views)
     dates = [a.date for a in articles if a.date is not None]
     outlets = list(story.sources) if getattr(story, "sources", None) else sorted(
         {a.source for a in articles if a.source})
@@ -516,6 +525,7 @@ def assemble_story(
         last_seen=last_seen or (max(dates) if dates else None),
         outlets=outlets, articles=articles, summary=summary_items,
         passages=shown, boilerplate_passages=boilerplate, copy_passages=copy_passages,
+        shared=shared,
     )
 
 
@@ -588,6 +598,9 @@ def _passage_views(
         a = _side(p.a, int(p.a_start), int(p.a_end), documents, doc_story)
         b = _side(p.b, int(p.b_start), int(p.b_end), documents, doc_story)
         source = getattr(p, "source", None)
+        kind = getattr(p, "kind", "copy")
+        if kind != "copy":
+            source = None  # a template or formula has no origin
         if source == p.b and source != p.a:
             origin, copy, directed = b, a, True
         elif source == p.a:
@@ -597,10 +610,15 @@ def _passage_views(
             origin, copy = sorted((a, b), key=lambda s: (_time_key(s.date), s.doc, s.start))
             directed = False
         views.append(PassageView(origin=origin, copy=copy, score=float(p.score),
-                                 rule=getattr(p, "rule", None), directed=directed))
+                                 rule=getattr(p, "rule", None), directed=directed, kind=kind))
     views.sort(key=lambda v: (_time_key(v.origin.date), v.origin.doc, v.origin.start,
                               _time_key(v.copy.date), v.copy.doc, v.copy.start))
     return views, boilerplate, copies
+
+
+def split_kinds(views: list[PassageView]) -> tuple[list[PassageView], list[PassageView]]:
+    """(copies, templates and formulas): only copies are shown as who copied whom."""
+    return ([v for v in views if v.kind == "copy"], [v for v in views if v.kind != "copy"])
 
 
 # -- from a database -------------------------------------------------------------------------------
@@ -677,7 +695,8 @@ def _build(store: Any, stories: Sequence[StoryLike] | None,
     if passages is None:
         loader = _optional("khabar.reuse", "load_passages")
         # boilerplate too: the page says how many it left out
-        passages = list(loader(store, include_boilerplate=True)) if loader is not None else []
+        passages = (list(loader(store, include_boilerplate=True, include_formulaic=True))
+                    if loader is not None else [])
     passages = [p for p in passages if p.a in doc_story or p.b in doc_story]
     explain = _explanations(store, stories, novelty, summaries, attributions, mentions)
     novelty, summaries, attributions, mentions = explain
@@ -706,7 +725,20 @@ def _build(store: Any, stories: Sequence[StoryLike] | None,
             summary=summaries.get(sid, ()), attributions=pick(attributions_by),
             mentions=pick(mentions_by), doc_story=doc_story,
         ))
-    return ReportData(stories=pages, title=title or DEFAULT_TITLE, documents=store.count())
+    return ReportData(stories=pages, title=title or DEFAULT_TITLE, documents=store.count(),
+                      speakers=speaker_entries(attributions, documents, doc_story))
+
+
+def speaker_entries(attributions: Sequence[AttributionLike],
+                    documents: Mapping[str, tuple[Document, Any]],
+                    doc_story: Mapping[str, str]) -> list[Any]:
+    """Who says what across the report's stories (its own page): the speakers of the
+    stories' articles, name variants joined, statements by story and time."""
+    from khabar.explain.speakers import who_says_what
+
+    texts = {d: documents[d][0].text for d in doc_story if d in documents}
+    dates = {d: documents[d][0].date for d in texts}
+    return who_says_what((a for a in attributions if a.doc in texts), texts, doc_story, dates)
 
 
 def _flatten(explanations: Iterable[Any]) -> tuple[list[Any], dict[str, list[Any]],

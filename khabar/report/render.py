@@ -229,7 +229,12 @@ _RULES = {  # the direction rules of khabar.reuse.direction
     "wire-outlet": "وكالة الأنباء هي المصدر",
     "wire": "كلاهما ينقل عن وكالة",
     "containment": "المقالة الناقلة مقتطفة من المصدر",
+    "phrasing": "عبارات المصدر أشيع وعبارات الناقل معدّلة",
     "undecided": "الاتجاه غير محسوم",
+}
+_KINDS = {  # the passage kinds of khabar.reuse.kinds that are not copying
+    "template": "قالب متكرر بمعطيات مختلفة، لا نقل",
+    "formula": "صيغة شائعة لدى منافذ كثيرة، لا نقل",
 }
 _REPAIRS = {
     "dot_comma": "فقرات مفصولة بفاصلة",
@@ -348,6 +353,8 @@ def render_index(data: ReportData) -> str:
         lede.append(f"من <b>{data.documents}</b> وثيقة في المجموعة")
     if lo is not None and hi is not None:
         lede.append(f"من {_time(lo, with_time=False)} إلى {_time(hi, with_time=False)}")
+    if data.speakers:
+        lede.append('<a href="speakers.html">من قال ماذا</a>')
 
     rows = []
     for s in data.stories:
@@ -464,8 +471,9 @@ def _render_story(story: StoryPage, doc_story: dict[str, str], generated: str | 
         sections.append(("summary", "الملخص", _summary(story, by_id, links)))
     sections.append(("timeline", "التسلسل الزمني: من نشر أولاً", _timeline(story)))
     sections.append(("articles", "المقالات: الجديد والمكرر", _articles(story, by_id, links)))
-    if story.passages or story.boilerplate_passages:
-        sections.append(("reuse", "المقاطع المنقولة", _passages(story, links)))
+    if story.passages or story.boilerplate_passages or story.shared:
+        sections.append(("reuse", "المقاطع المنقولة", _passages(story, links)
+                         + _shared_passages(story, links)))
     speakers = _speakers(story, links)
     if speakers:
         sections.append(("sources", "من قال ماذا", speakers))
@@ -826,7 +834,8 @@ def _passage_side(side: PassageSide, role: str, diff: list[tuple[int, int]],
 def _pair(p: PassageView, links: _Links) -> str:
     diff_a, diff_b = changed_words(p.origin.text, p.copy.text)
     arrow = "←" if p.directed else "↔"
-    rule = _label(_RULES, p.rule or (None if p.directed else "undecided"))
+    rule = (_label(_KINDS, p.kind) if p.kind != "copy"
+            else _label(_RULES, p.rule or (None if p.directed else "undecided")))
     how = f"<span>{rule}</span>" if rule else ""
     return (
         '<div class="pair">\n'
@@ -862,6 +871,15 @@ def _passages(story: StoryPage, links: _Links) -> str:
         out.append(f'<p class="muted small">أُخفي {story.copy_passages} مقطعاً بين نسخ مطابقة '
                    "للنص نفسه.</p>\n")
     return "".join(out)
+
+
+def _shared_passages(story: StoryPage, links: _Links) -> str:
+    """Templates and formulas, folded away: shared text, but nobody copied it."""
+    if not story.shared:
+        return ""
+    return (f'<details class="across"><summary>نصوص مشتركة ليست نقلاً: قوالب وصيغ '
+            f"({len(story.shared)})</summary>\n{''.join(_pair(p, links) for p in story.shared)}"
+            "</details>\n")
 
 
 # -- who says what -----------------------------------------------------------------------------
@@ -991,6 +1009,8 @@ def iter_pages(data: ReportData, workers: int | Engine = 1) -> Iterator[tuple[st
     processes or an engine), in order.
     """
     yield "index.html", render_index(data)
+    if data.speakers:
+        yield SPEAKERS_PAGE, render_speakers(data)
     doc_story = doc_stories(data)
     names = {str(s.story): story_filename(str(s.story)) for s in data.stories}
     if len(names) < len(data.stories):
@@ -1002,6 +1022,40 @@ def iter_pages(data: ReportData, workers: int | Engine = 1) -> Iterator[tuple[st
                                     doc_story, data.generated, folded(data))
     for batch in pages:
         yield from batch
+
+
+SPEAKERS_PAGE = "speakers.html"
+
+
+def render_speakers(data: ReportData) -> str:
+    """Who says what across stories: each speaker (name variants joined), their statements
+    grouped by story in time order, each linked to the story page and the article."""
+    titles = {s.story: s.title for s in data.stories}
+    blocks = []
+    for n, entry in enumerate(data.speakers):
+        other = sorted(v for v in entry.variants if v != entry.name)
+        aka = (f' <span class="muted">({" · ".join(_bdi(v) for v in other)})</span>'
+               if other else "")
+        groups = []
+        for sid, items in entry.by_story():
+            href = f"{STORIES_DIR}/{story_filename(sid)}" if sid in titles else None
+            title = titles.get(sid, sid or "")
+            head = _link(href, esc(title)) if href else esc(title)
+            lines = "".join(
+                f'<li><span class="muted">{_time(st.date)}</span> '
+                f'{_link(href + "#" + article_anchor(st.doc) if href else None, "↗")} '
+                f'<q{_dir_attr(st.text)}>{esc(st.text[:300])}'
+                f'{"…" if len(st.text) > 300 else ""}</q></li>' for st in items)
+            groups.append(f"<li><h3>{head}</h3><ul>{lines}</ul></li>")
+        blocks.append(
+            f'<section id="speaker-{n}"><h2>{_bdi(entry.name)}{aka} '
+            f'<span class="muted">{len(entry.statements)} · {len(entry.stories)}</span></h2>'
+            f'<ul class="speaker-stories">{"".join(groups)}</ul></section>\n')
+    body = ("<h1>من قال ماذا</h1>\n"
+            f'<p class="lede"><b>{len(data.speakers)}</b> متحدثاً عبر القصص</p>\n'
+            + "".join(blocks))
+    return _page("من قال ماذا — " + data.title, body, home="index.html",
+                 crumb=' › <span>من قال ماذا</span>', generated=data.generated)
 
 
 def render_report(data: ReportData) -> dict[str, str]:

@@ -17,7 +17,7 @@ Seed, cluster, extend — on content tokens (stopwords skipped), with stems:
    by word between its surviving n-grams, a new first sentence is not, and
    the topical words two articles about one event share everywhere are not
    mistaken for copy. A cluster whose ordered seeds span fewer than
-   `min_words` words is a *bag* cluster (reordered text): there the window
+   `core_words` words is a *bag* cluster (reordered text): there the window
    seeds set the neighbourhood, and word order inside it does not matter.
 4. **Boundaries.** Each side's extent is its best-scoring segment (maximum
    sum, Kadane) of +(1 - c) per matched and -c per unmatched content token
@@ -28,7 +28,7 @@ Seed, cluster, extend — on content tokens (stopwords skipped), with stems:
 5. **Checks.** At least `min_content` matched content tokens and `min_words`
    words on each side, `min_coverage` of each side matched (`bag_coverage`
    for a bag cluster, whose only evidence is its words), and evidence that is
-   not chance: an ordered core of `min_words` words, or `bag_min` rare stems.
+   not chance: an ordered core of `core_words` words, or `bag_min` rare stems.
 6. **Offsets.** Token spans map to ORIGINAL characters; a passage that reaches
    the first (last) word of a sentence takes the sentence's first (last)
    character, so a reused sentence is shown whole, with its quotation marks
@@ -39,12 +39,17 @@ Everything per pair is NumPy on arrays of a few thousand elements.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from khabar.reuse.features import DocFeatures
 from khabar.reuse.fingerprints import CHAIN_STEP, bag_scales, window_starts
+from khabar.reuse.kinds import COPY, common_words, passage_kind
+from khabar.reuse.matching import has_core as _has_core
+from khabar.reuse.matching import local_dots as _local_dots
+from khabar.reuse.matching import member as _member
+from khabar.reuse.matching import substitutions
 from khabar.reuse.options import ReuseOptions
 
 
@@ -63,7 +68,10 @@ class Alignment:
     """Half-open range of content-token indices on A (for direction by containment)."""
     b_content: tuple[int, int]
     boilerplate: bool = False
-    """Most of it is text the outlet of one side repeats in many of its documents."""
+    """Most of it is text the outlet of one side repeats in many of its documents, and it
+    is not a copy (see `khabar.reuse.kinds`)."""
+    kind: str = "copy"
+    """`copy`, `template` or `formula` (see `khabar.reuse.kinds`)."""
 
 
 def ordered_seeds(fa: DocFeatures, fb: DocFeatures, max_per_key: int
@@ -131,6 +139,8 @@ def _window_entries(f: DocFeatures, window: int) -> tuple[np.ndarray, np.ndarray
     # distinct stems per window: a word repeated inside one window counts once
     order = np.lexsort((keys, w))
     w, keys = w[order], keys[order]
+    if len(w) == 0:
+        return w, keys, starts
     first = np.concatenate([[True], (w[1:] != w[:-1]) | (keys[1:] != keys[:-1])])
     return w[first], keys[first], starts
 
@@ -184,22 +194,12 @@ def _best_segment(matched: np.ndarray, penalty: float) -> tuple[int, int, float]
 
 
 _QUICK = 96
-_SMALL = 4096
-
-
-def _member(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """`np.isin(a, b)`; with a Python set below a few thousand elements, where NumPy's
-    fixed cost per call (sorting both, many small steps) is the larger one."""
-    if len(a) + len(b) > _SMALL:
-        return np.isin(a, b)
-    inside = set(b.tolist())
-    return np.fromiter((x in inside for x in a.tolist()), dtype=bool, count=len(a))
 
 
 def _may_hold_passage(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int],
                       rb: tuple[int, int], opt: ReuseOptions) -> bool:
     """Cheap test for the common case of a lone shared n-gram: is there an ordered core of
-    `min_words` words within reach at all? (Plain Python: NumPy's per-call cost dwarfs
+    `core_words` words within reach at all? (Plain Python: NumPy's per-call cost dwarfs
     the work on a few dozen tokens.)"""
     m = opt.max_gap
     a0, b0 = max(0, ra[0] - m), max(0, rb[0] - m)
@@ -219,27 +219,7 @@ def _may_hold_passage(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int],
     if len(ii) < opt.min_content:
         return False
     return _has_core(np.asarray(ii), np.asarray(jj), fa.content[a0 : ra[1] + m],
-                     fb.content[b0 : rb[1] + m], opt.min_words, opt.min_content)
-
-
-def _local_dots(a: np.ndarray, b: np.ndarray, max_per_stem: int
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """All (i, j) with a[i] == b[j]; stems repeated beyond `max_per_stem` pairs are left out
-    (a word that common in both spans locates nothing)."""
-    if len(a) == 0 or len(b) == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    order = np.argsort(b, kind="stable")
-    sb = b[order]
-    lo = np.searchsorted(sb, a, "left")
-    cnt = np.searchsorted(sb, a, "right") - lo
-    cnt[cnt > max_per_stem] = 0
-    total = int(cnt.sum())
-    if total == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    i = np.repeat(np.arange(len(a), dtype=np.int64), cnt)
-    first = np.cumsum(cnt) - cnt
-    k = np.arange(total, dtype=np.int64) - np.repeat(first, cnt) + np.repeat(lo, cnt)
-    return i, order[k].astype(np.int64)
+                     fb.content[b0 : rb[1] + m], opt.core_words, opt.min_content)
 
 
 def _near(i: np.ndarray, j: np.ndarray, alo: np.ndarray, ahi: np.ndarray, blo: np.ndarray,
@@ -289,13 +269,18 @@ def _region(fa: DocFeatures, fb: DocFeatures, alo: np.ndarray, ahi: np.ndarray,
         # near the ordered seeds only: is there an ordered core? then they set the bands
         near = _near(i, j, alo[ordered], ahi[ordered], blo[ordered], bhi[ordered], a0, b0,
                      na, nb, w)
-        if _has_core(i[near], j[near], fa.content[a0:a1], fb.content[b0:b1], opt.min_words,
+        if _has_core(i[near], j[near], fa.content[a0:a1], fb.content[b0:b1], opt.core_words,
                      opt.min_content):
             is_bag = False
         elif ordered.all():
             return None  # no order and no bag evidence: shared words, not a passage
     if is_bag:
         near = _near(i, j, alo, ahi, blo, bhi, a0, b0, na, nb, w)
+    if opt.max_substituted > 0 and not is_bag:
+        # words replaced in place, between matches that keep the order, count as matched
+        si, sj = substitutions(i[near], j[near], opt.max_substituted)
+        i, j = np.concatenate([i, si]), np.concatenate([j, sj])
+        near = np.concatenate([near, np.ones(len(si), bool)])
     row_ok = col_ok = near
     c = opt.min_coverage
     # A, then B restricted to what that A segment matched, then A again
@@ -374,9 +359,79 @@ def align_pair(fa: DocFeatures, fb: DocFeatures, options: ReuseOptions | None = 
         for pa, pb, boiler in _split_boilerplate(fa, fb, ra, rb, opt.min_content):
             al = _check(fa, fb, pa, pb, is_bag, opt, boiler)
             if al is not None:
-                out.append(al)
+                out.append(_extend(fa, fb, al, opt))
     out.sort(key=lambda x: (x.a_start, x.b_start))
     return out
+
+
+EXTEND_REACH = 2
+"""Sentences a passage may skip over when it takes in a reworded neighbour (one: a sentence
+added or dropped by the editor)."""
+
+
+def _sentence_content_range(f: DocFeatures, s: int) -> tuple[int, int]:
+    t0 = int(np.searchsorted(f.tok_sent, s, "left"))
+    t1 = int(np.searchsorted(f.tok_sent, s, "right"))
+    return (int(np.searchsorted(f.content, t0, "left")),
+            int(np.searchsorted(f.content, t1, "left")))
+
+
+def _sentence_overlap(fa: DocFeatures, sa: int, fb: DocFeatures, sb: int) -> float:
+    """Dice overlap of the distinct content stems (formula words aside) of sentence `sa` of
+    A and `sb` of B."""
+    a0, a1 = _sentence_content_range(fa, sa)
+    b0, b1 = _sentence_content_range(fb, sb)
+    # formulas and the outlet's standing text are no sign that a sentence was reworded
+    x = np.unique(fa.stems[a0:a1][~common_words(fa, (a0, a1))])
+    y = np.unique(fb.stems[b0:b1][~common_words(fb, (b0, b1))])
+    if len(x) < 3 or len(y) < 3:  # too short to tell a rewording from a shared word
+        return 0.0
+    return 2 * len(np.intersect1d(x, y, assume_unique=True)) / (len(x) + len(y))
+
+
+def _extend(fa: DocFeatures, fb: DocFeatures, al: Alignment, opt: ReuseOptions) -> Alignment:
+    """Take in the neighbouring sentences both sides reworded (see `extend_similarity`).
+    Only copies grow: a template or formula is shared text, not a rewritten story."""
+    if (opt.extend_similarity <= 0 or al.kind != COPY or al.boilerplate
+            or not al.a_sentences or not al.b_sentences):
+        return al
+    na, nb = len(fa.sent_start), len(fb.sent_start)
+    lo_a, hi_a = al.a_sentences[0], al.a_sentences[-1]
+    lo_b, hi_b = al.b_sentences[0], al.b_sentences[-1]
+    grown = True
+    while grown:
+        grown = False
+        for step in (1, -1):
+            edge_a, edge_b = (hi_a, hi_b) if step == 1 else (lo_a, lo_b)
+            best = (opt.extend_similarity, None, None)
+            for da in range(1, EXTEND_REACH + 1):
+                for db in range(1, EXTEND_REACH + 1):
+                    xa, xb = edge_a + step * da, edge_b + step * db
+                    if 0 <= xa < na and 0 <= xb < nb:
+                        sim = _sentence_overlap(fa, xa, fb, xb)
+                        if sim >= best[0]:
+                            best = (sim, xa, xb)
+            if best[1] is not None:
+                if step == 1:
+                    hi_a, hi_b = best[1], best[2]
+                else:
+                    lo_a, lo_b = best[1], best[2]
+                grown = True
+    if (lo_a, hi_a, lo_b, hi_b) == (al.a_sentences[0], al.a_sentences[-1], al.b_sentences[0],
+                                    al.b_sentences[-1]):
+        return al
+    a_start = int(fa.sent_start[lo_a]) if lo_a < al.a_sentences[0] else al.a_start
+    a_end = int(fa.sent_end[hi_a]) if hi_a > al.a_sentences[-1] else al.a_end
+    b_start = int(fb.sent_start[lo_b]) if lo_b < al.b_sentences[0] else al.b_start
+    b_end = int(fb.sent_end[hi_b]) if hi_b > al.b_sentences[-1] else al.b_end
+    a_content = (min(al.a_content[0], _sentence_content_range(fa, lo_a)[0]),
+                 max(al.a_content[1], _sentence_content_range(fa, hi_a)[1]))
+    b_content = (min(al.b_content[0], _sentence_content_range(fb, lo_b)[0]),
+                 max(al.b_content[1], _sentence_content_range(fb, hi_b)[1]))
+    return replace(al, a_start=a_start, a_end=a_end, b_start=b_start, b_end=b_end,
+                   a_sentences=tuple(range(lo_a, hi_a + 1)),
+                   b_sentences=tuple(range(lo_b, hi_b + 1)),
+                   a_content=a_content, b_content=b_content)
 
 
 def _merge_near(regions: list[tuple[tuple[int, int], tuple[int, int], bool]],
@@ -467,42 +522,13 @@ def _token_span(f: DocFeatures, c0: int, c1: int, other: np.ndarray, coverage: f
     return t0, t1, start, end
 
 
-def _has_core(i: np.ndarray, j: np.ndarray, ca: np.ndarray, cb: np.ndarray,
-              need_words: int, need_matches: int) -> bool:
-    """Is there a chain of matches in the same order on both sides, each within
-    `CHAIN_STEP` content tokens of the last, with `need_matches` matches spanning at
-    least `need_words` words on each side? That is a minimal passage copied in order.
-
-    `i`, `j` are local content positions sorted by (i, j); `ca`, `cb` map them to token
-    indices. This is what separates copying from sharing vocabulary: two articles
-    sharing "سوق السيارات في المملكة العربية السعودية" and a few loose words have a
-    six-word core, not a reused passage of eight words. Plain Python with an early exit:
-    a real passage reaches the minimum within its first few matches.
-    """
-    best: dict[tuple[int, int], tuple[int, int, int]] = {}
-    steps = [(di, dj) for di in range(1, CHAIN_STEP + 1) for dj in range(1, CHAIN_STEP + 1)]
-    cal, cbl = ca.tolist(), cb.tolist()
-    for x, y in zip(i.tolist(), j.tolist(), strict=True):
-        # (matches, start i, start j) of the longest chain ending here
-        here = (1, x, y)
-        for di, dj in steps:
-            p = best.get((x - di, y - dj))
-            if p is not None and p[0] + 1 > here[0]:
-                here = (p[0] + 1, p[1], p[2])
-        best[(x, y)] = here
-        if (here[0] >= need_matches and cal[x] - cal[here[1]] + 1 >= need_words
-                and cbl[y] - cbl[here[2]] + 1 >= need_words):
-            return True
-    return False
-
-
 def _ordered_core_words(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int],
                         rb: tuple[int, int], opt: ReuseOptions) -> bool:
-    """Does the passage hold an ordered core of `min_words` words (see `_has_core`)?"""
+    """Does the passage hold an ordered core of `core_words` words (see `_has_core`)?"""
     i, j = _local_dots(fa.stems[ra[0] : ra[1]], fb.stems[rb[0] : rb[1]],
                        opt.max_dots_per_stem)
     return _has_core(i, j, fa.content[ra[0] : ra[1]], fb.content[rb[0] : rb[1]],
-                     opt.min_words, opt.min_content)
+                     opt.core_words, opt.min_content)
 
 
 def _shared_rare_stems(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int],
@@ -559,8 +585,13 @@ def _check(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int], rb: tuple[int,
     """Steps 5 and 6: keep passages long and matched enough, then map to original offsets."""
     sa = fa.stems[ra[0] : ra[1]]
     sb = fb.stems[rb[0] : rb[1]]
-    ma = int(_member(sa, sb).sum())
-    mb = int(_member(sb, sa).sum())
+    in_a, in_b = _member(sa, sb), _member(sb, sa)
+    if opt.max_substituted > 0 and not is_bag:
+        si, sj = substitutions(*_local_dots(sa, sb, opt.max_dots_per_stem),
+                               opt.max_substituted)
+        in_a[si] = True
+        in_b[sj] = True
+    ma, mb = int(in_a.sum()), int(in_b.sum())
     if ma < opt.min_content or mb < opt.min_content:
         return None
     need = opt.bag_coverage if is_bag else opt.min_coverage
@@ -573,13 +604,14 @@ def _check(fa: DocFeatures, fb: DocFeatures, ra: tuple[int, int], rb: tuple[int,
                                            opt.min_coverage)
     if ta1 - ta0 < opt.min_words or tb1 - tb0 < opt.min_words:
         return None
-    if not _ordered_core_words(fa, fb, ra, rb, opt) and (
-            _shared_rare_stems(fa, fb, ra, rb) < opt.bag_min):
+    core = _ordered_core_words(fa, fb, ra, rb, opt)
+    if not core and _shared_rare_stems(fa, fb, ra, rb) < opt.bag_min:
         return None
     score = (ma + mb) / (len(sa) + len(sb))
+    kind = passage_kind(fa, fb, ra, rb, opt, reordered=is_bag, ordered_core=core)
     return Alignment(
         a_start, a_end, b_start, b_end, round(score, 4),
         tuple(range(int(fa.tok_sent[ta0]), int(fa.tok_sent[ta1 - 1]) + 1)),
         tuple(range(int(fb.tok_sent[tb0]), int(fb.tok_sent[tb1 - 1]) + 1)),
-        ra, rb, boilerplate,
+        ra, rb, boilerplate and kind != COPY, kind,
     )

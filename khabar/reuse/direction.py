@@ -19,17 +19,38 @@ by the first rule that applies; the passage records which one in `rule`:
     copy and the fuller one the source. Editors cut and excerpt wire copy far
     more often than they pad a story with the exact text of its own source
     (the finding of the METER corpus of press-agency reuse, Clough et al. 2002).
+``phrasing``
+    The passages read more like the rest of the collection on one side: a
+    significantly larger share of its phrases (n-grams of content stems) also
+    occur in other documents (two-proportion z-test, |z| >= `PHRASING_Z`). An
+    editor who shuffles words, swaps them for rarer synonyms or rewrites breaks
+    the common phrases of the original; the side that keeps them is the source.
+    A verbatim copy keeps every phrase on both sides and stays undecided.
 ``undecided``
     None of the above: `source` is null.
+
+Only copied passages decide, and only they get a direction: templates and
+formulas (see `khabar.reuse.kinds`) and outlet boilerplate are shared text
+nobody copied, so their `source` is null and their `rule` is ``formulaic``.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 
 from khabar.reuse.features import DocFeatures, outlet_agency
+
+FORMULAIC = "formulaic"
+"""The `rule` of passages that are not copies: no direction to decide."""
+RULES = ("date", "wire-outlet", "wire", "containment", "phrasing", "undecided", FORMULAIC)
+"""Every value `Passage.rule` can take."""
+
+PHRASING_Z = 2.0
+"""How many standard errors apart the two sides' shares of common phrases must be (about
+95 % confidence that the difference is not chance)."""
 
 CONTAINED = 0.8
 """Share of a document's content tokens inside shared passages for it to count as contained."""
@@ -64,4 +85,36 @@ def decide(fa: DocFeatures, fb: DocFeatures, a_spans: Sequence[tuple[int, int]],
         return fb.id, "containment"
     if cb >= CONTAINED and ca <= NOT_CONTAINED:
         return fa.id, "containment"
+    z = phrasing_z(fa, a_spans, fb, b_spans)
+    if z >= PHRASING_Z:
+        return fa.id, "phrasing"
+    if z <= -PHRASING_Z:
+        return fb.id, "phrasing"
     return None, "undecided"
+
+
+def _common_phrases(f: DocFeatures, spans: Sequence[tuple[int, int]], other: DocFeatures
+                    ) -> tuple[int, int]:
+    """(phrases also found in a document other than these two, phrases) in `spans` of `f`."""
+    if f.gram_df is None or len(f.grams) == 0:
+        return 0, 0
+    n = len(f.content) - len(f.grams) + 1  # the n-gram length
+    keep = np.zeros(len(f.grams), bool)
+    for lo, hi in spans:
+        keep[lo : max(lo, hi - n + 1)] = True
+    grams, df = f.grams[keep], f.gram_df[keep]
+    elsewhere = df - 1 - np.isin(grams, other.grams)
+    return int((elsewhere >= 1).sum()), len(grams)
+
+
+def phrasing_z(fa: DocFeatures, a_spans: Sequence[tuple[int, int]], fb: DocFeatures,
+               b_spans: Sequence[tuple[int, int]]) -> float:
+    """z of (A's share of common phrases - B's) in the shared passages; 0 when unknown."""
+    ka, na = _common_phrases(fa, a_spans, fb)
+    kb, nb = _common_phrases(fb, b_spans, fa)
+    if na == 0 or nb == 0:
+        return 0.0
+    pa, pb = ka / na, kb / nb
+    pool = (ka + kb) / (na + nb)
+    var = pool * (1 - pool) * (1 / na + 1 / nb)
+    return 0.0 if var <= 0 else (pa - pb) / math.sqrt(var)

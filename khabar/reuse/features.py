@@ -19,6 +19,7 @@ import numpy as np
 from khabar.document import Document
 from khabar.repair import Repair
 from khabar.reuse.hashing import ngram_hashes, stem_hashes, unique
+from khabar.reuse.numbers import number_values
 from khabar.text.stem import stem, stopwords
 from khabar.text.view import TextView, prepare
 
@@ -104,9 +105,19 @@ class DocFeatures:
     """The same for the n-gram starting at each content token."""
     gram_shared: np.ndarray | None = None
     """…and whether that n-gram is also in some other document (and rare)."""
+    gram_df: np.ndarray | None = None
+    """…and in how many documents of the collection it is (int32)."""
+    num_at: np.ndarray | None = None
+    """Content-token position of every number value (int32; a token may carry several:
+    "15.8" is 15 and 8)…"""
+    num_val: np.ndarray | None = None
+    """…and the value (int64; see `khabar.reuse.numbers`)."""
     boiler: np.ndarray | None = None
     """Per content token: inside text its outlet repeats in many documents (set by
-    `OutletIndex.mark`); None when unknown."""
+    `PhraseTables.mark`); None when unknown."""
+    formula: np.ndarray | None = None
+    """Per content token: inside a phrase carried by many outlets on many days (set by
+    `PhraseTables.mark`); None when unknown."""
     seed_keys: np.ndarray | None = None
     """The rare n-grams, sorted (uint64), for fast intersection with another document…"""
     seed_pos: np.ndarray | None = None
@@ -164,6 +175,10 @@ class _Lexicon:
         self.hash = np.zeros(len(distinct), dtype=np.uint64)
         words = [t for t, c in zip(distinct, self.content.tolist(), strict=True) if c]
         self.hash[self.content] = stem_hashes(stem(words))
+        # the few distinct tokens that are numbers, with their values
+        self.numbers = {k: v for k, t in enumerate(distinct) if (v := number_values(t))}
+        self.is_number = np.zeros(len(distinct), dtype=bool)
+        self.is_number[list(self.numbers)] = True
 
     def codes(self, strings: list[str]) -> np.ndarray:
         return np.fromiter(map(self.code.__getitem__, strings), dtype=np.int64,
@@ -181,6 +196,13 @@ def features_from_view(view: TextView, doc: Document, ngram: int = 3,
         stem_count = counts[inverse].astype(np.int32)
     else:
         stem_count = np.empty(0, np.int32)
+    num_pos = np.flatnonzero(lex.is_number[codes[content]])
+    num_at: list[int] = []
+    num_val: list[int] = []
+    for k, code in zip(num_pos.tolist(), codes[content[num_pos]].tolist(), strict=True):
+        for value in lex.numbers[code]:
+            num_at.append(k)
+            num_val.append(value)
     tok_start, tok_end = view.token_spans_original()
     s_starts, _ = view.sentences
     if len(s_starts):
@@ -196,6 +218,7 @@ def features_from_view(view: TextView, doc: Document, ngram: int = 3,
         content=content, stems=hashes, stem_count=stem_count,
         credits=credited_agencies(view.normalized),
         grams=ngram_hashes(hashes, ngram),
+        num_at=np.asarray(num_at, np.int32), num_val=np.asarray(num_val, np.int64),
     )
 
 
@@ -244,6 +267,7 @@ def mark_rare(feats: Sequence[DocFeatures], max_df: int) -> None:
     for f, df in zip(feats, _document_frequencies([f.stems for f in feats]), strict=True):
         f.rare = df <= max_df
     for f, df in zip(feats, _document_frequencies([f.grams for f in feats]), strict=True):
+        f.gram_df = df.astype(np.int32)
         f.gram_rare = df <= max_df
         f.gram_shared = (df >= 2) & f.gram_rare
         f.seed_keys = f.seed_pos = f.seed_unique = None

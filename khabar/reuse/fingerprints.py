@@ -11,7 +11,7 @@ pairs that share evidence of reuse are aligned. Two kinds of evidence:
   one event share names, titles and set phrases all the time — so the index is
   joined with itself *with positions*, and a pair is a candidate when it shares
   a run of n-grams in the same order, allowing an edited word between them and
-  at each end, that spans about `min_words` words on both sides.
+  at each end, that spans about `core_words` words on both sides.
 * **bag** — for reuse that reorders words (a paraphrase, a shuffled passage),
   no n-gram survives; what survives is the set of words within a span. Each
   document is cut into overlapping windows of `bag_window` content tokens (and
@@ -131,7 +131,7 @@ def _shared_entries(feats: Sequence[DocFeatures], max_df: int
 def ordered_pairs(feats: Sequence[DocFeatures], options: ReuseOptions
                   ) -> tuple[np.ndarray, np.ndarray]:
     """Document pairs sharing a *run* of rare n-grams in the same order that spans about
-    `min_words` words on both sides.
+    `core_words` words on both sides.
 
     Sharing a single n-gram, or several scattered ones, is what two articles on one
     event do all the time (names, titles, set phrases); a reused passage shows as
@@ -168,7 +168,7 @@ def ordered_pairs(feats: Sequence[DocFeatures], options: ReuseOptions
 
     wa = words(da[first], pa[first], pa[last] + n - 1)
     wb = words(db[first], pb[first], pb[last] + n - 1)
-    pairs = unique(key[first[np.minimum(wa, wb) >= options.min_words]])
+    pairs = unique(key[first[np.minimum(wa, wb) >= options.core_words]])
     return pairs // len(feats), pairs % len(feats)
 
 

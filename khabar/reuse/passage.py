@@ -15,7 +15,8 @@ class Passage(Record):
     `a` and `b` are document ids with ``a < b`` (plain string order), so a pair
     always appears the same way round whatever the order of the input; which
     side is the likely origin is `source` (an id, or None when undecided) and
-    `rule` says what decided it (see `khabar.reuse.direction`).
+    `rule` says what decided it (see `khabar.reuse.direction`). Templates and formulas
+    have no direction: `source` is None and `rule` is ``formulaic``.
     """
 
     a: DocRef
@@ -34,6 +35,16 @@ class Passage(Record):
     b_sentences: tuple[int, ...]
     boilerplate: bool = False
     """Text one outlet repeats in many of its documents (not reported by default)."""
+    kind: str = "copy"
+    """`copy` (the same text, edited or not), `template` (the same frame with other figures
+    or names) or `formula` (a phrase many outlets use in unrelated stories); see
+    `khabar.reuse.kinds`. Only copies have a direction and count as evidence of copying."""
+
+    @property
+    def is_copy(self) -> bool:
+        """Evidence that one text was copied from the other (not a template, formula or
+        boilerplate)."""
+        return self.kind == "copy" and not self.boilerplate
 
     @property
     def key(self) -> tuple:

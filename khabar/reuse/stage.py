@@ -23,7 +23,6 @@ articles around it, the same whatever the length of the collection.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -31,15 +30,17 @@ import scipy.sparse as sp
 
 from khabar.corpus import Article
 from khabar.dups.lsh import pairs_in_groups
-from khabar.engine import Dataset
+from khabar.engine import Dataset, cogroup
 from khabar.reuse.align import align_pair
-from khabar.reuse.direction import decide
+from khabar.reuse.direction import FORMULAIC, decide
 from khabar.reuse.features import DocFeatures, _Lexicon, features_from_view
 from khabar.reuse.fingerprints import CHAIN_STEP, bag_scales, window_starts
-from khabar.reuse.hashing import _mix, stem_hashes
+from khabar.reuse.hashing import _mix
+from khabar.reuse.kinds import COPY
 from khabar.reuse.options import ReuseOptions
 from khabar.reuse.passage import Passage, passage_key
-from khabar.stage import Context, Output, stage
+from khabar.reuse.phrases import NO_DAY, NO_OUTLET, PhraseTables, day_of, outlet_key
+from khabar.stage import ArticleStep, Context, Output, article_outputs, stage
 
 DAY = 86400.0
 UNDATED = -1
@@ -52,6 +53,8 @@ _KEYDOC = np.dtype([("key", np.uint64), ("n", np.int64)])
 _WIN = np.dtype([("n", np.int64), ("win", np.int32), ("home", np.bool_), ("ts", np.float64)])
 _WINPAIR = np.dtype([("code", np.int64), ("wa", np.int32), ("wb", np.int32)])
 _CAND = np.dtype([("code", np.int64), ("bag", np.bool_)])
+_DF = np.dtype([("n", np.int64), ("pos", np.int32), ("df", np.int32)])
+_PHRASE = np.dtype([("outlet", np.uint64), ("day", np.int64)])
 
 
 def member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
@@ -65,7 +68,7 @@ def member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
 
 def _by(keys: np.ndarray, values: np.ndarray, *fields: str) -> tuple[np.ndarray, np.ndarray]:
     """Keys and values sorted by key, then by the given value fields."""
-    order = np.lexsort(tuple(values[f] for f in reversed(fields)) + (keys,))
+    order = np.lexsort((*tuple(values[f] for f in reversed(fields)), keys))
     return keys[order], values[order]
 
 
@@ -81,48 +84,60 @@ def _keyed(keys: np.ndarray, bucket: np.ndarray) -> np.ndarray:
 # -- 1. features ----------------------------------------------------------------------------------
 
 
-def features_batch(batch: list[Article], options: ReuseOptions, buckets: Any
-                   ) -> tuple[list[Any], ...]:
-    """Map step: the features of each article and its postings (n-grams with positions,
-    distinct stems, outlet n-grams), each posted in its time bucket and the next one."""
+def features_batch(batch: list[Article], options: ReuseOptions) -> tuple[list[Any], ...]:
+    """Article step: the features of each article and its postings (n-grams with positions,
+    distinct stems, outlet n-grams), each posted in its time bucket and, as a late arrival,
+    the next one. Undated articles' n-grams come apart: the stage posts them in every
+    bucket once it knows the buckets."""
     views = [a.view for a in batch]
     lexicon = _Lexicon(views)
     feats = [features_from_view(a.view, a.doc, options.ngram, lexicon) for a in batch]
     for a, f in zip(batch, feats, strict=True):
         f.n = a.n
     window = options.window_days
-    grams, stems, outlet = [], [], []
+    grams, undated, stems = [], [], []
     for a, f in zip(batch, feats, strict=True):
         b = _bucket_of(f.ts, window)
-        targets = [(b, True)] + ([(b + 1, False)] if b != UNDATED else [])
-        if b == UNDATED:
-            targets += [(x, False) for x in buckets.value]
         nc = f.n_content
         if len(f.grams):
             pos = np.arange(len(f.grams), dtype=np.int32)
             tok = f.content.astype(np.int32)
-            lo = tok[np.maximum(pos - 1, 0)]
-            hi = tok[np.minimum(pos + options.ngram, nc - 1)]
-            for bucket, home in targets:
-                v = np.zeros(len(pos), dtype=_POST)
-                v["n"], v["pos"], v["lo"], v["hi"] = a.n, pos, lo, hi
-                v["home"], v["ts"], v["gram"] = home, np.nan if f.ts is None else f.ts, f.grams
-                grams.append((_keyed(f.grams, np.full(len(pos), bucket)), v))
+            v = np.zeros(len(pos), dtype=_POST)
+            v["n"], v["pos"] = a.n, pos
+            v["lo"] = tok[np.maximum(pos - 1, 0)]
+            v["hi"] = tok[np.minimum(pos + options.ngram, nc - 1)]
+            v["ts"], v["gram"] = np.nan if f.ts is None else f.ts, f.grams
+            if b == UNDATED:
+                v["home"] = True
+                undated.append((_keyed(f.grams, np.full(len(pos), b)), v))
+            else:
+                for bucket, home in ((b, True), (b + 1, False)):
+                    w = v.copy()
+                    w["home"] = home
+                    grams.append((_keyed(f.grams, np.full(len(pos), bucket)), w))
         distinct = np.unique(f.stems)
         if len(distinct):
             v = np.zeros(len(distinct), dtype=_KEYDOC)
             v["key"], v["n"] = distinct, a.n
             stems.append((_keyed(distinct, np.full(len(distinct), b)), v))
-        if f.source and len(f.grams):
-            keyed = _mix(np.unique(f.grams) ^ stem_hashes([f.source])[0])
-            v = np.zeros(len(keyed), dtype=_KEYDOC)
-            v["key"], v["n"] = keyed, a.n
-            outlet.append((keyed, v))
-    return feats, grams, stems, outlet
+    return feats, grams, undated, stems
 
 
-def _buckets(batch: list[Article], window: float) -> set[int]:
-    return {_bucket_of(a.doc.timestamp, window) for a in batch} - {UNDATED}
+def _spread(batch: list[tuple[np.ndarray, np.ndarray]], buckets: Any
+            ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Undated articles' postings: at home in their own bucket, late arrivals in every other."""
+    out = []
+    for _keys, v in batch:
+        out.append((_keyed(v["gram"], np.full(len(v), UNDATED)), v))
+        for bucket in buckets.value:
+            w = v.copy()
+            w["home"] = False
+            out.append((_keyed(v["gram"], np.full(len(v), bucket)), w))
+    return out
+
+
+def _buckets(batch: list[DocFeatures], window: float) -> set[int]:
+    return {_bucket_of(f.ts, window) for f in batch} - {UNDATED}
 
 
 def _union(a: set[int], b: set[int]) -> set[int]:
@@ -148,7 +163,7 @@ def _runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _common(keys: np.ndarray, values: np.ndarray, limit: int) -> list[np.ndarray]:
     """The strings (values["key"]) carried by more than `limit` documents under one key."""
     keys, values = _by(keys, values, "n")
-    starts, sizes = _runs(keys)
+    starts, _sizes = _runs(keys)
     # values are sorted by (n) inside a key: distinct documents are changes of n
     new_doc = np.concatenate([[True], (keys[1:] != keys[:-1]) | (values["n"][1:]
                                                                  != values["n"][:-1])])
@@ -163,6 +178,63 @@ def _concat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _arrays(batch: list[np.ndarray]) -> np.ndarray:
     return np.unique(np.concatenate(batch)) if batch else np.zeros(0, np.uint64)
+
+
+def _phrase_keys(batch: list[DocFeatures], *_: Any) -> tuple[np.ndarray, np.ndarray]:
+    """n-gram -> (outlet, day) once per article holding it (keyed counts, see `phrases`)."""
+    keys, values = [np.zeros(0, np.uint64)], [np.zeros(0, _PHRASE)]
+    for f in batch:
+        g = np.unique(f.grams)
+        v = np.zeros(len(g), dtype=_PHRASE)
+        v["outlet"], v["day"] = outlet_key(f.source), day_of(f.ts)
+        keys.append(g)
+        values.append(v)
+    return np.concatenate(keys), np.concatenate(values)
+
+
+def _phrase_tables(keys: np.ndarray, values: np.ndarray, options: ReuseOptions
+                   ) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """The formula n-grams (many outlets on many days, or more than `max_df` articles) and
+    the (outlet, n-gram) pairs an outlet repeats in `boilerplate_min_docs` articles."""
+    keys, values = _by(keys, values, "outlet", "day")
+    starts, sizes = _runs(keys)
+    if not len(starts):
+        return []
+    outlet, day = values["outlet"], values["day"]
+    new_outlet = np.concatenate([[True], (keys[1:] != keys[:-1]) | (outlet[1:] != outlet[:-1])])
+    outlets = np.add.reduceat((new_outlet & (outlet != NO_OUTLET)).astype(np.int64), starts)
+    order = np.lexsort((day, keys))
+    k2, d2 = keys[order], day[order]
+    new_day = np.concatenate([[True], (k2[1:] != k2[:-1]) | (d2[1:] != d2[:-1])])
+    days = np.add.reduceat((new_day & (d2 != NO_DAY)).astype(np.int64), starts)
+    wide = ((outlets >= options.formula_outlets) & (days >= options.formula_days)) | (
+        sizes > options.max_df)
+    out = [("formula", keys[starts[wide]], np.zeros(0, np.uint64))]
+    # (n-gram, outlet) runs: rows are sorted by outlet inside an n-gram
+    run = np.flatnonzero(new_outlet)
+    count = np.diff(np.append(run, len(keys)))
+    own = (count >= options.boilerplate_min_docs) & (outlet[run] != NO_OUTLET)
+    out.append(("own", keys[run[own]], outlet[run[own]]))
+    return out
+
+
+def _tables_of(batch: list[tuple[str, np.ndarray, np.ndarray]]
+               ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    return ([g for t, g, _ in batch if t == "formula"], [g for t, g, _ in batch if t == "own"],
+            [o for t, _, o in batch if t == "own"])
+
+
+def _concat_tables(a: tuple[list, list, list], b: tuple[list, list, list]
+                   ) -> tuple[list, list, list]:
+    return (a[0] + b[0], a[1] + b[1], a[2] + b[2])
+
+
+def phrase_tables(tables: tuple[list, list, list]) -> PhraseTables:
+    formula = np.unique(np.concatenate(tables[0])) if tables[0] else np.zeros(0, np.uint64)
+    grams = np.concatenate(tables[1]) if tables[1] else np.zeros(0, np.uint64)
+    outlets = np.concatenate(tables[2]) if tables[2] else np.zeros(0, np.uint64)
+    order = np.lexsort((grams, outlets))
+    return PhraseTables(formula, outlets[order], grams[order])
 
 
 # -- 3. ordered candidates -------------------------------------------------------------------------
@@ -183,6 +255,14 @@ def _occurrences(keys: np.ndarray, values: np.ndarray, options: ReuseOptions
     over = starts[docs > options.max_df]
     if len(over):
         out.append(("common", np.unique(values["gram"][over])))
+    # how many articles of the bucket carry each n-gram an article holds at home (the
+    # direction rule "phrasing" asks which side's phrases occur elsewhere)
+    df_all = np.repeat(docs, sizes)
+    home = values["home"] & (df_all >= 2)
+    if home.any():
+        rec = np.zeros(int(home.sum()), dtype=_DF)
+        rec["n"], rec["pos"], rec["df"] = values["n"][home], values["pos"][home], df_all[home]
+        out.append(("df", rec))
     ok = (docs >= 2) & (docs <= options.max_df) & (sizes <= 4 * options.max_df)
     ia, ib = pairs_in_groups(np.arange(len(keys)), starts[ok], sizes[ok])
     if not len(ia):
@@ -204,8 +284,18 @@ def _occurrences(keys: np.ndarray, values: np.ndarray, options: ReuseOptions
     return out
 
 
-def _tagged(batch: list[tuple[str, np.ndarray]]) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    return ([a for tag, a in batch if tag == "occ"], [a for tag, a in batch if tag == "common"])
+def _tagged(batch: list[tuple[str, np.ndarray]]
+            ) -> tuple[list[np.ndarray], list[np.ndarray], list[tuple[int, np.ndarray]]]:
+    dfs = [a for tag, a in batch if tag == "df"]
+    per_doc: list[tuple[int, np.ndarray]] = []
+    if dfs:
+        rec = np.concatenate(dfs)
+        rec = rec[np.argsort(rec["n"], kind="stable")]
+        starts, _ = _runs(rec["n"])
+        for part in np.split(rec, starts[1:]):
+            per_doc.append((int(part["n"][0]), part))
+    return ([a for tag, a in batch if tag == "occ"], [a for tag, a in batch if tag == "common"],
+            per_doc)
 
 
 def _occ_keys(batch: list[np.ndarray], *_: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -228,7 +318,7 @@ def _chains(keys: np.ndarray, occ: np.ndarray, options: ReuseOptions) -> list[np
     last = np.append(first[1:] - 1, len(code) - 1)
     wa = occ["hi_a"][last].astype(np.int64) - occ["lo_a"][first] + 1
     wb = occ["hi_b"][last].astype(np.int64) - occ["lo_b"][first] + 1
-    return [np.unique(code[first[np.minimum(wa, wb) >= options.min_words]])]
+    return [np.unique(code[first[np.minimum(wa, wb) >= options.core_words]])]
 
 
 # -- 4. bag candidates -----------------------------------------------------------------------------
@@ -342,7 +432,7 @@ def _cand_keys(batch: list[np.ndarray], *_: Any) -> tuple[np.ndarray, np.ndarray
 
 
 def _distinct(keys: np.ndarray, rows: np.ndarray, *_: Any) -> list[tuple[int, int, bool]]:
-    starts, sizes = _runs(keys)
+    starts, _sizes = _runs(keys)
     bag = np.logical_or.reduceat(rows["bag"], starts) if len(starts) else np.zeros(0, bool)
     codes = rows["code"][starts]
     return [(c >> 32, c & 0xFFFFFFFF, b) for c, b in zip(codes.tolist(), bag.tolist(),
@@ -354,21 +444,36 @@ def _feat_n(f: DocFeatures) -> int:
 
 
 def _marked(f: DocFeatures, marks: Any, options: ReuseOptions) -> DocFeatures:
-    """Rarity and boilerplate marks of one article, from the corpus-wide tables."""
+    """Rarity, formula and boilerplate marks of one article, from the corpus-wide tables."""
     if f.rare is not None:
         return f
-    common_stems, common_grams, boiler = marks.value
+    common_stems, common_grams, tables = marks.value
     f.rare = ~member(f.stems, common_stems)
     f.gram_rare = ~member(f.grams, common_grams)
     f.gram_shared = f.gram_rare
-    mask = np.zeros(f.n_content, dtype=bool)
-    if f.source and len(f.grams) and len(boiler):
-        src = stem_hashes([f.source])[0]
-        hit = np.flatnonzero(member(_mix(f.grams ^ src), boiler))
-        for k in range(options.ngram):
-            mask[np.minimum(hit + k, f.n_content - 1)] = True
-    f.boiler = mask
+    tables.mark(f, options.ngram)
     return f
+
+
+def _with_df(n: int, sides: list[list[Any]]) -> list[DocFeatures]:
+    """An article's features with the document frequency of each of its n-grams."""
+    feats, dfs = sides
+    if not feats:
+        return []
+    f = feats[0]
+    df = np.ones(len(f.grams), dtype=np.int32)
+    for rec in dfs:
+        df[rec["pos"]] = rec["df"]
+    f.gram_df = df
+    return [f]
+
+
+def _feat_key(batch: list[DocFeatures]) -> list[tuple[int, DocFeatures]]:
+    return [(f.n, f) for f in batch]
+
+
+def _df_key(batch: list[tuple[int, np.ndarray]]) -> list[tuple[int, np.ndarray]]:
+    return batch
 
 
 def _align(items: list[tuple[int, int, bool, DocFeatures, DocFeatures]], options: ReuseOptions,
@@ -385,65 +490,81 @@ def _align(items: list[tuple[int, int, bool, DocFeatures, DocFeatures]], options
 def passages_of(fa: DocFeatures, fb: DocFeatures, aligned: list[Any]) -> list[Passage]:
     """Passages of one aligned pair: one per character range, direction decided once."""
     # Two token-level alignments can widen to the same characters (both reach the edges of
-    # one long sentence): one passage per character range, the best-scoring, reuse before
-    # boilerplate on a tie.
+    # one long sentence): one passage per character range, a copy before anything else,
+    # then the best-scoring, reuse before boilerplate on a tie.
     best: dict[tuple[int, int, int, int], Any] = {}
     for x in aligned:
         key = (x.a_start, x.a_end, x.b_start, x.b_end)
         old = best.get(key)
-        if old is None or (x.score, not x.boilerplate) > (old.score, not old.boilerplate):
+        if old is None or _rank(x) > _rank(old):
             best[key] = x
     aligned = [best[k] for k in sorted(best)]
-    real = [x for x in aligned if not x.boilerplate]
+    # only copied text says who copied whom: boilerplate, templates and formulas are
+    # shared without anyone copying anyone
+    real = [x for x in aligned if x.kind == COPY and not x.boilerplate]
     source, rule = decide(fa, fb, [x.a_content for x in real], [x.b_content for x in real])
     out = []
     for x in aligned:
+        src, why = (source, rule) if x.kind == COPY and not x.boilerplate else (None, FORMULAIC)
         if fa.id < fb.id:
             out.append(Passage(fa.id, x.a_start, x.a_end, fb.id, x.b_start, x.b_end, x.score,
-                               source, rule, x.a_sentences, x.b_sentences, x.boilerplate))
+                               src, why, x.a_sentences, x.b_sentences, x.boilerplate, x.kind))
         else:
             out.append(Passage(fb.id, x.b_start, x.b_end, fa.id, x.a_start, x.a_end, x.score,
-                               source, rule, x.b_sentences, x.a_sentences, x.boilerplate))
+                               src, why, x.b_sentences, x.a_sentences, x.boilerplate, x.kind))
     return out
 
 
+def _rank(x: Any) -> tuple[bool, float, bool]:
+    return (x.kind == COPY and not x.boilerplate, x.score, not x.boilerplate)
+
+
+def keep(p: Passage, options: ReuseOptions) -> bool:
+    """Is `p` reported under `options`? Copies always; boilerplate with
+    `include_boilerplate`; other templates and formulas with `include_formulaic`."""
+    if p.boilerplate:
+        return options.include_boilerplate
+    return p.kind == COPY or options.include_formulaic
+
+
 def _reported(batch: list[Passage], options: ReuseOptions) -> list[Passage]:
-    return batch if options.include_boilerplate else [p for p in batch if not p.boilerplate]
+    return [p for p in batch if keep(p, options)]
 
 
 OUTPUTS = (Output("passages", "passages.jsonl", Passage, passage_key),)
 
 
-@stage("reuse", params=ReuseOptions, requires=("articles",), provides=("passages",),
-       outputs=OUTPUTS)
+FEATURES = ArticleStep(("reuse_features", "reuse_grams", "reuse_undated", "reuse_stems"),
+                       features_batch)
+
+
+@stage("reuse", params=ReuseOptions, requires=("articles",), optional=FEATURES.outputs,
+       provides=("passages",), outputs=OUTPUTS, article=FEATURES)
 def reuse_stage(ctx: Context, data: dict[str, Dataset], options: ReuseOptions
                 ) -> dict[str, Dataset]:
     """Passages two articles share, with offsets, direction and boilerplate flags."""
     runner = ctx.runner
-    arts = data["articles"]
-    buckets = runner.broadcast(sorted(arts.aggregate(_buckets, _union, set(),
-                                                     options.window_days)))
-    feats, grams, stems, outlet = arts.map_multi(features_batch, 4, options, buckets)
+    feats, grams, undated, stems = article_outputs(FEATURES, data, options)
+    buckets = runner.broadcast(sorted(feats.aggregate(_buckets, _union, set(),
+                                                      options.window_days)))
+    grams = runner.union([grams, undated.map(_spread, buckets)])
     common_stems = stems.group_arrays(_pairs_of, _common, options.max_df).aggregate(
         _arrays, _concat, np.zeros(0, np.uint64))
-    occ, common = grams.group_arrays(_pairs_of, _occurrences, options).map_multi(_tagged, 2)
+    occ, common, dfs = grams.group_arrays(_pairs_of, _occurrences, options).map_multi(_tagged, 3)
     common_grams = common.aggregate(_arrays, _concat, np.zeros(0, np.uint64))
-    boiler = outlet.group_arrays(_pairs_of, _common, options.boilerplate_min_docs - 1).aggregate(
-        _arrays, _concat, np.zeros(0, np.uint64))
+    tables = phrase_tables(feats.group_arrays(_phrase_keys, _phrase_tables, options).aggregate(
+        _tables_of, _concat_tables, ([], [], [])))
     ordered = occ.group_arrays(_occ_keys, _chains, options)
     candidates = [ordered.map(_cand, False)]
     if options.bag_levels > 0:
         posts = feats.map(_bag_postings, options, buckets)
         candidates.append(posts.group_arrays(_pairs_of, _bag_pairs, options).map(_cand, True))
     pairs = runner.union(candidates).group_arrays(_cand_keys, _distinct)
-    marks = runner.broadcast((common_stems, common_grams, _outlet_keys(boiler)))
-    found = runner.pairs(pairs, feats, _feat_n, _align, (options, marks))
+    marks = runner.broadcast((common_stems, common_grams, tables))
+    with_df = cogroup([feats, dfs], [_feat_key, _df_key], _with_df)
+    found = runner.pairs(pairs, with_df, _feat_n, _align, (options, marks))
     ctx.counts["reuse"] = {"candidates": pairs.count()}
     return {"passages": found.map(_reported, options)}
-
-
-def _outlet_keys(boiler: np.ndarray) -> np.ndarray:
-    return boiler
 
 
 __all__ = ["OUTPUTS", "features_batch", "passages_of", "reuse_stage"]

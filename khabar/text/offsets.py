@@ -154,6 +154,22 @@ class OffsetMap:
 
     # -- storage --------------------------------------------------------------------------------
 
+    def __reduce__(self) -> tuple:
+        # As runs: a map differs from the identity only around edits, so (start - position,
+        # end - start) changes a few dozen times in an article of thousands of characters.
+        # Runners move prepared articles between processes many times; dense arrays made a
+        # map most of an article's bytes.
+        if self._starts is None:
+            return (OffsetMap.identity, (self.source_length,))
+        n = self.derived_length
+        if n == 0:
+            return (OffsetMap, (self._starts, self._ends, self.source_length))
+        shift = self._starts - np.arange(n, dtype=_I32)
+        width = self._ends - self._starts
+        cut = np.flatnonzero((shift[1:] != shift[:-1]) | (width[1:] != width[:-1])) + 1
+        first = np.concatenate([[0], cut]).astype(_I32)
+        return (_from_runs, (first, shift[first], width[first], n, self.source_length))
+
     def to_bytes(self) -> bytes:
         """Compact serialization: deltas from identity compress to almost nothing."""
         if self._starts is None:
@@ -174,6 +190,13 @@ class OffsetMap:
         starts = arr[2 : 2 + n] + np.arange(n, dtype=_I32)
         ends = starts + arr[2 + n : 2 + 2 * n]
         return cls(starts, ends, src)
+
+
+def _from_runs(first: np.ndarray, shift: np.ndarray, width: np.ndarray, n: int,
+               source_length: int) -> OffsetMap:
+    lengths = np.diff(np.append(first, n))
+    starts = np.repeat(shift, lengths) + np.arange(n, dtype=_I32)
+    return OffsetMap(starts, starts + np.repeat(width, lengths), source_length)
 
 
 def apply_edits(text: str, edits: list[tuple[int, int, str]]) -> tuple[str, OffsetMap]:
