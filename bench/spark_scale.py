@@ -49,7 +49,9 @@ from corpus import DEV, ensure  # noqa: E402
 
 BOUNDED = {"spark.driver.memory": "1g", "spark.driver.maxResultSize": "16m",
            "spark.ui.enabled": "false"}
-CLUSTER = {"spark.executor.memory": "1g", "spark.cores.max": "2"}
+CLUSTER = {"spark.executor.memory": "1g", "spark.cores.max": "2",
+           # the workers' executors run this interpreter (on a real cluster: a packed one)
+           "spark.pyspark.python": sys.executable}
 TICK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 N_TARGET = 10_000_000

@@ -586,6 +586,7 @@ class SparkRunner:
         self.components_local_edges = components_local_edges
         self._session = session
         self._own = session is None
+        self._ready = False
         self._shipped: Path | None = None
         self._workdir: str | None = None
         self._own_workdir: str | None = None
@@ -605,6 +606,18 @@ class SparkRunner:
     def session(self) -> Any:
         if self._session is None:
             self._session = self._start()
+        if not self._ready:
+            # a session started here or given: the work folder, the shipped code and the
+            # executors' check come once, before the first step
+            try:
+                self._prepare(self._session.sparkContext)
+            except BaseException:
+                if self._own:
+                    self._session.stop()
+                    self._session = None
+                self._cleanup()
+                raise
+            self._ready = True
         return self._session
 
     @property
@@ -656,18 +669,14 @@ class SparkRunner:
         if "spark.sql.shuffle.partitions" not in self.conf:
             session.conf.set("spark.sql.shuffle.partitions",
                              str(max(2, 2 * int(sc.defaultParallelism))))
-        try:
-            if self.ship_code and not local:
-                self._ship(sc)
-            self._setup_workdir(sc)
-            if self.check:
-                self._check_executors(sc)
-        except BaseException:
-            if self._own:
-                session.stop()
-            self._cleanup()
-            raise
         return session
+
+    def _prepare(self, sc: Any) -> None:
+        if self.ship_code and not str(sc.master).startswith("local"):
+            self._ship(sc)
+        self._setup_workdir(sc)
+        if self.check:
+            self._check_executors(sc)
 
     def _preflight(self) -> None:
         """What would otherwise fail slowly or at length: Java, an unreachable master."""
@@ -740,6 +749,7 @@ class SparkRunner:
                 self._session.stop()
         self._persisted, self._broadcasts = [], []
         self._session = None
+        self._ready = False
         self._cleanup()
 
     stop = close
@@ -770,11 +780,15 @@ class SparkRunner:
 
     def _keep(self, rdd: Any) -> SparkDataset:
         """A dataset that is computed once, whoever reads it (as local files are written once)."""
-        from pyspark import StorageLevel
-
-        rdd.persist(StorageLevel.MEMORY_AND_DISK)
+        rdd.persist(self._storage())
         self._persisted.append(rdd)
         return SparkDataset(self, rdd)
+
+    def _storage(self) -> Any:
+        from pyspark import StorageLevel
+
+        level = os.environ.get("KHABAR_SPARK_STORAGE", "DISK_ONLY")
+        return getattr(StorageLevel, level)
 
     def _partitions(self, rdds: Sequence[Any] = ()) -> int:
         """Partitions of a shuffle: by the size of the collection (documents read, or
@@ -940,7 +954,7 @@ class SparkRunner:
         nparts = max(1, math.ceil(chunks / CHUNKS_PER_PARTITION))
         parsed = raw.filter(_is_chunk).map(_Ordinal(first)).partitionBy(
             nparts, _ChunkRange(CHUNKS_PER_PARTITION)).mapPartitions(_Parse(fields))
-        parsed.persist(StorageLevel.MEMORY_AND_DISK)
+        parsed.persist(self._storage())
         self._persisted.append(parsed)
         per_chunk = np.zeros(chunks, dtype=np.int64)
         for ordinal, count in self._collect(parsed.mapPartitions(_doc_counts),
