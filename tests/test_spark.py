@@ -336,6 +336,27 @@ def test_jobs_write_what_local_writes(spark, tmp_path: Path) -> None:
         assert files["pairs.jsonl"].count(b"\n") >= 1
 
 
+def test_a_store_streams_through_the_executors(spark, tmp_path: Path) -> None:
+    # with a database the documents come from the driver (ingested there) and the outputs go
+    # back to it: both streamed, a group or a partition at a time
+    from khabar.pipeline import Job
+    from khabar.storage import save_outputs
+    from khabar.store import Store
+
+    rows = {}
+    for name, runner in (("local", 1), ("spark", spark)):
+        store = Store(tmp_path / f"{name}.db")
+        try:
+            with Job(["dups"], [DEMO], store=store, workers=runner) as job:
+                job.run()
+                save_outputs(store, job)
+            rows[name] = [list(store.db.execute(f"SELECT * FROM out_{t} ORDER BY 1, 2"))
+                          for t in ("dup_pairs", "dup_clusters")]
+        finally:
+            store.close()
+    assert rows["spark"] == rows["local"] and rows["local"][0]
+
+
 # -- the command line: errors in one line, the environment checked first ------------------------
 
 
