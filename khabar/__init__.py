@@ -50,6 +50,8 @@ _API: dict[str, str] = {
     "cluster_stories": "khabar.stories",
     "StoryParams": "khabar.stories",
     "StoryStream": "khabar.stories",
+    "ThreadParams": "khabar.stories",
+    "load_threads": "khabar.stories",
     "explain_story": "khabar.explain",
     "novelty": "khabar.explain",
     "summarize": "khabar.explain",

@@ -17,9 +17,8 @@ glued fragment may belong to. Neither needs the collection in one place.
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -66,8 +65,8 @@ class Article:
 
 @dataclass(frozen=True, slots=True)
 class PrepareParams:
-    repair: RepairOptions = RepairOptions()
-    normalize: NormalizeOptions = NormalizeOptions()
+    repair: RepairOptions = field(default_factory=RepairOptions)
+    normalize: NormalizeOptions = field(default_factory=NormalizeOptions)
 
 
 def article_n(a: Article) -> int:
@@ -220,26 +219,38 @@ def _looks_like_path(x: str) -> bool:
 # -- prepare ---------------------------------------------------------------------------------------
 
 
-def _line_keys(batch: list[Article], opts: RepairOptions) -> list[tuple[tuple[str, str], int]]:
+def _text_key(text: str, hashes: set[str]) -> str:
+    """What makes two documents of an outlet the same text (copies of one article)."""
+    return hashlib.blake2b(f"{len(text)}:{','.join(sorted(hashes))}".encode(),
+                           digest_size=8).hexdigest()
+
+
+def _line_keys(batch: list[Article], opts: RepairOptions) -> list[tuple[tuple[str, str], str]]:
+    """((outlet, line hash), text key) of every short line of every document."""
     out = []
     for a in batch:
         if a.doc.source:
-            out.extend(((a.doc.source, h), a.n) for h in document_line_hashes(a.doc.text, opts))
+            hashes = document_line_hashes(a.doc.text, opts)
+            key = _text_key(a.doc.text, hashes)
+            out.extend(((a.doc.source, h), key) for h in hashes)
     return out
 
 
-def _boilerplate(key: tuple[str, str], docs: list[int], opts: RepairOptions
+def _boilerplate(key: tuple[str, str], texts: list[str], opts: RepairOptions
                  ) -> list[tuple[str, str, int]]:
-    count = len(set(docs))
+    # a text one outlet publishes many times is copies of one article, not boilerplate:
+    # documents with the same text count once
+    count = len(set(texts))
     return [(key[0], key[1], count)] if count >= opts.boilerplate_min_docs else []
 
 
-def _per_source(batch: list[Article]) -> Counter[str]:
-    return Counter(a.doc.source for a in batch if a.doc.source)
+def _source_texts(batch: list[Article], opts: RepairOptions) -> list[tuple[str, str]]:
+    return [(a.doc.source, _text_key(a.doc.text, document_line_hashes(a.doc.text, opts)))
+            for a in batch if a.doc.source]
 
 
-def _add(a: Counter[str], b: Counter[str]) -> Counter[str]:
-    return a + b
+def _distinct_texts(source: str, keys: list[str], _opts: RepairOptions) -> list[tuple[str, int]]:
+    return [(source, len(set(keys)))]
 
 
 def _tails(batch: list[Article], opts: RepairOptions) -> list[tuple[str, tuple]]:
@@ -378,7 +389,8 @@ def prepare_stage(ctx: Context, data: dict[str, Dataset], params: PrepareParams
         made = docs.map(_plain).map_multi(_prepare_and_steps, len(names), params, steps)
         return dict(zip(names, made, strict=True))
     opts = params.repair
-    per_source = docs.aggregate(_per_source, _add, Counter())
+    per_source = dict(r for b in docs.group(_source_texts, _distinct_texts, opts).batches()
+                      for r in b)
     counted = [r for b in docs.group(_line_keys, _boilerplate, opts).batches() for r in b]
     boiler: dict[str, list[str]] = {}
     for source, h, c in sorted(counted):

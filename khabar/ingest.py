@@ -160,11 +160,19 @@ def apply_corpus_repairs(db: Store, options: RepairOptions | None = None) -> int
     """
     opts = options or RepairOptions()
     q = db.db.execute
-    per_source = dict(q("SELECT COALESCE(source, ''), COUNT(*) FROM documents GROUP BY source"))
+    # a text one outlet publishes many times is copies of one article, not boilerplate:
+    # documents with the same text (same length, same short lines) count once
+    q("DROP TABLE IF EXISTS temp.text_keys")
+    q("CREATE TEMP TABLE text_keys AS SELECT d.n AS doc, COALESCE(d.source, '') AS source, "
+      "LENGTH(d.text) || ':' || COALESCE((SELECT GROUP_CONCAT(hash) FROM (SELECT hash FROM "
+      "doc_lines WHERE doc = d.n ORDER BY hash)), '') AS key FROM documents d")
+    per_source = dict(q("SELECT source, COUNT(DISTINCT key) FROM temp.text_keys GROUP BY source"))
     boiler: dict[str, set[str]] = defaultdict(set)
     for source, h, c in q(
-        "SELECT source, hash, COUNT(DISTINCT doc) FROM doc_lines WHERE source != '' "
-        "GROUP BY source, hash HAVING COUNT(DISTINCT doc) >= ?", (opts.boilerplate_min_docs,)
+        "SELECT l.source, l.hash, COUNT(DISTINCT k.key) FROM doc_lines l "
+        "JOIN temp.text_keys k ON k.doc = l.doc WHERE l.source != '' "
+        "GROUP BY l.source, l.hash HAVING COUNT(DISTINCT k.key) >= ?",
+        (opts.boilerplate_min_docs,)
     ):
         if c >= opts.boilerplate_min_share * per_source.get(source, 0):
             boiler[source].add(h)

@@ -68,6 +68,21 @@ class Row:
         return record.to_dict()
 
 
+def _unique(inputs: Any) -> Any:
+    """In-memory documents must have distinct ids (a caller's mistake, not bad data: files
+    with repeated ids keep the later record and report a problem)."""
+    from khabar.document import Document
+
+    if isinstance(inputs, list) and inputs and isinstance(inputs[0], Document):
+        seen: set[str] = set()
+        for d in inputs:
+            if isinstance(d, Document):
+                if d.id in seen:
+                    raise KhabarError(f"document ids must be unique: {d.id!r} is repeated")
+                seen.add(d.id)
+    return inputs
+
+
 class Job:
     """One run of the stages `targets` need, over `inputs` (files, documents) or a store."""
 
@@ -86,7 +101,7 @@ class Job:
                            Path(out) if out is not None else None,
                            echo or (lambda _line: None), on_problem,
                            options=dict(options or {}))
-        self.ctx.options["inputs"] = inputs
+        self.ctx.options["inputs"] = _unique(inputs)
         # per-article steps of the planned stages, run in the pass that prepares articles
         self.ctx.options["article_steps"] = [
             (st.article, self.ctx.params_of(st.name)) for st in self.stages
@@ -125,6 +140,11 @@ class Job:
             self.data.update(made)
             self.seconds[st.name] = time.perf_counter() - wall
             self.cpu[st.name] = cpu_seconds() - cpu
+            counts = self.ctx.counts.get(st.name) or {}
+            line = ", ".join(f"{v} {k}" for k, v in counts.items()
+                             if isinstance(v, int | float | str))
+            self.ctx.echo(f"{st.name}: {line} ({self.seconds[st.name]:.1f} s)"
+                          if line else f"{st.name}: done ({self.seconds[st.name]:.1f} s)")
         return self.data
 
     def outputs(self) -> list[Output]:
@@ -164,6 +184,10 @@ class Job:
 
 
 # -- the main job -------------------------------------------------------------------------------
+
+
+RUN_STAGES = ("dups", "reuse", "stories", "threads", "explain", "report")
+"""What `khabar run` runs (each stage brings what it requires)."""
 
 
 @dataclass
@@ -221,14 +245,17 @@ def run_pipeline(
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise KhabarError(f"{out}: exists and is not a directory")
+    from khabar.report.stage import ReportParams
+
     stage_params = {"dups": params.dups, "reuse": params.reuse, "stories": params.stories,
-                    "explain": params.explain}
+                    "explain": params.explain,
+                    "report": ReportParams(min_story_size=params.min_story_size)}
     options = {"fields": fields, "story_mode": params.story_mode,
                "min_story_size": params.min_story_size}
     spec = params.engine if params.engine is not None else params.workers
     store = Store(db) if db is not None else None
     try:
-        with Job(["report"], list(inputs) if inputs is not None else None, store=store, out=out,
+        with Job(list(RUN_STAGES), list(inputs) if inputs else None, store=store, out=out,
                  workers=spec, params=stage_params, options=options, echo=echo,
                  on_problem=on_problem) as job:
             job.run()

@@ -91,6 +91,10 @@ class Schema:
     def sql_columns(self) -> list[str]:
         return [name for c in self.columns for name in c.names]
 
+    @property
+    def quoted_columns(self) -> str:
+        return ", ".join(f'"{name}"' for name in self.sql_columns)
+
     def ddl(self, table: str, *, key: Sequence[str] = (), indexes: Sequence[Sequence[str]] = (),
             extra: Sequence[str] = ()) -> str:
         """CREATE TABLE (and indexes) for this record; `extra` adds leading columns such as a
@@ -100,10 +104,11 @@ class Schema:
         cols = list(extra)
         for c in self.columns:
             null = "" if c.optional else " NOT NULL"
+            # names quoted: a field may be called what SQL reserves ("index")
             if c.kind == "span":
-                cols += [f"{c.names[0]} INTEGER{null}", f"{c.names[1]} INTEGER{null}"]
+                cols += [f'"{c.names[0]}" INTEGER{null}', f'"{c.names[1]}" INTEGER{null}']
             else:
-                cols.append(f"{c.names[0]} {sql[c.kind]}{null}")
+                cols.append(f'"{c.names[0]}" {sql[c.kind]}{null}')
         body = ",\n    ".join(cols + ([f"PRIMARY KEY ({', '.join(key)})"] if key else []))
         out = f"CREATE TABLE IF NOT EXISTS {table} (\n    {body}\n){' WITHOUT ROWID' if key else ''};"
         for k, idx in enumerate(indexes):

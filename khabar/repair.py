@@ -186,12 +186,19 @@ class RepairContext:
         counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         per_source: dict[str, int] = defaultdict(int)
         entries: list[tuple[str, str]] = []
+        seen: set[tuple[str, str]] = set()
         for doc_id, text, title, source in docs:
             src = source or ""
+            entries.extend((k, doc_id) for k in headline_keys(text, title, opts))
+            # copies of one text count once: republishing an article is not boilerplate
+            digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"),
+                                     digest_size=16).hexdigest()
+            if (src, digest) in seen:
+                continue
+            seen.add((src, digest))
             per_source[src] += 1
             for h in document_line_hashes(text, opts):
                 counts[src][h] += 1
-            entries.extend((k, doc_id) for k in headline_keys(text, title, opts))
         boiler = {
             src: boilerplate_hashes(c, per_source[src], opts) for src, c in counts.items() if src
         }

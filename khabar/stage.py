@@ -103,8 +103,8 @@ class Context:
 
 
 _REGISTRY: dict[str, Stage] = {}
-_MODULES = ("khabar.corpus", "khabar.dups.stage", "khabar.reuse.stage")  # TODO: "khabar.stories.stage",
-#            "khabar.explain.stage", "khabar.report.stage")
+_MODULES = ("khabar.corpus", "khabar.dups.stage", "khabar.reuse.stage", "khabar.stories.stage",
+            "khabar.stories.thread_stage",             "khabar.explain.stage", "khabar.report.stage")
 """Where the built-in stages live (imported on first use of the registry)."""
 
 
@@ -150,21 +150,24 @@ def plan(targets: Iterable[str]) -> list[Stage]:
     prepare stage: its step runs in that pass (see `ArticleStep`)."""
     _load()
     targets = list(targets)
-    first = _plan(targets, prepared=False)
-    if any(st.name == "prepare" for st in first):
-        return _plan(targets, prepared=True)
-    return first
+    first = _plan(targets, prepared=False, planned=set())
+    names = {st.name for st in first}
+    # optional datasets order a stage after their provider when the run has it anyway
+    return _plan(targets, prepared="prepare" in names, planned=names)
 
 
-def _plan(targets: list[str], prepared: bool) -> list[Stage]:
+def _plan(targets: list[str], prepared: bool, planned: set[str]) -> list[Stage]:
     provider = {d: s for s in _REGISTRY.values() for d in s.provides}
     order: list[Stage] = []
     seen: set[str] = set()
 
     def needs(st: Stage) -> tuple[str, ...]:
-        if prepared and st.article is not None and "articles" not in st.requires:
-            return (*st.requires, "articles")
-        return st.requires
+        out = list(st.requires)
+        if prepared and st.article is not None and "articles" not in out:
+            out.append("articles")
+        out += [d for d in st.optional if d in provider and provider[d].name in planned
+                and provider[d].name != st.name and d not in out]
+        return tuple(out)
 
     def visit(name: str, path: tuple[str, ...]) -> None:
         if name in seen:

@@ -16,12 +16,7 @@ import pytest
 from khabar.document import Document
 from khabar.explain import (
     explain_story,
-    load_attributions,
-    load_mentions,
-    load_novelty,
-    load_summaries,
     novelty,
-    run,
     story_sources,
     summarize,
 )
@@ -115,19 +110,25 @@ def test_seeds_summary_is_short_and_traced(seeds):
     assert not any(s.exclusive and len(s.carriers) > 1 for s in summary)
 
 
-def test_seeds_explain_story_round_trips_through_the_store(seeds_dir, tmp_path):
-    with Store(tmp_path / "k.db") as store:
-        store.ingest([str(seeds_dir)])
-        ids = store.ids()
-        counts = run(store, [("seeds", ids)])
-        assert counts["stories"] == 1 and counts["repeated"] >= 3
-        again = run(store, [("seeds", ids)])  # replaces, never duplicates
-        assert again == counts
-        assert len(load_novelty(store)) == counts["sentences"]
-        assert len(load_attributions(store)) == counts["attributions"]
-        assert len(load_mentions(store)) == counts["mentions"]
-        summary = load_summaries(store)["seeds"]
-        assert 1 <= len(summary) <= 5 and all(s.carriers for s in summary)
+def test_seeds_explanations_round_trip_through_the_store(seeds_dir, tmp_path):
+    from khabar.explain.stage import OUTPUTS
+    from khabar.pipeline import Job
+    from khabar.storage import load, save_outputs
+
+    def explain() -> dict[str, list]:
+        with Store(tmp_path / "k.db") as store:
+            with Job(["reuse", "explain"], [str(seeds_dir)], store=store, workers=1) as job:
+                job.run()
+                save_outputs(store, job)  # replaces, never duplicates
+            return {o.dataset: list(load(store, o)) for o in OUTPUTS}
+
+    first = explain()
+    assert first == explain()
+    novelty = first["novelty"]
+    assert sum(r.status == "repeated" for r in novelty) >= 3
+    assert first["attributions"] and first["mentions"]
+    summary = first["summaries"]
+    assert 1 <= len(summary) <= 5 and all(s.carriers for s in summary)
 
 
 # -- novelty on made-up text ---------------------------------------------------------------------

@@ -242,10 +242,10 @@ def test_same_rows_whatever_the_workers_and_on_every_run(tmp_path) -> None:
     with Store(tmp_path / "k.db") as store:
         ingest(docs, store)
         first = reuse_store(store, ReuseOptions())
-        rows = store.db.execute("SELECT * FROM reuse_passages ORDER BY 1, 2, 3, 4").fetchall()
+        rows = store.db.execute("SELECT * FROM out_passages ORDER BY 1, 2, 3, 4").fetchall()
         again = reuse_store(store, ReuseOptions())
         assert rows == store.db.execute(
-            "SELECT * FROM reuse_passages ORDER BY 1, 2, 3, 4").fetchall()
+            "SELECT * FROM out_passages ORDER BY 1, 2, 3, 4").fetchall()
         assert first == again == load_passages(store)
         assert len(load_passages(store, include_boilerplate=True)) > len(first)
     assert [p for p in one if not p.boilerplate] == first
@@ -259,7 +259,9 @@ def test_passage_dict_has_the_contract_keys_in_order() -> None:
 
 
 def test_duplicate_ids_are_refused() -> None:
-    with pytest.raises(ValueError):
+    from khabar.errors import KhabarError
+
+    with pytest.raises(KhabarError, match="unique"):
         find_reuse([doc("a", SPORT), doc("a", WEATHER)])
 
 
@@ -304,7 +306,7 @@ def test_two_alignments_of_the_same_characters_make_one_passage():
     # In a corpus, two token-level alignments of one pair can widen to the same sentence
     # edges; the stored table has one row per character range, so they must come out as one.
     from khabar.reuse.align import Alignment
-    from khabar.reuse.api import _passages
+    from khabar.reuse.stage import passages_of as _passages
     from khabar.reuse.features import extract_features
 
     fa, fb = extract_features([doc("a", "نص أول طويل بما يكفي لاختبار المقاطع"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from khabar.reuse import ReuseOptions, find_reuse
-from khabar.reuse.api import features, passages_from_features
+from khabar.reuse.features import extract_features
 from khabar.reuse.numbers import number_values
 from khabar.reuse.phrases import PhraseCounts
 from tests.test_reuse import CULTURE, MARKET, SCIENCE, SPORT, TRAFFIC, WEATHER, by_pair, doc
@@ -93,7 +93,7 @@ def test_a_copied_story_around_a_formula_is_still_a_copy() -> None:
 
 
 def test_phrase_counts_merge_like_one_batch() -> None:
-    feats = features(_title_corpus(), ReuseOptions())
+    feats = extract_features(_title_corpus(), ReuseOptions().ngram)
     whole = PhraseCounts.of(feats)
     parts = PhraseCounts.merge([PhraseCounts.of(feats[:2]), PhraseCounts.of(feats[2:5]),
                                 PhraseCounts.of(feats[5:])])
@@ -107,8 +107,8 @@ def test_phrase_counts_merge_like_one_batch() -> None:
 def test_kinds_do_not_depend_on_the_workers() -> None:
     docs = _title_corpus()
     opt = ReuseOptions(include_formulaic=True)
-    one = passages_from_features(features(docs, opt, 1), opt, 1)
-    two = passages_from_features(features(docs, opt, 2), opt, 2)
+    one = find_reuse(docs, opt, workers=1)
+    two = find_reuse(docs, opt, workers=2)
     assert one == two and one
 
 

@@ -20,7 +20,7 @@ def test_run_on_demo_writes_report_and_data(tmp_path, capsys):
     main(["run", str(DEMO), "--out", str(out), "--db", str(db), "--workers", "1"])
     printed = capsys.readouterr()
     assert f"report: {out / 'index.html'}" in printed.out
-    for stage in ("ingest", "duplicates", "reuse", "stories", "explain", "report"):
+    for stage in ("ingest", "dups", "reuse", "stories", "threads", "explain", "report"):
         assert f"{stage}:" in printed.err
     key = json.loads(DEMO_KEY.read_text("utf-8"))
     index = (out / "index.html").read_text("utf-8")

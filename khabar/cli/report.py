@@ -19,24 +19,34 @@ from khabar.store import DEFAULT_DB
 @min_story_size_option
 @quiet_option
 def report(db_path: Path, out_dir: Path, min_story_size: int, quiet: bool) -> None:
-    """Write the HTML report (an index of stories, a page per story) into --out.
+    """Write the HTML report (an index of stories, a page per story) of a database into --out.
 
-    The pages are static and self-contained: open index.html in a browser,
-    no server or network needed. Prints the path of index.html.
+    Shows the stories the database holds (from `khabar stories --db` or `khabar run
+    --db`); articles stored since are placed as a stream would place them. The
+    pages are static and self-contained: open index.html in a browser, no server
+    or network needed. Prints the path of index.html.
     """
     from khabar.errors import KhabarError
-    from khabar.report import build_report_data, write_report
+    from khabar.pipeline import PipelineParams, run_pipeline
     from khabar.store import Store
+    from khabar.stories import db as storydb
 
+    again = ("build one with `khabar stories --db DB` or `khabar run INPUT... --out DIR "
+             "--db DB`")
     if not db_path.exists():
-        raise KhabarError(f"{db_path}: no such database; build one with "
-                          "`khabar run INPUT... --out DIR` (or ingest, then `khabar stories`)")
-    # not read-only: a stage's loader may declare (create) its tables on first use
+        raise KhabarError(f"{db_path}: no such database; {again}")
     with Store(db_path) as store:
-        data = build_report_data(store, min_size=min_story_size)
-    index = write_report(data, out_dir, workers=0,
-                         echo=None if quiet else (lambda line: click.echo(line, err=True)))
+        storydb.declare(store)
+        if not storydb.stored_members(store):
+            raise KhabarError(f"{db_path}: no stories stored yet; {again}")
+    # the stored stories as they are (articles stored since are placed by the stream); the
+    # explanations are made again from the stored articles
+    result = run_pipeline(None, out_dir, db_path,
+                          params=PipelineParams(min_story_size=min_story_size,
+                                                story_mode="stream"),
+                          echo=(lambda line: None) if quiet
+                          else (lambda line: click.echo(line, err=True)))
     if not quiet:
-        articles = sum(len(s.articles) for s in data.stories)
-        click.echo(f"report: {len(data.stories)} stories, {articles} articles", err=True)
-    click.echo(str(index))
+        pages = result.counts.get("report", {}).get("pages", 0)
+        click.echo(f"report: {pages} stories", err=True)
+    click.echo(str(result.index))

@@ -7,24 +7,24 @@ from pathlib import Path
 import click
 
 from khabar.cli.common import (
-    Progress,
     echo_problem,
-    engine_from,
     engine_options,
     field_options,
     fields_from,
     min_story_size_option,
     quiet_option,
+    runner_from,
 )
 
 
 @click.command()
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               required=True, help="Folder for the report (index.html) and data/*.jsonl.")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Keep everything in this database (a later run adds to it) "
-                   "[default: a temporary one].")
+              help="Keep the articles and every stage's results in this database: a later "
+                   "run adds to it and keeps story ids; without INPUTS, run over what it "
+                   "holds. [default: none, nothing written but --out]")
 @click.option("--mode", type=click.Choice(["batch", "stream"]), default="batch",
               show_default=True, help="Story clustering over the whole collection or as a stream.")
 @min_story_size_option
@@ -32,17 +32,21 @@ from khabar.cli.common import (
 @field_options
 @quiet_option
 def run(inputs: tuple[Path, ...], out_dir: Path, db_path: Path | None, mode: str,
-        min_story_size: int, workers: int, engine_spec: str, quiet: bool,
-        **kw) -> None:
-    """Run the whole job on INPUTS and write the story report to --out.
+        min_story_size: int, workers: int, engine_spec: str, spark_conf: tuple[str, ...],
+        quiet: bool, **kw) -> None:
+    """Run the whole job on INPUTS (or on the articles of --db) and write the story report
+    to --out.
 
-    ingest → repair → duplicates → reuse → stories → explanations → report.
+    read → repair → duplicates → reuse → stories → threads → explanations → report.
     The report is static HTML: open OUT/index.html in any browser. The data
-    behind it is in OUT/data/ (pairs, clusters, passages, stories, assignments).
+    behind it is in OUT/data/ (pairs, clusters, passages, stories, assignments, threads,
+    attributions, credits, mentions, novelty, summaries).
     """
     from khabar.errors import KhabarError
     from khabar.pipeline import PipelineParams, run_pipeline
 
+    if not inputs and db_path is None:
+        raise KhabarError("give INPUT files, or --db DB to run over the articles it holds")
     if db_path is not None:
         inside = db_path.parent.resolve() == out_dir.resolve()
         # checked before the report folder is made (the one folder this command creates)
@@ -53,15 +57,17 @@ def run(inputs: tuple[Path, ...], out_dir: Path, db_path: Path | None, mode: str
             click.echo(f"khabar: note: the database {db_path} is inside the report folder "
                        f"{out_dir}: copying or mailing the report copies it too", err=True)
 
-    def progress(label: str, total: int | None) -> Progress:
-        return Progress(label, total, enabled=not quiet)
-
-    with engine_from(engine_spec, workers) as engine:
+    runner = runner_from(engine_spec, workers, spark_conf)
+    try:
         params = PipelineParams(story_mode=mode, min_story_size=min_story_size,
-                                workers=workers, engine=engine)
+                                workers=workers, engine=runner)
         result = run_pipeline(
-            list(inputs), out_dir, db_path, params=params, fields=fields_from(kw),
+            list(inputs) or None, out_dir, db_path, params=params, fields=fields_from(kw),
             echo=(lambda line: None) if quiet else (lambda line: click.echo(line, err=True)),
-            progress=progress, on_problem=echo_problem(quiet),
+            on_problem=echo_problem(quiet),
         )
+    finally:
+        stop = getattr(runner, "close", None) or getattr(runner, "stop", None)
+        if stop is not None:
+            stop()
     click.echo(f"report: {result.index}")

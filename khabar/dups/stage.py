@@ -40,12 +40,20 @@ from khabar.dups.shingles import (
     token_hashes,
     window_hashes,
 )
-from khabar.dups.sketch import containment_samples, oph_signatures, seeded, shingle_sets, sorted_sets
+from khabar.dups.sketch import (
+    containment_samples,
+    oph_signatures,
+    seeded,
+    shingle_sets,
+    sorted_sets,
+)
 from khabar.dups.verify import accept, intersections, similarities
 from khabar.engine import Dataset, cogroup
 from khabar.stage import ArticleStep, Context, Output, article_outputs, stage
 
 DECIMALS = 4
+"""Similarities are rounded to this many decimals everywhere (Python, files, store), so
+every way of reading a result gives the same numbers."""
 MAX_BUCKET = 64
 """Largest bucket paired in full; a bigger one (many near copies of one text) pairs each
 member with its smallest, which keeps them connected at linear cost."""
@@ -436,7 +444,8 @@ SKETCH = ArticleStep(("dup_exact", "dup_units", "dup_sets", "dup_meta", "dup_sho
 
 @stage("dups", params=DupParams, requires=("documents",),
        optional=("articles", *SKETCH.outputs),
-       provides=("dup_pairs", "dup_clusters", "dup_short"), outputs=OUTPUTS, article=SKETCH)
+       provides=("dup_pairs", "dup_clusters", "dup_short", "dup_exact_groups"), outputs=OUTPUTS,
+       article=SKETCH)
 def dups_stage(ctx: Context, data: dict[str, Dataset], params: DupParams) -> dict[str, Dataset]:
     """Exact and near duplicates, verified on the real shingle sets, and their clusters."""
     runner = ctx.runner
@@ -454,6 +463,7 @@ def dups_stage(ctx: Context, data: dict[str, Dataset], params: DupParams) -> dic
     labels = runner.components(edges)
     labelled = cogroup([labels, meta], [_label_keys, _meta_keys], _labelled)
     out = {
+        "dup_exact_groups": members.group(_by_rep, _exact_group),
         "dup_pairs": runner.union([verified.map(_near_records), members.map(_exact_records)]),
         "dup_clusters": labelled.group(_label_keys, _cluster),
         "dup_short": short,
@@ -469,6 +479,15 @@ def dups_stage(ctx: Context, data: dict[str, Dataset], params: DupParams) -> dic
 
 def _meta_keys(batch: list[tuple[int, tuple]]) -> list[tuple[int, tuple]]:
     return list(batch)
+
+
+def _by_rep(batch: list[tuple[int, tuple[int, str, str]]]) -> list[tuple[str, str]]:
+    return [(rep_id, member_id) for _, (_, rep_id, member_id) in batch]
+
+
+def _exact_group(rep: str, members: list[str]) -> list[tuple[str, ...]]:
+    """A group of exact copies: its representative first, then the others by id."""
+    return [(rep, *sorted(members))]
 
 
 def _kinds(batch: list[DupPair]) -> Counter[str]:

@@ -28,6 +28,8 @@ run: in this process, in a pool of local processes, or in Spark executors.
 * ``runner.components(edges)`` — connected components of an integer graph.
 * ``ds.batches()`` / ``ds.sorted_batches(key)`` — stream records back to the
   driver, one partition at a time (the driver never holds a whole dataset).
+* ``runner.ranked(ds, key)`` — ``(rank, record)`` in the order of ``key`` (story
+  numbers by first appearance).
 * ``runner.read_documents(inputs, fields, on_problem)`` — ``(n, Document)``
   records of input files, numbered in input order (parsed where the runner's
   workers are); ``runner.write_jsonl(ds, key, path, row)`` — a dataset
@@ -151,6 +153,8 @@ class Runner(Protocol):
     def batches(self, ds: Dataset) -> Iterator[list[Any]]: ...
 
     def sorted_batches(self, ds: Dataset, key: Callable[[Any], Any]) -> Iterator[list[Any]]: ...
+
+    def ranked(self, ds: Dataset, key: Callable[[Any], Any]) -> Dataset: ...
 
     def count(self, ds: Dataset) -> int: ...
 

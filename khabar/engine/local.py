@@ -224,6 +224,13 @@ def _sorted_task(task: tuple) -> Part:
     return _write_stream(out, sort_batch(items, key))
 
 
+def _starts(batches: Iterable[list[Any]]) -> Iterator[tuple[int, list[Any]]]:
+    done = 0
+    for batch in batches:
+        yield done, batch
+        done += len(batch)
+
+
 # -- reading inputs ---------------------------------------------------------------------------------
 
 RECORD_BITS = 12
@@ -634,6 +641,12 @@ class LocalRunner:
                 yield from batch
 
         yield from merge_sorted([stream(p) for p in parts], key)
+
+    def ranked(self, ds: Dataset, key: Callable[[Any], Any]) -> LocalDataset:
+        """``(rank, record)`` for every record, ranks 0, 1, … in the order of `key`."""
+        ranks = (list(enumerate(batch, start)) for start, batch in _starts(
+            self.sorted_batches(ds, key)))
+        return self.source(ranks)
 
     def count(self, ds: Dataset) -> int:
         owned = self._own(ds)

@@ -5,19 +5,11 @@
 * `attributions` — quotations, reported speech and agency credits, with speakers;
 * `mentions` — people, places, organizations and agencies named (gazetteers and rules);
 * `story_sources` — who is quoted or credited in a story, and how often;
-* `explain_story` — all of the above for one story; `run`/`save` and the `load_*`
-  functions keep them in a `Store`.
+* `explain_story` — all of the above for one story; the stage (`khabar.explain.stage`) runs them
+  over a collection.
 """
 
 from khabar.explain.attribution import Attribution, Source, attributions, story_sources
-from khabar.explain.db import (
-    load_attributions,
-    load_mentions,
-    load_novelty,
-    load_summaries,
-    run,
-    save,
-)
 from khabar.explain.entities import Mention, mentions
 from khabar.explain.novelty import NoveltyParams, SentenceNovelty, novelty
 from khabar.explain.story import ExplainParams, StoryExplanation, explain_batch, explain_story
@@ -26,6 +18,5 @@ from khabar.explain.summary import SummaryParams, SummarySentence, summarize
 __all__ = [
     "Attribution", "ExplainParams", "Mention", "NoveltyParams", "SentenceNovelty", "Source",
     "StoryExplanation", "SummaryParams", "SummarySentence", "attributions", "explain_batch",
-    "explain_story", "load_attributions", "load_mentions", "load_novelty", "load_summaries",
-    "mentions", "novelty", "run", "save", "story_sources", "summarize",
+    "explain_story", "mentions", "novelty", "story_sources", "summarize",
 ]

@@ -171,9 +171,14 @@ def who_says_what(
     `texts` the original text of each document, `story_of` the story of each document and
     `dates` its publication time.
     """
+    return group_statements(statements(attributions, texts, story_of, dates))
+
+
+def group_statements(found: Iterable[Statement]) -> list[SpeakerEntry]:
+    """The grouping steps of `who_says_what`, over statements already made."""
     # step 1: group by key
     by_key: dict[str, list[Statement]] = defaultdict(list)
-    for s in statements(attributions, texts, story_of, dates):
+    for s in found:
         key = speaker_key(s.speaker)
         if key:
             by_key[key].append(s)
@@ -217,4 +222,5 @@ def _time(d: datetime | None) -> tuple[int, float]:
     return (1, 0.0) if d is None else (0, d.timestamp())
 
 
-__all__ = ["SpeakerEntry", "Statement", "speaker_key", "statements", "who_says_what"]
+__all__ = ["SpeakerEntry", "Statement", "group_statements", "speaker_key", "statements",
+           "who_says_what"]

@@ -133,7 +133,8 @@ class StoryBundle:
     passages: list[Any]
     """Reuse passages touching a member, each with both sides' `PassageSide` info."""
     sides: dict[str, Any] = field(default_factory=dict)
-    """Documents outside the story that a passage reaches: id -> (document, repair, story)."""
+    """Documents outside the story that a passage reaches: id -> (document, repair, story,
+    its size)."""
     novelty: dict[str, list[SentenceNovelty]] = field(default_factory=dict)
     summary: list[SummarySentence] = field(default_factory=list)
     sources: list[Any] = field(default_factory=list)
@@ -231,7 +232,8 @@ def _member(n: int, sides: list[list[Any]]) -> list[tuple[str, tuple]]:
     arts, docs, stories = sides
     if not arts or not stories:
         return []
-    return [(arts[0].doc.id, (stories[0].story, arts[0], docs[0] if docs else None))]
+    return [(arts[0].doc.id, (stories[0].story, arts[0], docs[0] if docs else None,
+                              stories[0].size))]
 
 
 def _by_id(batch: list[tuple[str, tuple]]) -> list[tuple[str, tuple]]:
@@ -271,7 +273,7 @@ def _to_stories(batch: list[tuple[str, tuple]]) -> list[tuple[int, tuple]]:
 
 
 def _members_to_stories(batch: list[tuple[str, tuple]]) -> list[tuple[int, tuple]]:
-    return [(story, ("member", art, doc)) for _, (story, art, doc) in batch]
+    return [(story, ("member", art, doc)) for _, (story, art, doc, _size) in batch]
 
 
 def _stories_by_id(batch: list[Any]) -> list[tuple[int, tuple]]:
@@ -289,7 +291,7 @@ def _bundle(story: int, values: list[tuple], params: ExplainParams) -> list[Stor
     for _, p, known in passages:
         for doc_id, info in known.items():
             if doc_id not in ids and info is not None:
-                sides[doc_id] = (info[1].doc, info[1].repair, info[0])
+                sides[doc_id] = (info[1].doc, info[1].repair, info[0], info[3])
     docs = [v[2] if v[2] is not None else ExplainDoc(v[1].n, v[1].doc.id,
                                                      DocSentences([], [], [], [], []), [], [])
             for v in members]
@@ -298,7 +300,7 @@ def _bundle(story: int, values: list[tuple], params: ExplainParams) -> list[Stor
     return [explain_bundle(bundle, params)]
 
 
-def _group_values(batch: list[tuple[int, tuple]]) -> list[tuple[int, tuple]]:
+def _group_values(batch: list[tuple[int, tuple]], *_: Any) -> list[tuple[int, tuple]]:
     return batch
 
 

@@ -21,7 +21,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from khabar.engine import Engine
 from khabar.errors import KhabarError
 from khabar.io.paths import inside
 from khabar.report.model import (
@@ -67,7 +66,7 @@ folder removes only the story pages this list names and the new report does not 
 
 
 def write_report(data_or_store: ReportData | Any, out_dir: str | Path,
-                 workers: int | Engine = 1, *, echo: Callable[[str], None] | None = None,
+                 workers: Any = 1, *, echo: Callable[[str], None] | None = None,
                  **build: Any) -> Path:
     """Write the report into `out_dir` and return the path of its ``index.html``.
 

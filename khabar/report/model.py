@@ -249,6 +249,56 @@ class PassageView:
     """`copy`, or `template` / `formula`: shared text nobody copied (never directed)."""
 
 
+@dataclass(frozen=True, slots=True)
+class ThreadStory:
+    """One story of a thread, as the thread's timeline shows it."""
+
+    story: str
+    title: str
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    size: int = 0
+    """Articles in the story."""
+    in_report: bool = True
+    """False when the report leaves the story out (e.g. below the minimum size)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadLinkView:
+    """Why two stories of a thread belong together (see `khabar.stories.threads`)."""
+
+    a: str
+    b: str
+    score: float
+    words: tuple[str, ...] = ()
+    """Specific words both stories use, most specific first."""
+    reused: float = 0.0
+    """Share of the smaller story's lead text found in the other."""
+    figures_before: tuple[str, ...] = ()
+    """Figures only the earlier story gives…"""
+    figures_after: tuple[str, ...] = ()
+    """…and only the later one: figures that changed."""
+    gap_days: float | None = None
+    closest: bool = False
+    """Each story is the other's most similar story in the window."""
+
+
+@dataclass(slots=True)
+class ThreadView:
+    """A developing event: its stories in time order and the links between them."""
+
+    thread: str
+    title: str
+    stories: list[ThreadStory] = field(default_factory=list)
+    links: list[ThreadLinkView] = field(default_factory=list)
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+
+    @property
+    def articles(self) -> int:
+        return sum(s.size for s in self.stories)
+
+
 @dataclass(slots=True)
 class StoryPage:
     story: str
@@ -267,6 +317,8 @@ class StoryPage:
     shared: list[PassageView] = field(default_factory=list)
     """Templates and formulas: text the articles share without copying, kept apart from
     `passages` (which holds copies only)."""
+    thread: ThreadView | None = None
+    """The developing event this story is part of, when it has other stories."""
 
     @property
     def dates(self) -> list[datetime]:
@@ -295,6 +347,8 @@ class ReportData:
     speakers: list[Any] = field(default_factory=list)
     """Who says what across the stories (`khabar.explain.speakers.SpeakerEntry`), most
     quoted first; empty when the explanation stage has not run."""
+    threads: list[ThreadView] = field(default_factory=list)
+    """Threads of two or more stories (the index groups their stories)."""
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -657,6 +711,7 @@ def build_report_data(
     attributions: Sequence[AttributionLike] | None = None,
     mentions: Sequence[MentionLike] | None = None,
     explanations: Iterable[Any] | None = None,
+    threads: Any = None,
     min_size: int = 1,
     title: str | None = None,
 ) -> ReportData:
@@ -668,13 +723,14 @@ def build_report_data(
     nothing (its section is left out), except stories, which are required.
     `explanations` (`khabar.explain.StoryExplanation`s, e.g. fresh from
     `explain_story`) stand for all four explanation arguments at once.
-    Stories with fewer than `min_size` articles are left out.
+    Stories with fewer than `min_size` articles are left out. `threads` (the stories
+    stage's `ThreadResult`) is loaded from the database when not given.
     """
     # every read of the collection from one snapshot (see `Store.snapshot`)
     snapshot = getattr(store, "snapshot", None)
     with snapshot() if snapshot is not None else contextlib.nullcontext():
         return _build(store, stories, passages, novelty, summaries, attributions, mentions,
-                      explanations, min_size, title)
+                      explanations, min_size, title, threads)
 
 
 def _build(store: Any, stories: Sequence[StoryLike] | None,
@@ -682,11 +738,12 @@ def _build(store: Any, stories: Sequence[StoryLike] | None,
            summaries: Mapping[str, Sequence[SummaryLike]] | None,
            attributions: Sequence[AttributionLike] | None,
            mentions: Sequence[MentionLike] | None, explanations: Iterable[Any] | None,
-           min_size: int, title: str | None) -> ReportData:
+           min_size: int, title: str | None, threads: Any = None) -> ReportData:
     if explanations is not None:
         novelty, summaries, attributions, mentions = _flatten(explanations)
     if stories is None:
         stories = load_stories(store)
+    all_stories = list(stories)
     stories = [s for s in stories if len(s.members) >= min_size]
     stories.sort(key=lambda s: (-len(s.members), _time_key(as_datetime(s.first_seen)),
                                 str(s.story)))
@@ -725,8 +782,49 @@ def _build(store: Any, stories: Sequence[StoryLike] | None,
             summary=summaries.get(sid, ()), attributions=pick(attributions_by),
             mentions=pick(mentions_by), doc_story=doc_story,
         ))
+    if threads is None:
+        loader = _optional("khabar.stories", "load_threads")
+        threads = loader(store) if loader is not None else None
+    views = thread_views(threads, all_stories, {str(s.story) for s in stories})
+    by_story = {st.story: v for v in views for st in v.stories}
+    for page in pages:
+        page.thread = by_story.get(page.story)
     return ReportData(stories=pages, title=title or DEFAULT_TITLE, documents=store.count(),
-                      speakers=speaker_entries(attributions, documents, doc_story))
+                      speakers=speaker_entries(attributions, documents, doc_story),
+                      threads=views)
+
+
+def thread_views(threads: Any, stories: Sequence[StoryLike], shown: set[str]
+                 ) -> list[ThreadView]:
+    """The report's view of the threads of two or more stories (`threads`: a
+    `ThreadResult` or None); `shown`: the stories the report has pages for."""
+    if not threads:
+        return []
+    by_id = {str(s.story): s for s in stories}
+    out = []
+    for t in threads:
+        sids = [str(s) for s in t.stories if str(s) in by_id]
+        if len(sids) < 2:
+            continue
+        members = [by_id[s] for s in sids]
+        out.append(ThreadView(
+            thread=str(t.thread), title=t.title,
+            stories=[ThreadStory(str(s.story), (s.title or "").strip() or str(s.story),
+                                 as_datetime(s.first_seen), as_datetime(s.last_seen),
+                                 len(s.members), str(s.story) in shown) for s in members],
+            links=[_link_view(link) for link in t.links],
+            first_seen=as_datetime(t.first_seen), last_seen=as_datetime(t.last_seen)))
+    return out
+
+
+def _link_view(link: Any) -> ThreadLinkView:
+    ev = getattr(link, "evidence", {}) or {}
+    return ThreadLinkView(
+        a=str(link.a), b=str(link.b), score=float(link.score),
+        words=tuple(ev.get("words", ())), reused=float(ev.get("reused", 0.0)),
+        figures_before=tuple(ev.get("figures_before", ())),
+        figures_after=tuple(ev.get("figures_after", ())),
+        gap_days=ev.get("gap_days"), closest=bool(ev.get("closest", False)))
 
 
 def speaker_entries(attributions: Sequence[AttributionLike],

@@ -30,9 +30,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from functools import cache, lru_cache
 from importlib import resources
+from typing import Any
 from urllib.parse import urlsplit
 
-from khabar.engine import Engine, batched, get_engine
 from khabar.errors import KhabarError
 from khabar.io.paths import check_unique, encoded_stem, short_hash, slug  # noqa: F401
 from khabar.repair import line_key
@@ -45,6 +45,7 @@ from khabar.report.model import (
     ReportData,
     SentenceMark,
     StoryPage,
+    ThreadView,
     text_direction,
 )
 from khabar.report.spans import line_breaks, paragraphs, segment
@@ -357,7 +358,16 @@ def render_index(data: ReportData) -> str:
         lede.append('<a href="speakers.html">من قال ماذا</a>')
 
     rows = []
+    threads = {st.story: t for t in data.threads for st in t.stories if st.in_report}
+    pages = {s.story: s for s in data.stories}
+    shown: set[str] = set()
     for s in data.stories:
+        thread = threads.get(s.story)
+        if thread is not None:  # the stories of a thread are one row, at its largest's place
+            if thread.thread not in shown:
+                shown.add(thread.thread)
+                rows.append(_thread_row(thread, pages, lo, hi))
+            continue
         href = f"{STORIES_DIR}/{story_filename(s.story)}"
         first = s.first_seen.strftime("%Y-%m-%dT%H:%M:%SZ") if s.first_seen else ""
         last = s.last_seen.strftime("%Y-%m-%dT%H:%M:%SZ") if s.last_seen else ""
@@ -393,6 +403,86 @@ def render_index(data: ReportData) -> str:
     )
     return _page(data.title, body, home="index.html", script=bool(rows),
                  generated=data.generated)
+
+
+def _thread_row(thread: ThreadView, pages: dict[str, StoryPage], lo: datetime | None,
+                hi: datetime | None) -> str:
+    """One index row for a thread: its stories in time order, each linking to its page."""
+    members = [pages[st.story] for st in thread.stories if st.story in pages]
+    dates = [d for p in members for d in p.dates]
+    outlets = sorted({o for p in members for o in p.outlets})
+    first = thread.first_seen.strftime("%Y-%m-%dT%H:%M:%SZ") if thread.first_seen else ""
+    last = thread.last_seen.strftime("%Y-%m-%dT%H:%M:%SZ") if thread.last_seen else ""
+    items = []
+    for st in thread.stories:
+        title = f"<span{_dir_attr(st.title)}>{esc(st.title)}</span>"
+        if st.in_report:
+            title = (f'<a href="{esc(STORIES_DIR + "/" + story_filename(st.story))}"'
+                     f"{_dir_attr(st.title)}>{esc(st.title)}</a>")
+        items.append(f'<li><span class="when">{_time(st.first_seen, with_time=False)}</span> '
+                     f'{title} <span class="muted small">({st.size} مقالة)</span></li>')
+    chips = "".join(f'<li class="chip">{_bdi(o)}</li>' for o in outlets)
+    label = f"{len(thread.stories)} قصص في خيط واحد"
+    return (
+        f'<tr class="thread" data-title="{esc(thread.title)}" data-size="{thread.articles}" '
+        f'data-outlets="{len(outlets)}" data-first="{esc(first)}" data-last="{esc(last)}">'
+        f'<td class="title"><span class="badge thread">{esc(label)}</span> '
+        f"<b{_dir_attr(thread.title)}>{esc(thread.title)}</b>"
+        f'<ol class="thread-stories">{"".join(items)}</ol><ul class="chips">{chips}</ul></td>'
+        f'<td class="num">{thread.articles}</td>'
+        f'<td class="num outlets-col">{len(outlets)}</td>'
+        f"<td>{_time(thread.first_seen)}</td>"
+        f'<td class="last-col">{_time(thread.last_seen)}</td>'
+        f'<td class="spark-col">'
+        f'{sparkline(dates, lo, hi, label=f"{thread.articles} مقالة عبر الزمن")}</td></tr>\n'
+    )
+
+
+def _thread_section(story: StoryPage) -> str:
+    """The thread's timeline around this story, and why each link was made."""
+    thread = story.thread
+    assert thread is not None
+    here = next((k for k, st in enumerate(thread.stories) if st.story == story.story), 0)
+    titles = {st.story: st.title for st in thread.stories}
+    items = []
+    for k, st in enumerate(thread.stories):
+        if k == here:
+            where, cls = "هذه القصة", ' class="here"'
+        else:
+            where, cls = ("سابقاً في هذا الخيط" if k < here else "لاحقاً في هذا الخيط"), ""
+        title = f"<span{_dir_attr(st.title)}>{esc(st.title)}</span>"
+        if st.in_report and k != here:
+            title = (f'<a href="{esc(story_filename(st.story))}"{_dir_attr(st.title)}>'
+                     f"{esc(st.title)}</a>")
+        items.append(f'<li{cls}><span class="badge">{where}</span> '
+                     f'<span class="when">{_time(st.first_seen)}</span> {title} '
+                     f'<span class="muted small">({st.size} مقالة)</span></li>\n')
+    why = []
+    for link in thread.links:
+        if story.story not in (link.a, link.b):
+            continue
+        other = link.b if link.a == story.story else link.a
+        reasons = []
+        if link.words:
+            reasons.append("كلمات مشتركة: " + "، ".join(_bdi(w) for w in link.words))
+        if link.reused >= 0.05:
+            reasons.append(f"نص منقول: {round(100 * link.reused)}% من نص الأقصر")
+        if link.figures_before or link.figures_after:
+            before = "، ".join(_bdi(x) for x in link.figures_before) or "—"
+            after = "، ".join(_bdi(x) for x in link.figures_after) or "—"
+            reasons.append(f"أرقام تغيّرت: في الأسبق {before} · في اللاحق {after}")
+        if link.gap_days is not None:
+            reasons.append(f"الفاصل: {link.gap_days:g} يوم")
+        if link.closest:
+            reasons.append("كلٌّ منهما أقرب قصة إلى الأخرى")
+        why.append(f'<li><b{_dir_attr(titles.get(other, other))}>'
+                   f"{esc(titles.get(other, other))}</b> "
+                   f'<span class="muted small">(احتمال {_num(link.score)})</span>'
+                   f'<div class="who">{" · ".join(reasons)}</div></li>\n')
+    out = f'<ol class="thread-timeline">\n{"".join(items)}</ol>\n'
+    if why:
+        out += f'<h3>لماذا في خيط واحد</h3>\n<ul class="thread-why">\n{"".join(why)}</ul>\n'
+    return out
 
 
 # -- story page --------------------------------------------------------------------------------
@@ -469,6 +559,8 @@ def _render_story(story: StoryPage, doc_story: dict[str, str], generated: str | 
 
     if story.summary:
         sections.append(("summary", "الملخص", _summary(story, by_id, links)))
+    if story.thread is not None:
+        sections.append(("thread", "الخيط: تطوّر الحدث عبر الأيام", _thread_section(story)))
     sections.append(("timeline", "التسلسل الزمني: من نشر أولاً", _timeline(story)))
     sections.append(("articles", "المقالات: الجديد والمكرر", _articles(story, by_id, links)))
     if story.passages or story.boilerplate_passages or story.shared:
@@ -635,7 +727,9 @@ def _copies(art: ArticleView) -> str:
         if url:
             parts.append(f'<a href="{attr(url)}" rel="noopener noreferrer nofollow" dir="ltr">'
                          f"<bdi>{esc(_short_url(url))}</bdi></a>")
-        rows.append(f"<li>{' · '.join(parts)}</li>")
+        # an anchor of its own: a page of another story links a copy by its id (which
+        # article shows it is known on this page only)
+        rows.append(f'<li id="{attr(article_anchor(c.id))}">{" · ".join(parts)}</li>')
     if n > COPIES_LISTED:
         rows.append(f'<li class="muted">و{n - COPIES_LISTED} نسخة أخرى</li>')
     return (f'<div class="copies" dir="rtl"><p><b>{n}</b> نسخة مطابقة لهذا النص '
@@ -1001,7 +1095,7 @@ def render_batch(stories: list[StoryPage], doc_story: dict[str, str], generated:
              _render_story(story, doc_story, generated, shown_as)) for story in stories]
 
 
-def iter_pages(data: ReportData, workers: int | Engine = 1) -> Iterator[tuple[str, str]]:
+def iter_pages(data: ReportData, workers: Any = 1) -> Iterator[tuple[str, str]]:
     """Every page of the report as (relative POSIX path, HTML), one at a time.
 
     A generator so that pages are written as they are made, never all held in
@@ -1018,10 +1112,10 @@ def iter_pages(data: ReportData, workers: int | Engine = 1) -> Iterator[tuple[st
         raise KhabarError(f"story {twice!r} is given twice; story ids must be unique")
     # two ids with one slug and hash: vanishingly rare, but never overwrite silently
     check_unique(names)
-    pages = get_engine(workers).map(render_batch, batched(data.stories, RENDER_BATCH),
-                                    doc_story, data.generated, folded(data))
-    for batch in pages:
-        yield from batch
+    shown_as = folded(data)
+    for start in range(0, len(data.stories), RENDER_BATCH):
+        yield from render_batch(data.stories[start:start + RENDER_BATCH], doc_story,
+                                data.generated, shown_as)
 
 
 SPEAKERS_PAGE = "speakers.html"

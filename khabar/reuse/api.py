@@ -36,16 +36,21 @@ def find_reuse(docs: Iterable[Any], options: ReuseOptions | None = None, *,
 def reuse_store(store: Any, options: ReuseOptions | None = None, *,
                 workers: RunnerSpec = 1, progress: Callable[[int], None] | None = None
                 ) -> list[Passage]:
-    """Find reuse among the documents of `store` and keep the passages in it (the table is
-    replaced as a whole: which strings are rare depends on the whole collection)."""
+    """Find reuse among the documents of `store` and keep the passages in it, boilerplate
+    included (the table is replaced as a whole: which strings are rare depends on the whole
+    collection). Returns them as `options` asks."""
+    from dataclasses import replace
+
     from khabar.pipeline import Job
     from khabar.storage import save_outputs
 
+    options = options or ReuseOptions()
     with Job(["reuse"], None, store=store, workers=workers,
-             params={"reuse": options or ReuseOptions()}) as job:
+             params={"reuse": replace(options, include_boilerplate=True)}) as job:
         job.run()
         save_outputs(store, job)
-        return job.collect("passages")
+        found = job.collect("passages")
+    return found if options.include_boilerplate else [p for p in found if not p.boilerplate]
 
 
 def load_passages(store: Any, include_boilerplate: bool = False) -> list[Passage]:

@@ -11,18 +11,34 @@
 
 The pair score is a small logistic model over lead and title words, copied
 text, numbers, ordinals/weekdays and time (`similarity`); batch clustering is
-average linkage over it (`batch`, `linkage`); streaming assigns each article
-to the best active story (`stream`); ids are kept stable in the database (`db`).
+average linkage over it (`batch`, `linkage`), with the duplicate stage's copies
+as must-links (`copies`); streaming assigns each article to the best active
+story (`stream`); an English or French report joins the Arabic story it tells
+on transliterated names and figures (`crosslingual`); stories of one developing
+event are linked into threads, each link with its evidence (`threads`); story
+and thread ids are kept stable in the database (`db`).
 """
 
-from khabar.stories.api import cluster_stories, evidence_from_store
-from khabar.stories.db import load_result
+from khabar.stories.api import cluster_stories, evidence_from, evidence_from_store
+from khabar.stories.copies import Copies
+from khabar.stories.db import load_result, load_threads
 from khabar.stories.features import FeatureParams
 from khabar.stories.params import StoryParams
 from khabar.stories.result import Story, StoryResult
 from khabar.stories.similarity import DEFAULT_MODEL, FEATURES, PairParams, SimilarityModel
 from khabar.stories.stream import Assignment, StoryStream
+from khabar.stories.threads import (
+    DEFAULT_THREAD_MODEL,
+    THREAD_FEATURES,
+    Thread,
+    ThreadLink,
+    ThreadModel,
+    ThreadParams,
+    ThreadResult,
+)
 
-__all__ = ["DEFAULT_MODEL", "FEATURES", "Assignment", "FeatureParams", "PairParams",
-           "SimilarityModel", "Story", "StoryParams", "StoryResult", "StoryStream",
-           "cluster_stories", "evidence_from_store", "load_result"]
+__all__ = ["DEFAULT_MODEL", "DEFAULT_THREAD_MODEL", "FEATURES", "THREAD_FEATURES", "Assignment",
+           "Copies", "FeatureParams", "PairParams", "SimilarityModel", "Story", "StoryParams",
+           "StoryResult", "StoryStream", "Thread", "ThreadLink", "ThreadModel", "ThreadParams",
+           "ThreadResult", "cluster_stories", "evidence_from", "evidence_from_store", "load_result",
+           "load_threads"]

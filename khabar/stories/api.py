@@ -1,212 +1,139 @@
-"""`cluster_stories`: stories of a collection or a database, batch or streaming."""
+"""`cluster_stories`: stories of documents in memory, files or a database.
+
+Runs the ``stories`` stage (`khabar.stories.stage`) with what it needs (the
+duplicate stage always: copies share a story) on a runner; `workers` is a
+number of local processes or a runner. With a store, story ids are kept
+stable across runs (`khabar.stories.db`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-import numpy as np
-
-from khabar.document import Document
-from khabar.engine import Engine, batched, get_engine
+from khabar.engine import RunnerSpec
 from khabar.errors import KhabarError
-from khabar.repair import Repair
-from khabar.store import Store
-from khabar.stories import db as storydb
-from khabar.stories.batch import cluster_articles
-from khabar.stories.features import Articles, FeatureParams, TermStats, extract
+from khabar.stories.copies import Copies
+from khabar.stories.similarity import Evidence
 from khabar.stories.params import StoryParams
-from khabar.stories.result import StoryResult, build_stories, member_scores
-from khabar.stories.similarity import make_space
-from khabar.stories.stream import StoryStream, resolve, stream_labels
+from khabar.stories.result import Story, StoryResult
 
-BATCH = 1000
 MODES = ("batch", "stream")
 
 
-def extract_pairs(batch: list[tuple[Document, Repair | None]], params: FeatureParams
-                  ) -> Articles:
-    """Engine stage: features of (document, repair) pairs."""
-    return extract([d for d, _ in batch], [r for _, r in batch], params)
-
-
-def _features(
-    pairs: Iterable[tuple[Document, Repair | None]], params: StoryParams,
-    progress: Callable[[int], None] | None, workers: int | Engine = 1,
-) -> Articles:
-    parts: list[Articles] = []
-    done = 0
-    for arts in get_engine(workers).map(extract_pairs, batched(pairs, BATCH), params.features):
-        parts.append(arts)
-        done += len(arts)
-        if progress is not None:
-            progress(done)
-    return Articles.concat(parts, params.features.dim)
-
-
-def stream_order(arts: Articles) -> np.ndarray:
-    """Rows in the order a stream sees a collection: by time, undated ones last (stable)."""
-    dated = np.flatnonzero(~np.isnan(arts.ts))
-    dated = dated[np.argsort(arts.ts[dated], kind="stable")]
-    return np.concatenate([dated, np.flatnonzero(np.isnan(arts.ts))]).astype(np.int64)
-
-
-def evidence_from_store(store: Store) -> dict[tuple[str, str], float]:
-    """Duplicate and reuse evidence already stored, as id pair -> strength (0-1).
-
-    Strength is the share of one article found in the other (the larger of the two
-    directions): the larger containment of a verified duplicate pair (`khabar dups`),
-    or the share of an article's characters covered by the passages it shares with the
-    other (`khabar reuse`; boilerplate passages left out). Nothing is computed here.
-    """
+def evidence_from(pairs: Iterable[Any], passages: Iterable[Any], length: Mapping[str, int]
+                  ) -> dict[tuple[str, str], float]:
+    """Strength of copying between articles: the share of one article found in the other
+    (the larger of the two directions), from the duplicate stage's verified pairs (their
+    larger containment) and the reuse stage's copy passages (the share of an article's
+    characters they cover; boilerplate, templates and formulas left out). A pure function
+    over the two stages' records, grouped by pair."""
     out: dict[tuple[str, str], float] = {}
-    known = {r[0] for r in store.db.execute("SELECT name FROM components")}
-    if "dups" in known:
-        try:
-            from khabar.dups import load_pairs
-        except ImportError:
-            load_pairs = None
-        if load_pairs is not None:
-            for p in load_pairs(store, update=False):
-                out[(p.a, p.b)] = max(p.containment_a_in_b, p.containment_b_in_a)
-    if "reuse" in known:
-        try:
-            from khabar.reuse import load_passages
-        except ImportError:
-            load_passages = None
-        if load_passages is not None:
-            length = dict(store.read.execute("SELECT id, LENGTH(text) FROM documents"))
-            covered: dict[tuple[str, str], list[int]] = {}
-            for p in load_passages(store):
-                c = covered.setdefault((p.a, p.b), [0, 0])
-                c[0] += p.a_end - p.a_start
-                c[1] += p.b_end - p.b_start
-            for (a, b), (ca, cb) in covered.items():
-                share = max(ca / max(length.get(a, 0), 1), cb / max(length.get(b, 0), 1))
-                out[(a, b)] = max(out.get((a, b), 0.0), min(share, 1.0))
+    for p in pairs:
+        out[(p.a, p.b)] = max(p.containment_a_in_b, p.containment_b_in_a)
+    covered: dict[tuple[str, str], list[int]] = {}
+    for p in passages:
+        # an outlet's boilerplate, and the templates and formulas the reuse stage tells from
+        # copies (`Passage.kind`), are text shared without copying
+        if getattr(p, "boilerplate", False) or getattr(p, "kind", "copy") != "copy":
+            continue
+        c = covered.setdefault((p.a, p.b), [0, 0])
+        c[0] += p.a_end - p.a_start
+        c[1] += p.b_end - p.b_start
+    for (a, b), (ca, cb) in covered.items():
+        share = max(ca / max(length.get(a, 0), 1), cb / max(length.get(b, 0), 1))
+        out[(a, b)] = max(out.get((a, b), 0.0), min(share, 1.0))
     return out
 
 
+def evidence_from_store(store: Any) -> dict[tuple[str, str], float]:
+    """`evidence_from` over what the duplicate and reuse stages last kept in `store`
+    (empty when neither has run)."""
+    from khabar.dups.stage import OUTPUTS as DUPS
+    from khabar.reuse.stage import OUTPUTS as REUSE
+    from khabar.storage import load
+
+    passages = [p for o in REUSE if o.dataset == "passages" for p in load(store, o)]
+    if not passages and not any(True for _ in load(store, DUPS[0])):
+        return {}
+    length = dict(store.db.execute("SELECT id, length(text) FROM documents"))
+    return evidence_from(load(store, DUPS[0]), passages, length)
+
+
 def cluster_stories(
-    source: Store | Iterable[Document],
+    source: Any,
     params: StoryParams | None = None,
     *,
     mode: str = "batch",
-    evidence: Mapping[tuple[str, str], float] | None = None,
+    evidence: Mapping[tuple[str, str], float] | Evidence | None = None,
+    copies: bool | Copies = True,
     progress: Callable[[int], None] | None = None,
-    workers: int | Engine = 1,
+    workers: RunnerSpec = 1,
 ) -> StoryResult:
     """Group articles into stories.
 
-    `source` is a `Store` (stories are then kept in it with stable ids; new
-    articles join stored stories or make new ones) or any iterable of
-    `Document`s (story ids are numbered from 1 by first appearance).
-    `mode="stream"` assigns articles one by one in time order (see
-    `StoryStream`); with a store, only articles without a story are streamed,
-    after the stored articles of the window before them. `workers` (local
-    processes, or an engine such as `SparkEngine`) compute features; results
-    never depend on it.
+    `source` is a `Store` (stories are then kept in it with stable ids) or any iterable
+    of `Document`s or input paths (story ids are numbered from 1 by first appearance).
+    `mode="stream"` assigns articles one by one in time order (see `StoryStream`).
+
+    `evidence` is the text shared between pairs of articles, (a, b) -> strength 0-1 (an
+    `Evidence` also carries certain links): by default the duplicate stage's pairs, and
+    with a store the reuse stage's passages it keeps too (`evidence_from_store`); `{}`
+    for none. Copies always share a story, whatever their dates: by default those the
+    duplicate stage finds, or the `Copies` given; `copies=False` leaves them to the pair
+    score.
     """
+    from khabar.pipeline import Job
+    from khabar.store import Store
+
     params = params or StoryParams()
     if mode not in MODES:
         raise KhabarError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
-    if isinstance(source, Store):
-        # one snapshot for every read: document numbers and documents read in separate
-        # transactions while `khabar ingest` commits meet a document in one and not the other
-        with source.snapshot():
-            return _from_store(source, params, mode, evidence, progress, workers)
-    docs = list(source)
-    arts = _features(((d, None) for d in docs), params, progress, workers)
-    ids = [d.id for d in docs]
-    if len(set(ids)) != len(ids):
-        raise KhabarError("document ids must be unique")
-    if mode == "batch":
-        labels, scores, vectors = _batch(arts, params, evidence)
-    else:
-        labels, scores, vectors = _stream(arts, params, evidence)
-    result = build_stories(arts, labels, scores, vectors)
+    store = source if isinstance(source, Store) else None
+    inputs = None if store is not None else list(source)
+    if evidence is None and store is not None:
+        evidence = evidence_from_store(store) or None
+    targets = ["stories"] + (["threads"] if params.threads is not None else [])
+    with Job(targets, inputs, store=store, workers=workers,
+             params={"stories": params, "threads": params},
+             options={"story_mode": mode, "story_copies": copies,
+                      "story_evidence": _evidence_rows(evidence)}) as job:
+        job.run()
+        if store is not None:
+            from khabar.storage import save_outputs
+
+            save_outputs(store, job)
+        records = job.collect("stories")
+        threads = job.collect("threads") if "threads" in job.data else None
+    stories = [Story(s.story, s.title, s.first_seen, s.last_seen, list(s.members),
+                     list(s.scores), list(s.sources)) for s in records]
+    result = StoryResult(stories, {m: (s.story, sc) for s in stories
+                                   for m, sc in zip(s.members, s.scores, strict=True)})
     result.mode = mode
+    if threads is not None:
+        result.threads = _thread_result(threads)
     return result
 
 
-def _batch(arts: Articles, params: StoryParams, evidence) -> tuple[np.ndarray, np.ndarray, Any]:
-    stats = TermStats(params.features.dim)
-    stats.add(arts)
-    labels, pairs = cluster_articles(arts, params, stats, evidence)
-    scores = member_scores(len(arts), labels, pairs.left, pairs.right, pairs.prob)
-    vectors = make_space(arts, stats, params.pairs).title
-    return labels, scores, vectors
-
-
-def _stream(arts: Articles, params: StoryParams, evidence) -> tuple[np.ndarray, np.ndarray, Any]:
-    stats = TermStats(params.features.dim)
-    stats.add(arts)
-    # a collection replayed as a stream: its word statistics are known from the start
-    # (a live `StoryStream` learns them as it goes)
-    stream = StoryStream(params, stats, evidence)
-    labels, scores, _ = stream_labels(stream, arts, stream_order(arts), BATCH)
-    return labels, scores, make_space(arts, stats, params.pairs).title
-
-
-def _from_store(store: Store, params: StoryParams, mode: str, evidence,
-                progress: Callable[[int], None] | None, workers: int | Engine) -> StoryResult:
-    storydb.declare(store)
+def _evidence_rows(evidence: Mapping[tuple[str, str], float] | Evidence | None
+                   ) -> list[tuple[str, str, float, bool]] | None:
+    """Evidence as the stage's rows (a < b, strength, certain)."""
     if evidence is None:
-        evidence = evidence_from_store(store)
-    numbers = storydb.doc_numbers(store)
-    arts = _features((pair for batch in store.documents() for pair in batch), params, progress,
-                     workers)
-    rows_n = np.array([numbers[i] for i in arts.ids], dtype=np.int64)
-    old = storydb.stored_members(store)
-    if mode == "batch":
-        labels, scores, vectors = _batch(arts, params, evidence)
-    else:
-        labels, scores, vectors = _stream_store(arts, rows_n, old, params, evidence)
-    result = build_stories(arts, labels, scores, vectors)  # provisional ids
-    clusters = [[numbers[m] for m in s.members] for s in result.stories]
-    old_story = {n: st for n, (st, _) in old.items()}
-    ids = storydb.stable_ids(clusters, old_story, storydb.max_story(store))
-    first_row = {arts.ids[r]: r for r in range(len(arts))}
-    mapping = {int(labels[first_row[s.members[0]]]): sid
-               for s, sid in zip(result.stories, ids, strict=True)}
-    result = build_stories(arts, labels, scores, vectors, mapping)
-    result.mode = mode
-    storydb.save(store, result, numbers)
-    return result
+        return None
+    if isinstance(evidence, Evidence):
+        return [(a, b, s, sure) for (a, b), s, sure in evidence.items()]
+    return [(min(a, b), max(a, b), float(s), False) for (a, b), s in evidence.items() if a != b]
 
 
-def _stream_store(arts: Articles, rows_n: np.ndarray, old: dict[int, tuple[int, float]],
-                  params: StoryParams, evidence) -> tuple[np.ndarray, np.ndarray, Any]:
-    """Stream the articles without a stored story, after the stored window before them."""
-    assigned = np.array([int(n) in old for n in rows_n.tolist()], dtype=bool)
-    labels = np.empty(len(arts), dtype=np.int64)
-    scores = np.empty(len(arts))
-    for r in np.flatnonzero(assigned).tolist():
-        labels[r], scores[r] = old[int(rows_n[r])]
-    stats = TermStats(params.features.dim)
-    stats.add(arts)
-    vectors = make_space(arts, stats, params.pairs).title
-    new_rows = np.flatnonzero(~assigned)
-    if not len(new_rows):
-        return labels, scores, vectors
-    done = arts.take(np.flatnonzero(assigned))
-    # word statistics of everything stored, as when a collection is replayed (`_stream`)
-    stream = StoryStream(params, stats, evidence)
-    if old:
-        stream.reserve(max(st for st, _ in old.values()))
-    new = arts.take(new_rows)
-    dated = new.ts[~np.isnan(new.ts)]
-    if len(done) and len(dated):
-        # the stored articles of the window before the first new one, as stream members
-        start = float(dated.min()) - params.pairs.window * 86400.0
-        keep = np.flatnonzero(~(done.ts < start))
-        window = stream_order(done.take(keep))
-        rows = np.flatnonzero(assigned)[keep[window]]
-        stream.preload(arts.take(rows), [int(labels[r]) for r in rows.tolist()])
-    order = new_rows[stream_order(new)]
-    streamed, streamed_scores, merges = stream_labels(stream, arts, order, BATCH)
-    labels[order] = streamed[order]
-    scores[order] = streamed_scores[order]
-    # stored stories the stream merged: their earlier members follow
-    labels[assigned] = resolve(labels[assigned], merges)
-    return labels, scores, vectors
+def _thread_result(records: list[Any]) -> Any:
+    from khabar.stories.threads import Thread, ThreadLink, ThreadResult
+
+    threads = [Thread(t.thread, t.title, t.first_seen, t.last_seen, list(t.stories),
+                      list(t.members),
+                      [ThreadLink(link["a"], link["b"], link["score"],
+                                  {k: v for k, v in link.items() if k not in ("a", "b", "score")})
+                       for link in t.links]) for t in records]
+    return ThreadResult(threads, {s: t.thread for t in threads for s in t.stories})
+
+
+__all__ = ["MODES", "cluster_stories", "evidence_from", "evidence_from_store"]

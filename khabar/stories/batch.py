@@ -35,8 +35,10 @@ BLOCK = 1000
 def collection_pairs(
     arts: Articles, params: StoryParams, stats: TermStats | None = None,
     evidence: Mapping[tuple[str, str], float] | None = None,
+    must: np.ndarray | None = None,
 ) -> Pairs:
-    """Scored candidate pairs (i < j in time order, as row indices of `arts`)."""
+    """Scored candidate pairs (i < j in time order, as row indices of `arts`); pairs inside
+    one `must` group (copies: together whatever their score) are not scored."""
     if stats is None:
         stats = TermStats(params.features.dim)
         stats.add(arts)
@@ -55,7 +57,10 @@ def collection_pairs(
 
     def earlier(rows_left: np.ndarray, rows_right: np.ndarray):
         def allowed(li: np.ndarray, ri: np.ndarray) -> np.ndarray:
-            return rank[rows_right[ri]] < rank[rows_left[li]]
+            ok = rank[rows_right[ri]] < rank[rows_left[li]]
+            if must is not None:
+                ok &= must[rows_right[ri]] != must[rows_left[li]]
+            return ok
         return allowed
 
     for start in range(0, len(dated), BLOCK):
@@ -77,7 +82,7 @@ def collection_pairs(
     linked = None
     if evidence and parts:
         linked = np.concatenate([p.linked if p.linked is not None
-                                 else np.zeros(len(p.left), bool) for p in parts])
+                                 else np.zeros(len(p.left)) for p in parts])
     return score(Pairs(left, right_, feats, linked=linked), params.model)
 
 
@@ -105,9 +110,15 @@ def labelled_pair_features(
 def cluster_articles(
     arts: Articles, params: StoryParams, stats: TermStats | None = None,
     evidence: Mapping[tuple[str, str], float] | None = None,
+    weights: np.ndarray | None = None, must: np.ndarray | None = None,
 ) -> tuple[np.ndarray, Pairs]:
-    """Story labels (one per row of `arts`) and the scored pairs they came from."""
-    pairs = collection_pairs(arts, params, stats, evidence)
+    """Story labels (one per row of `arts`) and the scored pairs they came from.
+
+    `weights`: how many articles each row stands for (exact copies enter as one row, see
+    `copies.CopyUnits`); `must`: rows that start together (copies, see
+    `linkage.average_linkage`).
+    """
+    pairs = collection_pairs(arts, params, stats, evidence, must)
     labels, _ = average_linkage(len(arts), pairs.left, pairs.right, pairs.prob,
-                                params.threshold)
+                                params.threshold, weights, must)
     return labels, pairs

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 from khabar.store import Store, iso
 from khabar.stories.result import Story, StoryResult
@@ -158,3 +159,114 @@ def load_result(store: Store) -> StoryResult:
             stories[story].scores.append(score)
         assignment[doc_id] = (story, score)
     return StoryResult(list(stories.values()), assignment)
+
+
+# -- threads -----------------------------------------------------------------------------------
+
+THREADS_VERSION = 1
+THREADS_DDL = """
+CREATE TABLE IF NOT EXISTS threads (
+    thread INTEGER PRIMARY KEY,
+    title TEXT NOT NULL,
+    first_seen TEXT,
+    last_seen TEXT,
+    size INTEGER NOT NULL,          -- stories
+    links TEXT NOT NULL,            -- JSON list of links with their evidence
+    merged_into INTEGER             -- set when a later run absorbed this thread
+);
+CREATE TABLE IF NOT EXISTS thread_stories (
+    story INTEGER PRIMARY KEY,      -- stories.story
+    thread INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS thread_stories_thread ON thread_stories(thread)
+"""
+
+
+def declare_threads(store: Store) -> None:
+    row = store.db.execute("SELECT version FROM components WHERE name='threads'").fetchone()
+    if row is None or row[0] != THREADS_VERSION:
+        store.declare("threads", THREADS_VERSION, THREADS_DDL)
+
+
+def save_threads(store: Store, result: Any) -> dict[str, int]:
+    """Give the threads of `result` (`threads.ThreadResult`) stable ids and write them,
+    touching only rows that changed; `result` is renumbered in place.
+
+    A thread takes the stored id most of its stories had (each stored id to one
+    thread); threads of new stories only get new ids after the largest ever given, so
+    a story that grows keeps its thread, and a re-run writes nothing.
+    """
+    declare_threads(store)
+    q = store.db.execute
+    old_of = {s: t for s, t in q("SELECT story, thread FROM thread_stories")}
+    last = int(q("SELECT MAX(thread) FROM threads").fetchone()[0] or 0)
+    ids = stable_ids([t.stories for t in result.threads], old_of, last)
+    for t, tid in zip(result.threads, ids, strict=True):
+        t.thread = tid
+    result.threads.sort(key=lambda t: t.thread)
+    result.of_story = {s: t.thread for t in result.threads for s in t.stories}
+    old_rows = {r[0]: r[1:] for r in q(
+        "SELECT thread, title, first_seen, last_seen, size, links, merged_into FROM threads")}
+    changed = {"threads_new": 0, "threads_changed": 0, "stories_changed": 0, "absorbed": 0}
+    live = {t.thread for t in result.threads}
+    with store.transaction():
+        for t in result.threads:
+            row = (t.title, iso(t.first_seen), iso(t.last_seen), len(t.stories),
+                   json.dumps([link.to_dict() for link in t.links], ensure_ascii=False), None)
+            if t.thread not in old_rows:
+                q("INSERT INTO threads VALUES (?, ?, ?, ?, ?, ?, ?)", (t.thread, *row))
+                changed["threads_new"] += 1
+            elif tuple(old_rows[t.thread]) != row:
+                q("UPDATE threads SET title=?, first_seen=?, last_seen=?, size=?, links=?, "
+                  "merged_into=? WHERE thread=?", (*row, t.thread))
+                changed["threads_changed"] += 1
+            for s in t.stories:
+                if old_of.get(s) != t.thread:
+                    q("INSERT INTO thread_stories VALUES (?, ?) ON CONFLICT(story) DO UPDATE "
+                      "SET thread=excluded.thread", (s, t.thread))
+                    changed["stories_changed"] += 1
+        for thread, row in old_rows.items():
+            if thread in live or row[3] == 0:
+                continue
+            dest = Counter(result.of_story[s] for s, t in old_of.items()
+                           if t == thread and s in result.of_story).most_common(1)
+            q("UPDATE threads SET size=0, merged_into=? WHERE thread=?",
+              (dest[0][0] if dest else None, thread))
+            changed["absorbed"] += 1
+    return changed
+
+
+def load_threads(store: Store) -> Any:
+    """The threads stored by the last run (with their stories' members), or None when
+    the database has none."""
+    from khabar.store import parse_iso
+    from khabar.stories.threads import Thread, ThreadLink, ThreadResult
+
+    known = {r[0] for r in store.db.execute("SELECT name FROM components")}
+    if "threads" not in known:
+        return None
+    stories = {s.story: s for s in load_result(store).stories}
+    q = store.db.execute
+    by_thread: dict[int, list[int]] = {}
+    for story, thread in q("SELECT story, thread FROM thread_stories ORDER BY story"):
+        if story in stories:
+            by_thread.setdefault(thread, []).append(story)
+    out = []
+    for thread, title, first, last, _size, links, _merged in q(
+        "SELECT thread, title, first_seen, last_seen, size, links, merged_into FROM threads "
+        "WHERE size > 0 ORDER BY thread"
+    ):
+        sids = sorted(by_thread.get(thread, []),
+                      key=lambda s: (stories[s].first_seen is None,
+                                     stories[s].first_seen.timestamp()
+                                     if stories[s].first_seen else 0.0, s))
+        if not sids:
+            continue
+        from khabar.stories.threads import _members_in_order
+
+        rows = json.loads(links)
+        out.append(Thread(
+            thread, title, parse_iso(first), parse_iso(last), sids,
+            _members_in_order([stories[s] for s in sids]),
+            [ThreadLink(r.pop("a"), r.pop("b"), r.pop("score"), r) for r in rows]))
+    return ThreadResult(out, {s: t.thread for t in out for s in t.stories})

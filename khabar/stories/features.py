@@ -37,6 +37,7 @@ import scipy.sparse as sp
 
 from khabar.document import Document
 from khabar.repair import Repair
+from khabar.stories.crosslingual import arabic_keys, key_matrix, latin_keys
 from khabar.text.normalize import get_normalizer
 from khabar.text.sentences import split_sentences
 from khabar.text.stem import stem, stopwords
@@ -325,6 +326,11 @@ class Articles:
     """1 for each hashed 4-word shingle of the lead (copied passages share them)."""
     occasions: np.ndarray
     """Bit sets of the ordinals and weekdays in the title and lead (`occasion_conflict`)."""
+    latin: np.ndarray
+    """True for an article written mostly in Latin script (English, French…)."""
+    skeletons: sp.csr_matrix
+    """Hashed consonant skeletons of its names (`crosslingual`): what an English or
+    French report shares with an Arabic one."""
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -341,7 +347,7 @@ class Articles:
             [self.ids[i] for i in idx.tolist()], self.ts[idx],
             [self.sources[i] for i in idx.tolist()], [self.titles[i] for i in idx.tolist()],
             self.title_tf[idx], self.body_tf[idx], [self.numbers[i] for i in idx.tolist()],
-            self.shingles[idx], self.occasions[idx],
+            self.shingles[idx], self.occasions[idx], self.latin[idx], self.skeletons[idx],
         )
 
     @staticmethod
@@ -359,13 +365,18 @@ class Articles:
             [n for p in parts for n in p.numbers],
             sp.vstack([p.shingles for p in parts], format="csr"),
             np.concatenate([p.occasions for p in parts]),
+            np.concatenate([p.latin for p in parts]),
+            sp.vstack([p.skeletons for p in parts], format="csr"),
         )
 
 
 def empty_articles(dim: int) -> Articles:
     z = sp.csr_matrix((0, dim), dtype=np.float64)
+    from khabar.stories.crosslingual import SKELETON_DIM
+
     return Articles([], np.empty(0), [], [], z, z.copy(), [],
-                    sp.csr_matrix((0, SHINGLE_DIM), dtype=np.float64), np.zeros(0, np.int64))
+                    sp.csr_matrix((0, SHINGLE_DIM), dtype=np.float64), np.zeros(0, np.int64),
+                    np.zeros(0, dtype=bool), sp.csr_matrix((0, SKELETON_DIM)))
 
 
 def _tf_matrix(rows: list[tuple[list[int], list[int]]], dim: int) -> sp.csr_matrix:
@@ -432,10 +443,17 @@ def extract(
     lead_lengths: list[int] = []
     numbers: list[frozenset[str]] = []
     occasions: list[int] = []
+    latin: list[bool] = []
+    keys: list[set[int]] = []
     cap = params.body_tokens
     for i in range(n):
         t_tokens = folded[i].split()
         b_tokens = folded[n + i].split(None, cap)[:cap]
+        is_latin = _mostly_latin(b_tokens or t_tokens)
+        latin.append(is_latin)
+        # names are early in a report: the title and the lead's first sentences
+        keys.append(latin_keys(_unescape(f"{titles[i]}\n{bodies[i][:NAME_CHARS]}")) if is_latin
+                    else arabic_keys(t_tokens + b_tokens[:NAME_TOKENS]))
         t_ids, t_counts, t_nums, t_occ = lex.analyse(t_tokens)
         b_ids, b_counts, b_nums, b_occ = lex.analyse(b_tokens)
         title_rows.append((t_ids, t_counts))
@@ -450,8 +468,18 @@ def extract(
         [d.id for d in docs], ts, [d.source for d in docs], titles,
         _tf_matrix(title_rows, params.dim), _tf_matrix(body_rows, params.dim), numbers,
         _shingles(np.array(lead, dtype=np.uint64), np.array(lead_lengths, dtype=np.int64)),
-        np.array(occasions, dtype=np.int64),
+        np.array(occasions, dtype=np.int64), np.array(latin, dtype=bool), key_matrix(keys),
     )
+
+
+NAME_TOKENS = 80
+"""Lead tokens of an Arabic article whose skeletons are kept (`crosslingual`)."""
+NAME_CHARS = 800
+
+
+def _mostly_latin(tokens: list[str]) -> bool:
+    latin = sum(1 for t in tokens if "a" <= t[0] <= "z")
+    return latin > len(tokens) - latin and latin > 0
 
 
 class TermStats:

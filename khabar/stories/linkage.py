@@ -20,29 +20,47 @@ import numpy as np
 
 def average_linkage(
     n: int, left: np.ndarray, right: np.ndarray, prob: np.ndarray, threshold: float,
+    weights: np.ndarray | None = None, must: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[tuple[int, int, float]]]:
     """Cluster `n` items; returns (labels, merges as (kept, absorbed, average)).
 
     Labels are the smallest item index in each cluster, so they do not depend on
     the order of the pairs given. Ties between equal averages are broken by the
-    smaller indices, which makes the result deterministic.
+    smaller indices, which makes the result deterministic. `weights` (default 1)
+    let one item stand for several identical ones (a group of copies): the
+    average is then the one over all the articles the items stand for. `must`
+    (an item index per item, the smallest of its group) puts groups together
+    before anything else: must-links (copies), recorded as merges at height
+    infinity, so that `cut` keeps them at every threshold.
     """
+    w = [1.0] * n if weights is None else [float(x) for x in weights]
+    root = list(range(n)) if must is None else [int(x) for x in must]
+    merges: list[tuple[int, int, float]] = []
+    size = list(w)
+    alive = [True] * n
+    for i in range(n):
+        r = root[i]
+        if r != i:
+            merges.append((r, i, float("inf")))
+            size[r] += size[i]
+            alive[i] = False
     sums: list[dict[int, float]] = [{} for _ in range(n)]
     for i, j, p in zip(left.tolist(), right.tolist(), prob.tolist(), strict=True):
         if i == j or p <= 0.0:
             continue
-        a, b = (i, j) if i < j else (j, i)
-        sums[a][b] = sums[a].get(b, 0.0) + p
-        sums[b][a] = sums[b].get(a, 0.0) + p
-    size = [1] * n
-    alive = [True] * n
+        p = p * w[i] * w[j]
+        i, j = root[i], root[j]
+        if i == j:
+            continue  # inside one must-linked group
+        sums[i][j] = sums[i].get(j, 0.0) + p
+        sums[j][i] = sums[j].get(i, 0.0) + p
     heap: list[tuple[float, int, int]] = []
     for a in range(n):
         for b, s in sums[a].items():
-            if a < b and s >= threshold:
-                heap.append((-s, a, b))
+            avg = s / (size[a] * size[b])
+            if a < b and avg >= threshold:
+                heap.append((-avg, a, b))
     heapq.heapify(heap)
-    merges: list[tuple[int, int, float]] = []
     while heap:
         neg, a, b = heapq.heappop(heap)
         if not (alive[a] and alive[b]):

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from khabar.stories.features import FeatureParams
 from khabar.stories.similarity import DEFAULT_MODEL, PairParams, SimilarityModel
+from khabar.stories.threads import ThreadParams
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,8 @@ class StoryParams:
     """How articles become features (lead length, hashed space)."""
     model: SimilarityModel = DEFAULT_MODEL
     """Weights of the pair score."""
+    threads: ThreadParams | None = field(default_factory=ThreadParams)
+    """How stories are linked into threads (None: no threads)."""
     refresh: int = 1000
     """Streaming: document frequencies are refreshed every this many articles (and at 64,
     128, … before that), at positions that do not depend on how articles are batched."""

@@ -55,6 +55,8 @@ class StoryResult:
     assignment: dict[str, tuple[int, float]] = field(default_factory=dict)
     """Article id -> (story id, confidence)."""
     mode: str = "batch"
+    threads: Any = None
+    """The stories' threads (`threads.ThreadResult`), when they were linked."""
 
     def __len__(self) -> int:
         return len(self.stories)
@@ -81,6 +83,13 @@ class StoryResult:
 
     def labels(self) -> dict[str, int]:
         return {doc: st for doc, (st, _) in self.assignment.items()}
+
+    def thread_of(self, doc_id: str) -> Any:
+        """The thread holding an article's story (None without threads)."""
+        found = self.assignment.get(doc_id)
+        if found is None or self.threads is None:
+            return None
+        return self.threads.thread_of(found[0])
 
 
 def _when(ts: float) -> datetime | None:

@@ -33,8 +33,9 @@ weights are fitted on labelled pairs (``bench/stories.py --fit``) by logistic
 regression with an L2 penalty on standardized features (NumPy + SciPy's
 L-BFGS), "related" pairs weighing 3 (merging one costs more than splitting a
 same pair), and validated by cross-validation by pair and by day; see the
-README for the figures. A pair the earlier stages found to be a copy
-(evidence ≥ `PairParams.link`) has p = 1.
+README for the figures. Copies found by the duplicate stage are must-links of
+the clustering (`copies`), not pairs; a foreign-language report matched on
+names and figures has at least the probability its evidence gives (`Evidence`).
 
 Candidate pairs are found with sparse products over blocks of articles close
 in time, so no two articles more than `window` days apart are ever scored.
@@ -84,8 +85,8 @@ class SimilarityModel:
 # Fitted on the 335 non-ambiguous dev pairs of SaudiNewsNet by `bench/stories.py --fit`
 # (L2 = 1 on standardized features, rescaled here to raw features); see the README.
 DEFAULT_MODEL = SimilarityModel(
-    weights=(3.73, 2.33, 2.71, 1.42, -1.70, -0.25, -5.37, 5.24),
-    intercept=-6.06,
+    weights=(3.56, 2.50, 2.83, 1.42, -1.57, -0.33, -5.28, 5.37),
+    intercept=-6.17,
 )
 
 
@@ -112,9 +113,6 @@ class PairParams:
     """…or its title cosine reaches this… Default 0.25."""
     min_shingles: int = 1
     """…or its leads share this many (sampled) shingles. Default 1."""
-    link: float = 0.8
-    """Duplicate/reuse evidence at least this strong (the share of one text found in the
-    other) makes a pair one story outright: a verified copy is the same event. Default 0.8."""
     shingle_max_df: int = 100
     """Shingles found in more articles than this are boilerplate: not compared. Default 100."""
 
@@ -275,17 +273,39 @@ class Evidence:
     """Strength (0-1) of duplicate/reuse links between article ids, looked up either way.
 
     Built from what the earlier stages found (`khabar.stories.evidence_from_store`) or
-    given by hand; linked pairs are always compared, whatever their words.
+    given by hand; linked pairs are always compared, whatever their words. The strength is
+    the share of one text found in the other and enters the ``copy`` feature: shared text
+    is strong evidence, but not proof (two days' market reports share their template
+    sentence for sentence). For pairs in `certain` the strength is a probability the pair
+    score never goes below: a foreign-language report matched on names and figures
+    (`crosslingual`), which the word features cannot see at all; average linkage then
+    decides which story it joins. Verified copies are not pairs here but must-links
+    (`copies`).
     """
 
-    def __init__(self, links: Mapping[tuple[str, str], float] | None = None) -> None:
+    def __init__(self, links: Mapping[tuple[str, str], float] | None = None,
+                 certain: Mapping[tuple[str, str], float] | None = None) -> None:
         self.partners: dict[str, dict[str, float]] = {}
-        for (a, b), strength in (links or {}).items():
-            if a == b:
-                continue
-            for x, y in ((a, b), (b, a)):
-                known = self.partners.setdefault(x, {})
-                known[y] = max(known.get(y, 0.0), float(strength))
+        self.sure: dict[str, set[str]] = {}
+        for source, sure in ((links, False), (certain, True)):
+            for (a, b), strength in (source or {}).items():
+                if a == b:
+                    continue
+                for x, y in ((a, b), (b, a)):
+                    known = self.partners.setdefault(x, {})
+                    known[y] = max(known.get(y, 0.0), float(strength))
+                    if sure:
+                        self.sure.setdefault(x, set()).add(y)
+
+    def certain(self, a: str, b: str) -> bool:
+        return b in self.sure.get(a, ())
+
+    def items(self):
+        """((a, b), strength, certain) for each pair once (a < b)."""
+        for a, known in self.partners.items():
+            for b, strength in known.items():
+                if a < b:
+                    yield (a, b), strength, self.certain(a, b)
 
     def __bool__(self) -> bool:
         return bool(self.partners)
@@ -320,7 +340,8 @@ class Pairs:
     features: np.ndarray
     prob: np.ndarray = field(default_factory=lambda: np.empty(0))
     linked: np.ndarray | None = None
-    """True where the earlier stages' evidence alone makes the pair one story."""
+    """The least probability certain evidence gives each pair (0 where it gives none):
+    a foreign-language report matched on names and figures (`Evidence`)."""
 
 
 def pair_features(
@@ -384,7 +405,9 @@ def pair_features(
         ext = np.array([evidence.get(ids_a[i], ids_b[j])
                         for i, j in zip(li.tolist(), ri.tolist(), strict=True)])
         copy = np.maximum(copy, ext)
-        linked = ext >= params.link
+        linked = np.array([evidence.get(ids_a[i], ids_b[j]) if evidence.certain(
+                           ids_a[i], ids_b[j]) else 0.0
+                           for i, j in zip(li.tolist(), ri.tolist(), strict=True)])
 
     f[:, 2] = np.minimum(copy, 1.0)
     shared_n = _lookup(keys, _shared_shingles(a.numbers, b.numbers, 1)[0])
@@ -408,7 +431,7 @@ def score(pairs: Pairs, model: SimilarityModel) -> Pairs:
         f[undated, TIME] = model.time_unknown
     pairs.prob = model.probability(f) if len(f) else np.empty(0)
     if pairs.linked is not None and len(f):
-        pairs.prob = np.where(pairs.linked, 1.0, pairs.prob)
+        pairs.prob = np.maximum(pairs.prob, pairs.linked)
     return pairs
 
 

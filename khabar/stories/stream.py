@@ -36,6 +36,7 @@ import scipy.sparse as sp
 
 from khabar.document import Document
 from khabar.repair import Repair
+from khabar.stories.copies import Copies
 from khabar.stories.features import Articles, FeatureParams, TermStats, extract
 from khabar.stories.params import StoryParams
 from khabar.stories.similarity import (
@@ -48,6 +49,10 @@ from khabar.stories.similarity import (
     score,
     term_weights,
 )
+
+OWN, PLACED = -1, -2
+"""`StoryStream._fold_plan`: an article that gets a window row of its own; a copy that
+joins its group's story without one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +76,10 @@ class _Active:
     stories: list[int] = field(default_factory=list)
     """Story of each row when it arrived (resolve through `StoryStream._root`)."""
     alive: list[bool] = field(default_factory=list)
+    weight: list[int] = field(default_factory=list)
+    """Articles each row stands for: itself and the copies folded into it."""
+    times: list[float] = field(default_factory=list)
+    """Effective time of each row (when it leaves the window)."""
     partners: dict[int, list[tuple[int, float]]] = field(default_factory=dict)
     """Row -> (other row, probability) of its scored pairs, while the row is alive."""
 
@@ -108,11 +117,25 @@ class StoryStream:
     def __init__(
         self, params: StoryParams | None = None, prior: TermStats | None = None,
         evidence: Mapping[tuple[str, str], float] | None = None,
+        copies: Copies | None = None,
     ) -> None:
         """`prior`: document frequencies to start from (e.g. of a stored collection);
-        `evidence`: duplicate/reuse strength of id pairs, as in batch clustering."""
+        `evidence`: duplicate/reuse strength of id pairs, as in batch clustering;
+        `copies`: which articles are copies (`copies.Copies`): a copy joins the story
+        its group is in whenever it arrives, and an exact copy of an article still in
+        the window is folded into that article's row instead of being compared."""
         self.params = params or StoryParams()
         self.evidence = as_evidence(evidence)
+        self._copies: dict[str, str] = {}
+        self._exact: dict[str, str] = {}
+        # copy group -> the (root) story holding it, kept up to date through merges and
+        # after the story leaves the window (a late copy joins it, whatever its date)
+        self._group_story: dict[str, int] = {}
+        self._story_groups: dict[int, list[str]] = {}
+        self._group_row: dict[str, int] = {}  # exact group -> its row in the window
+        self._exact_placed: set[str] = set()
+        if copies:
+            self.add_copies(copies)
         # document frequencies the weights come from, and the articles seen since they were
         # last brought up to date (counted in at the next refresh point, never before)
         self._stats = prior.copy() if prior is not None else TermStats(self.params.features.dim)
@@ -176,6 +199,18 @@ class StoryStream:
         out, self._merges = self._merges, []
         return out
 
+    def add_copies(self, copies: Copies) -> None:
+        """More copies (e.g. found by the duplicate stage since the stream started)."""
+        self._copies.update(copies.groups)
+        self._exact.update(copies.exact)
+
+    def place_groups(self, stories: Mapping[str, int]) -> None:
+        """Say which story copy groups are already in (group -> story, e.g. stored): their
+        copies join those stories when they arrive."""
+        for group, story in stories.items():
+            if group not in self._group_story:
+                self._place_group(group, self._root(story))
+
     def reserve(self, last_id: int) -> None:
         """Number new stories after `last_id` (ids already used elsewhere, e.g. stored)."""
         self._next_story = max(self._next_story, last_id + 1)
@@ -183,25 +218,29 @@ class StoryStream:
     def preload(self, arts: Articles, stories: Sequence[int]) -> None:
         """Put already-assigned articles (e.g. from the database) into the window as members
         of `stories`, without deciding anything; later articles may join them."""
-        space = self._space(arts)
+        times = self._times(arts)
+        plan, kept = self._fold_plan(arts, times)
         act = self._active
-        base = len(act)
-        act.space = _vstack_space(act.space, space)
-        for k, (story, t) in enumerate(zip(stories, self._times(arts), strict=True)):
+        act.space = _vstack_space(act.space, self._space(arts.take(kept)))
+        for k, (story, t) in enumerate(zip(stories, times, strict=True)):
+            self._next_story = max(self._next_story, story + 1)
+            if plan[k] >= 0:
+                self._fold(plan[k], t)
+            if plan[k] != OWN:
+                continue
             root = self._root(story)
+            group = self._copies.get(arts.ids[k]) if self._copies else None
+            if group is not None and group not in self._group_story:
+                self._place_group(group, root)
             if root not in self._size:
                 self._size[root] = 0
                 self._links[root] = {}
+            self._add_row(len(act), story, t, self._exact.get(arts.ids[k]))
             self._size[root] += 1
-            self._next_story = max(self._next_story, story + 1)
-            act.stories.append(story)
-            act.alive.append(True)
-            act.partners[base + k] = []
             if not math.isnan(t):
-                heapq.heappush(self._expiry, (t, base + k))
                 self._clock = max(self._clock, t)
         self._seen += len(arts)
-        self._pending.append(arts)
+        self._pending.append(arts if len(kept) == len(arts) else arts.take(kept))
         self._refresh()
 
     # -- internals ------------------------------------------------------------------------------
@@ -247,16 +286,20 @@ class StoryStream:
             return
         act = self._active
         while self._expiry and self._expiry[0][0] < limit:
-            _, row = heapq.heappop(self._expiry)
+            when, row = heapq.heappop(self._expiry)
+            if not act.alive[row] or act.times[row] > when:
+                continue  # a copy folded in later keeps the row (its later entry decides)
             act.alive[row] = False
             root = self._root(act.stories[row])
+            w = act.weight[row]
             for other, p in act.partners.pop(row, ()):
                 if act.alive[other]:
                     o = self._root(act.stories[other])
                     if o != root:
-                        self._links[root][o] = self._links[root].get(o, 0.0) - p
-                        self._links[o][root] = self._links[o].get(root, 0.0) - p
-            self._size[root] -= 1
+                        drop = p * w * act.weight[other]
+                        self._links[root][o] = self._links[root].get(o, 0.0) - drop
+                        self._links[o][root] = self._links[o].get(root, 0.0) - drop
+            self._size[root] -= w
             if self._size[root] == 0:
                 self._finish(root)
 
@@ -281,7 +324,13 @@ class StoryStream:
             row = self._links[other]
             row.pop(gone, None)
             row[keep] = row.get(keep, 0.0) + w
+        for group in self._story_groups.pop(gone, ()):
+            self._place_group(group, keep)
         self._merges.append((gone, keep))
+
+    def _place_group(self, group: str, story: int) -> None:
+        self._group_story[group] = story
+        self._story_groups.setdefault(story, []).append(group)
 
     def _merge_around(self, story: int) -> None:
         """Merge `story` with the active stories its members now agree with on average."""
@@ -309,11 +358,95 @@ class StoryStream:
         remap = {int(old): new for new, old in enumerate(keep.tolist())}
         act.space = act.space.take(keep)
         act.stories = [act.stories[i] for i in keep.tolist()]
+        act.weight = [act.weight[i] for i in keep.tolist()]
+        act.times = [act.times[i] for i in keep.tolist()]
         act.alive = [True] * len(keep)
+        self._group_row = {g: remap[r] for g, r in self._group_row.items() if r in remap}
         act.partners = {remap[r]: [(remap[o], p) for o, p in lst if o in remap]
                         for r, lst in act.partners.items() if r in remap}
         self._expiry = [(t, remap[r]) for t, r in self._expiry if r in remap]
         heapq.heapify(self._expiry)
+
+    def _fold_plan(self, arts: Articles, times: list[float]) -> tuple[list[int], np.ndarray]:
+        """For each article: the window row of an earlier EXACT copy it folds into; PLACED
+        for an exact copy whose group was placed but has no row in the window any more;
+        else OWN. And the rows of `arts` that get rows of their own.
+
+        An exact copy is the same text, so it is never compared again: it adds its
+        weight to its group's row while that row is in the window (a thousand copies
+        stay one row), and after that it simply joins the group's story, as exact
+        copies in batch clustering are one row whatever their dates. A near copy gets
+        a row of its own (its words differ) but joins its group's story.
+        """
+        plan = [OWN] * len(arts)
+        if not self._exact:
+            return plan, np.arange(len(arts))
+        act = self._active
+        span = self.params.pairs.window * DAY
+        clock = self._clock
+        rows = dict(self._group_row)  # exact group -> row (this segment's rows included)
+        latest: dict[int, float] = {}  # row -> time of its latest copy in this segment
+        seen = set()  # exact groups first met in this segment
+        kept: list[int] = []
+        for k, (doc, t) in enumerate(zip(arts.ids, times, strict=True)):
+            if not math.isnan(t):
+                clock = max(clock, t)
+            exact = self._exact.get(doc)
+            if exact is None:
+                kept.append(k)
+                continue
+            if exact in self._exact_placed or exact in seen:
+                plan[k] = PLACED
+                row = rows.get(exact)
+                if row is not None:
+                    mine = row >= len(act)
+                    rt = latest.get(row, times[kept[row - len(act)]] if mine
+                                    else act.times[row])
+                    if (mine or act.alive[row]) and not rt < clock - span:
+                        plan[k] = row
+                        if not math.isnan(t) and not t <= rt:
+                            latest[row] = t
+                continue
+            seen.add(exact)
+            rows[exact] = len(act) + len(kept)
+            kept.append(k)
+        return plan, np.asarray(kept, dtype=np.int64)
+
+    def _fold(self, row: int, t: float) -> int:
+        """One more copy (published at `t`) of the article in `row`; returns its story.
+
+        The row stays in the window until `window` days after its latest copy: an article
+        still being republished is still news, as its copies would be rows of their own.
+        """
+        act = self._active
+        root = self._root(act.stories[row])
+        act.weight[row] += 1
+        self._size[root] += 1
+        if not math.isnan(t) and not t <= act.times[row]:
+            act.times[row] = t
+            heapq.heappush(self._expiry, (t, row))
+        links = self._links[root]
+        for other, p in act.partners.get(row, ()):
+            if act.alive[other]:
+                o = self._root(act.stories[other])
+                if o != root:
+                    add = p * act.weight[other]
+                    links[o] = links.get(o, 0.0) + add
+                    self._links[o][root] = self._links[o].get(root, 0.0) + add
+        return root
+
+    def _add_row(self, row: int, story: int, t: float, exact: str | None) -> None:
+        act = self._active
+        act.stories.append(story)
+        act.alive.append(True)
+        act.weight.append(1)
+        act.times.append(t)
+        act.partners[row] = []
+        if exact is not None:
+            self._group_row[exact] = row
+            self._exact_placed.add(exact)
+        if not math.isnan(t):
+            heapq.heappush(self._expiry, (t, row))
 
     def _segment(self, arts: Articles) -> list[Assignment]:
         params = self.params
@@ -322,11 +455,12 @@ class StoryStream:
         first = times[0]
         self._expire(max(self._clock, first) if not math.isnan(first) else self._clock)
         self._compact()
-        space = self._space(arts)
+        plan, kept = self._fold_plan(arts, times)
+        space = self._space(arts if len(kept) == len(arts) else arts.take(kept))
         act = self._active
         n_old = len(act)
         right = _vstack_space(act.space, space)
-        right_alive = np.asarray(act.alive + [True] * len(arts), dtype=bool)
+        right_alive = np.asarray(act.alive + [True] * len(kept), dtype=bool)
 
         def allowed(li: np.ndarray, ri: np.ndarray) -> np.ndarray:
             return (ri < n_old + li) & right_alive[ri]
@@ -337,57 +471,81 @@ class StoryStream:
         left = pairs.left[order]
         partner = pairs.right[order]
         prob = pairs.prob[order]
-        bounds = np.searchsorted(left, np.arange(len(arts) + 1))
+        bounds = np.searchsorted(left, np.arange(len(kept) + 1))
         act.space = right
         out: list[Assignment] = []
         clock = self._clock
+        copies = self._copies
+        own = 0  # rows of their own given so far in this segment
         for k in range(len(arts)):
             t = times[k]
             if not math.isnan(t):
                 clock = max(clock, t)
                 self._expire(clock)
-            lo, hi = int(bounds[k]), int(bounds[k + 1])
+            if plan[k] != OWN:
+                # a copy of an article placed before: the same report, one more of it
+                self._clock = clock
+                if plan[k] == PLACED:
+                    story = self._root(self._group_story[copies[arts.ids[k]]])
+                else:
+                    story = self._fold(plan[k], t)
+                    self._merge_around(story)
+                out.append(Assignment(arts.ids[k], story, 1.0))
+                continue
+            lo, hi = int(bounds[own]), int(bounds[own + 1])
             alive = act.alive
             stories_of = act.stories
+            weight = act.weight
             root = self._root
             links = [(r, p, root(stories_of[r]))
                      for r, p in zip(partner[lo:hi].tolist(), prob[lo:hi].tolist(), strict=True)
                      if alive[r] and p > 0.0]
             sums: dict[int, float] = {}
-            for _, p, s in links:
-                sums[s] = sums.get(s, 0.0) + p
+            for r, p, s in links:
+                sums[s] = sums.get(s, 0.0) + p * weight[r]
             best, best_score = -1, -1.0
             for s, total in sums.items():
                 avg = total / self._size[s]
                 if avg > best_score or (avg == best_score and s < best):
                     best, best_score = s, avg
-            if best >= 0 and best_score >= params.threshold:
+            group = copies.get(arts.ids[k]) if copies else None
+            forced = self._group_story.get(group) if group is not None else None
+            if forced is not None:
+                # a (near) copy of an article placed before: the same report, whatever
+                # the scores and whatever its date
+                story, value = forced, 1.0
+                if story not in self._size:  # its story had left the window: back in
+                    self._size[story] = 0
+                    self._links[story] = {}
+            elif best >= 0 and best_score >= params.threshold:
                 story, value = best, best_score
             else:
                 story, value = self._next_story, 1.0
                 self._next_story += 1
                 self._size[story] = 0
                 self._links[story] = {}
-            row = n_old + k
+            if group is not None and forced is None:
+                self._place_group(group, story)
+            row = n_old + own
+            own += 1
             self._size[story] += 1
-            stories_of.append(story)
-            alive.append(True)
+            self._add_row(row, story, t, self._exact.get(arts.ids[k]))
             act.partners[row] = [(r, p) for r, p, _ in links]
             story_links = self._links[story]
             partners = act.partners
             for r, p, s in links:
                 partners[r].append((row, p))
                 if s != story:
-                    story_links[s] = story_links.get(s, 0.0) + p
+                    add = p * weight[r]
+                    story_links[s] = story_links.get(s, 0.0) + add
                     other = self._links[s]
-                    other[story] = other.get(story, 0.0) + p
-            if not math.isnan(t):
-                heapq.heappush(self._expiry, (t, row))
+                    other[story] = other.get(story, 0.0) + add
             self._clock = clock
             out.append(Assignment(arts.ids[k], story, round(float(min(value, 1.0)), 6)))
             self._merge_around(story)
         self._seen += len(arts)
-        self._pending.append(arts)
+        # an exact copy counts once in the statistics, as in batch clustering
+        self._pending.append(arts if len(kept) == len(arts) else arts.take(kept))
         if self._at_refresh():
             self._refresh()
         return out
@@ -413,21 +571,17 @@ def extract_batch(batch: list[Document], params: FeatureParams) -> Articles:
 
 
 def stream_stories(
-    docs: Iterable[Document], params: StoryParams | None = None, *, workers: int = 1,
-    batch: int = 1000, stream: StoryStream | None = None,
+    docs: Iterable[Document], params: StoryParams | None = None, *, batch: int = 1000,
+    stream: StoryStream | None = None,
 ) -> Iterator[Assignment]:
-    """Stream `docs` (in the order given) through a `StoryStream`, yielding assignments.
-
-    With `workers` > 1 the features of the next batches are computed in worker
-    processes while the current batch is assigned; the assignments are the same
-    whatever `workers` and `batch` are.
-    """
-    from khabar.engine import batched, get_engine
+    """Stream `docs` (in the order given) through a `StoryStream`, yielding assignments;
+    the same whatever `batch` is."""
+    from itertools import islice
 
     stream = stream or StoryStream(params)
-    engine = get_engine(workers)
-    for arts in engine.map(extract_batch, batched(docs, batch), stream.params.features):
-        yield from stream.add_features(arts)
+    items = iter(docs)
+    while chunk := list(islice(items, batch)):
+        yield from stream.add_features(extract_batch(chunk, stream.params.features))
 
 
 def resolve(labels: np.ndarray, merges: Iterable[tuple[int, int]]) -> np.ndarray:
