@@ -282,12 +282,42 @@ def _unranked(record: Any) -> tuple[Any, int]:
     return record, -1
 
 
+def _rank_first(item: tuple[Any, int]) -> tuple[int, Any]:
+    return item[1], item[0]
+
+
 def _second(item: tuple[Any, Any]) -> Any:
     return item[1]
 
 
 def _batches(records: Iterable[Any]) -> Iterator[list[Any]]:
     yield from batched(records, BATCH)
+
+
+class _SpillPart:
+    """Executors write each partition as pickled batches into a folder the driver reads (a
+    stream back that never passes through task results, so no record is too big for it)."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+
+    def __call__(self, index: int, records: Iterable[Any]) -> Iterator[tuple[int, int]]:
+        os.makedirs(self.folder, exist_ok=True)
+        count = 0
+        with open(os.path.join(self.folder, f"part-{index:05d}"), "wb") as fh:
+            for batch in batched(records, BATCH):
+                pickle.dump(batch, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                count += len(batch)
+        yield index, count
+
+
+def _read_spilled(path: str) -> Iterator[list[Any]]:
+    with open(path, "rb") as fh:
+        while True:
+            try:
+                yield pickle.load(fh)
+            except EOFError:
+                return
 
 
 class _WritePart:
@@ -533,6 +563,7 @@ def _cause(exc: BaseException) -> str:
     for pattern in (r"PYTHON_VERSION_MISMATCH\]?\s*(.*)", r"(Cannot run program [^\n]*)",
                     r"((?:ModuleNotFoundError|ImportError): [^\n]*)",
                     r"\n(\w+(?:Error|Exception): [^\n]*)\n\s*$",
+                    r"(Total size of serialized results[^\n]*)",
                     r"((?:OutOfMemoryError|SparkException)[^\n]*)"):
         m = re.search(pattern, text)
         if m:
@@ -873,12 +904,41 @@ class SparkRunner:
             with self._job(what):
                 sizes = sorted(rdd.mapPartitionsWithIndex(_partition_size).collect())
         if any(size > limit for _i, _count, size in sizes):
+            folder = self._local_folder("stream")
+            if folder is not None:
+                yield from self._spilled(rdd, folder, what)
+                return
             pieces = [max(1, math.ceil(size / limit)) for _i, _count, size in sizes]
             base = [0, *np.cumsum(pieces).tolist()[:-1]]
             rdd = rdd.mapPartitionsWithIndex(_Cut(base, pieces, [c for _i, c, _s in sizes])
                                               ).partitionBy(sum(pieces), _identity).map(_second)
         with self._job(what):
             yield from rdd.mapPartitions(_batches).toLocalIterator()
+
+    def _local_folder(self, stem: str) -> str | None:
+        """A new folder of the work folder as a path of this machine, if the work folder is
+        a plain or ``file:`` path (seen by the executors, `_shared`); None for a Hadoop URL."""
+        if not self._shared:
+            return None
+        name = self._name(stem)
+        if name.startswith("file:"):
+            from urllib.parse import unquote, urlparse
+
+            return unquote(urlparse(name).path)
+        return name if name.startswith("/") else None
+
+    def _spilled(self, rdd: Any, folder: str, what: str) -> Iterator[list[Any]]:
+        """Partitions too big for one task result: written to files by the executors, read
+        here a batch at a time (in partition order), each file removed once read."""
+        try:
+            with self._job(what):
+                written = sorted(rdd.mapPartitionsWithIndex(_SpillPart(folder)).collect())
+            for index, _count in written:
+                path = os.path.join(folder, f"part-{index:05d}")
+                yield from _read_spilled(path)
+                os.remove(path)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     # -- the contract
 
@@ -1152,6 +1212,17 @@ class SparkRunner:
 
     def sorted_batches(self, ds: Dataset, key: Callable[[Any], Any]) -> Iterator[list[Any]]:
         return self._stream(self._rdd(ds), "streaming sorted records to the driver", key)
+
+    def ranked(self, ds: Dataset, key: Callable[[Any], Any]) -> SparkDataset:
+        """``(rank, record)`` for every record, ranks 0, 1, … in the order of `key`: a
+        distributed sort, then each partition's first rank from the counts of the partitions
+        before it (``zipWithIndex``); only those counts reach the driver."""
+        rdd = self._rdd(ds)
+        with self._job("ranking"):  # the sort counts and samples its input at once
+            ordered = rdd.sortBy(key, numPartitions=self._partitions([rdd]))
+        ordered.persist(self._storage())  # counted, then numbered: computed once
+        self._persisted.append(ordered)
+        return self._keep(ordered.zipWithIndex().map(_rank_first))
 
     def count(self, ds: Dataset) -> int:
         with self._job("counting"):
