@@ -100,7 +100,8 @@ def main() -> int:
     records = load(DEV)
     for size in args.sizes.split(","):
         path = build(records, size, args.out)
-        print(f"{size}: {path} ({sum(1 for _ in gzip.open(path, 'rt'))} records)")
+        with gzip.open(path, "rt") as fh:
+            print(f"{size}: {path} ({sum(1 for _ in fh)} records)")
     return 0
 
 

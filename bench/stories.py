@@ -279,9 +279,9 @@ class Setup:
     """Everything the cross-validation needs, computed once: features, copies, candidates."""
 
     def __init__(self, arts, copies, params, pairs, tlab, evidence=None):
-        from khabar.stories.memory import _units
         from khabar.stories.batch import collection_pairs, labelled_pair_features
         from khabar.stories.copies import must_labels
+        from khabar.stories.memory import _units
         from khabar.stories.similarity import make_space
 
         self.arts, self.params = arts, params

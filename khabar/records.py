@@ -110,7 +110,8 @@ class Schema:
             else:
                 cols.append(f'"{c.names[0]}" {sql[c.kind]}{null}')
         body = ",\n    ".join(cols + ([f"PRIMARY KEY ({', '.join(key)})"] if key else []))
-        out = f"CREATE TABLE IF NOT EXISTS {table} (\n    {body}\n){' WITHOUT ROWID' if key else ''};"
+        rowid = " WITHOUT ROWID" if key else ""
+        out = f"CREATE TABLE IF NOT EXISTS {table} (\n    {body}\n){rowid};"
         for k, idx in enumerate(indexes):
             out += (f"\nCREATE INDEX IF NOT EXISTS {table}_i{k} ON {table}"
                     f"({', '.join(idx)});")

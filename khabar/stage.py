@@ -104,7 +104,7 @@ class Context:
 
 _REGISTRY: dict[str, Stage] = {}
 _MODULES = ("khabar.corpus", "khabar.dups.stage", "khabar.reuse.stage", "khabar.stories.stage",
-            "khabar.stories.thread_stage",             "khabar.explain.stage", "khabar.report.stage")
+            "khabar.stories.thread_stage", "khabar.explain.stage", "khabar.report.stage")
 """Where the built-in stages live (imported on first use of the registry)."""
 
 

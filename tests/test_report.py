@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 
@@ -396,8 +395,8 @@ def test_cli_report_shows_the_stored_stories(demo_db: Path, tmp_path: Path,
     """Stories as `khabar stories --db` stored them, read back by `khabar report`, with
     the explanations and the reused passages made from the stored articles."""
     from khabar.reuse import reuse_store
-    from khabar.stories import StoryParams, cluster_stories
     from khabar.store import Store
+    from khabar.stories import StoryParams, cluster_stories
 
     with Store(demo_db) as store:
         passages = reuse_store(store)

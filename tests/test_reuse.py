@@ -306,8 +306,8 @@ def test_two_alignments_of_the_same_characters_make_one_passage():
     # In a corpus, two token-level alignments of one pair can widen to the same sentence
     # edges; the stored table has one row per character range, so they must come out as one.
     from khabar.reuse.align import Alignment
-    from khabar.reuse.stage import passages_of as _passages
     from khabar.reuse.features import extract_features
+    from khabar.reuse.stage import passages_of as _passages
 
     fa, fb = extract_features([doc("a", "نص أول طويل بما يكفي لاختبار المقاطع"),
                                doc("b", "نص ثان طويل بما يكفي لاختبار المقاطع")])

@@ -22,7 +22,6 @@ from khabar.engine import RunnerSpec
 from khabar.errors import KhabarError
 
 
-
 @dataclass
 class DupResult:
     pairs: list[DupPair]

@@ -15,6 +15,7 @@ results never depend on the number of workers (see `khabar.engine.dataset`).
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import multiprocessing as mp
 import os
@@ -26,7 +27,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
@@ -231,7 +232,7 @@ def _starts(batches: Iterable[list[Any]]) -> Iterator[tuple[int, list[Any]]]:
         done += len(batch)
 
 
-# -- reading inputs ---------------------------------------------------------------------------------
+# -- reading inputs --------------------------------------------------------------------------------
 
 RECORD_BITS = 12
 """Records a payload may hold, in bits: a document's number is (payload << 12) | place."""
@@ -365,7 +366,7 @@ class LocalDataset(Dataset):
 class LocalBroadcast:
     """A value pickled once into the work folder; each worker process loads it once."""
 
-    _loaded: dict[str, Any] = {}  # path -> value: files are immutable, so this is a cache
+    _loaded: ClassVar[dict[str, Any]] = {}  # path -> value: files are immutable, so this is a cache
 
     def __init__(self, path: str, value: Any) -> None:
         self.path = path
@@ -454,8 +455,9 @@ class LocalRunner:
             if tasks and len(tasks[0]) > 2 and isinstance(tasks[0][2], tuple) and tasks[0][2] \
                     and callable(tasks[0][2][0]):
                 step += "/" + getattr(tasks[0][2][0], "__name__", "")
-            print(f"[trace] {fn.__name__} {step} x{len(tasks)}: {time.perf_counter() - wall:.2f} s, "
-                  f"{cpu_seconds() - cpu:.2f} CPU s", file=sys.stderr)
+            print(f"[trace] {fn.__name__} {step} x{len(tasks)}: "
+                  f"{time.perf_counter() - wall:.2f} s, {cpu_seconds() - cpu:.2f} CPU s",
+                  file=sys.stderr)
         return out
 
     def _get_pool(self) -> Any:
@@ -475,12 +477,10 @@ class LocalRunner:
     def source(self, batches: Iterable[list[Any]]) -> LocalDataset:
         parts: list[Part] = []
         writer: _Writer | None = None
-        n = 0
-        for batch in batches:
+        for n, batch in enumerate(batches, 1):
             if writer is None:
                 writer = _Writer(self._path("source"))
             writer.write(batch)
-            n += 1
             if n % PARTITION_BATCHES == 0:
                 parts.append(writer.close())
                 writer = None
@@ -591,7 +591,7 @@ class LocalRunner:
         tasks = [(p, prep, prep_args, key_fn, self._path("shard")) for p in owned.parts]
         shards = sorted((s for s in self._run(_shard_task, tasks) if s is not None),
                         key=lambda s: s.low)
-        if any(a.high >= b.low for a, b in zip(shards, shards[1:], strict=False)):
+        if any(a.high >= b.low for a, b in itertools.pairwise(shards)):
             # ranges overlap (the dataset was shuffled): cut the keys into ranges first
             source = owned if prep is None else self.map(owned, prep, prep_args)
             cuts = np.unique(np.asarray([s.low for s in shards], dtype=np.int64))[1:]

@@ -55,7 +55,7 @@ def explain_docs(batch: list[Article], params: ExplainParams) -> tuple[list[Expl
     return (out,)
 
 
-# -- the rows of the who-says-what files ------------------------------------------------------------
+# -- the rows of the who-says-what files -----------------------------------------------------------
 
 _MENTION_TYPE = {"person": "person", "place": "place", "organization": "organization",
                  "agency": "organization"}
@@ -118,7 +118,7 @@ def _row_key(r: Any) -> tuple:
     return (r.doc, span.start, span.end, getattr(r, "type", ""))
 
 
-# -- per story --------------------------------------------------------------------------------------
+# -- per story -------------------------------------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -216,7 +216,7 @@ def _summary_key(r: SummaryRow) -> tuple:
     return (r.story, r.rank)
 
 
-# -- gathering a story ------------------------------------------------------------------------------
+# -- gathering a story -----------------------------------------------------------------------------
 
 
 def _by_n(batch: list[Any]) -> list[tuple[int, Any]]:
@@ -288,7 +288,7 @@ def _bundle(story: int, values: list[tuple], params: ExplainParams) -> list[Stor
     passages = sorted((v for v in values if v[0] == "passage"), key=lambda v: v[1].key)
     ids = {v[1].doc.id for v in members}
     sides: dict[str, Any] = {}
-    for _, p, known in passages:
+    for _, _p, known in passages:
         for doc_id, info in known.items():
             if doc_id not in ids and info is not None:
                 sides[doc_id] = (info[1].doc, info[1].repair, info[0], info[3])

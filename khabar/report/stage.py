@@ -111,7 +111,7 @@ def _order(e: IndexEntry) -> tuple:
     return (-e.size, (1, 0.0) if first is None else (0, first.timestamp()), e.story)
 
 
-# -- threads as the report shows them ---------------------------------------------------------------
+# -- threads as the report shows them --------------------------------------------------------------
 
 
 def _thread_stories(batch: list[Any], *_: Any) -> list[tuple[int, Any]]:

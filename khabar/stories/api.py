@@ -14,9 +14,9 @@ from typing import Any
 from khabar.engine import RunnerSpec
 from khabar.errors import KhabarError
 from khabar.stories.copies import Copies
-from khabar.stories.similarity import Evidence
 from khabar.stories.params import StoryParams
 from khabar.stories.result import Story, StoryResult
+from khabar.stories.similarity import Evidence
 
 MODES = ("batch", "stream")
 

@@ -308,11 +308,13 @@ def _lengths(batch: list[Article]) -> list[tuple[str, int]]:
     return [(a.doc.id, len(a.doc.text)) for a in batch]
 
 
-def _pair_key(batch: list[tuple[tuple[str, str], Any]], *_: Any) -> list[tuple[tuple[str, str], Any]]:
+def _pair_key(batch: list[tuple[tuple[str, str], Any]], *_: Any
+              ) -> list[tuple[tuple[str, str], Any]]:
     return batch
 
 
-def _covered(key: tuple[str, str], values: list[tuple[int, int]], *_: Any) -> list[tuple[str, tuple]]:
+def _covered(key: tuple[str, str], values: list[tuple[int, int]], *_: Any
+             ) -> list[tuple[str, tuple]]:
     ca = sum(v[0] for v in values)
     cb = sum(v[1] for v in values)
     return [(key[0], (key, ca, cb))]
@@ -334,7 +336,8 @@ def _share_b(doc_id: str, sides: list[list[Any]]) -> list[tuple[tuple[str, str],
     return [(key, min(max(sa, cb / max(length, 1)), 1.0)) for key, sa, cb in covers]
 
 
-def _strongest(key: tuple[str, str], values: list[float], *_: Any) -> list[tuple[str, str, float, bool]]:
+def _strongest(key: tuple[str, str], values: list[float], *_: Any
+               ) -> list[tuple[str, str, float, bool]]:
     return [(key[0], key[1], max(values), False)]
 
 

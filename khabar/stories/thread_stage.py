@@ -152,7 +152,7 @@ def _profile(story: int, rows: list[tuple], *_: Any) -> list[Profile]:
                     binary(4), binary(5))]
 
 
-# -- 2. candidate pairs by day ----------------------------------------------------------------------
+# -- 2. candidate pairs by day ---------------------------------------------------------------------
 
 
 UNDATED = -(1 << 40)
@@ -254,7 +254,7 @@ def _features(a: Profile, b: Profile, params: ThreadParams) -> tuple[float, floa
     return sim, cover, reuse, time
 
 
-# -- 3. closest, score ------------------------------------------------------------------------------
+# -- 3. closest, score -----------------------------------------------------------------------------
 
 
 def _both_sides(batch: list[tuple], *_: Any) -> list[tuple[int, tuple]]:
