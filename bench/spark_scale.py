@@ -2,11 +2,11 @@
 10M articles on 100 cores would stand.
 
     python bench/spark_scale.py [--sizes 4k,8k,16k,31k] [--modes local,spark,cluster]
-                                [--stages dups,reuse]
+                                [--stages run|dups,reuse] [--results FILE]
 
-The job is every stage that is ported to the runner contract today (read, prepare, dups,
-reuse: ``--stages`` names the targets), from the JSONL corpus of `bench/corpus.py` to its
-output files. Each run is its own process:
+The job is the whole ``khabar run`` (read, repair, dups, reuse, stories, threads, explain,
+report: its data files and every page), from the JSONL corpus of `bench/corpus.py`;
+``--stages dups,reuse`` runs only those targets. Each run is its own process:
 
 * ``local``: `LocalRunner` with 2 processes, the baseline (and the reference output);
 * ``spark``: `SparkRunner` on ``local[2]`` (driver and executors share one JVM);
@@ -74,23 +74,32 @@ def child(args: argparse.Namespace) -> int:
         runner = SparkRunner(args.master, conf=conf)
         runner.measure = True
     started = time.perf_counter()
-    with Job(args.stages.split(","), [args.input], workers=runner,
-             on_problem=problems.append) as job:
-        if args.child != "local":
-            _ = runner.session  # start Spark first: its start-up is not a stage's cost
-            start_s = time.perf_counter() - started
-        else:
-            start_s = 0.0
-        job.run()
-        job.write(args.out)
-        result = {"seconds": job.seconds, "cpu_driver": job.cpu, "counts": job.counts,
-                  "wall": time.perf_counter() - started, "start": start_s,
-                  "problems": len(problems), "driver_python_hwm": _hwm(os.getpid()),
-                  "driver_cpu": cpu_seconds()}
-        if args.child != "local":
-            result["driver_heap_peak"] = _heap_peak(runner)
-            result["driver_data"] = runner.driver_data
-            runner.close()
+    start_s = 0.0
+    if args.child != "local":
+        _ = runner.session  # start Spark first: its start-up is not a stage's cost
+        start_s = time.perf_counter() - started
+    if args.stages == "run":
+        # the whole `khabar run`: every stage, the data files and the report's pages
+        from khabar.pipeline import PipelineParams, run_pipeline
+
+        params = PipelineParams(workers=2) if args.child == "local" else \
+            PipelineParams(engine=runner)
+        done = run_pipeline([args.input], args.out, params=params, on_problem=problems.append)
+        seconds, cpu, counts = done.seconds, done.cpu, done.counts
+    else:
+        with Job(args.stages.split(","), [args.input], workers=runner,
+                 on_problem=problems.append) as job:
+            job.run()
+            job.write(args.out)
+            seconds, cpu, counts = job.seconds, job.cpu, job.counts
+    result = {"seconds": seconds, "cpu_driver": cpu, "counts": counts,
+              "wall": time.perf_counter() - started, "start": start_s,
+              "problems": len(problems), "driver_python_hwm": _hwm(os.getpid()),
+              "driver_cpu": cpu_seconds()}
+    if args.child != "local":
+        result["driver_heap_peak"] = _heap_peak(runner)
+        result["driver_data"] = runner.driver_data
+        runner.close()
     print("RESULT " + json.dumps(result))
     return 0
 
@@ -225,8 +234,9 @@ def run_one(mode: str, corpus: Path, out: Path, stages: str, master: str | None,
 
 
 def same_files(a: Path, b: Path) -> bool:
-    names = sorted(p.name for p in a.iterdir())
-    return names == sorted(p.name for p in b.iterdir()) and all(
+    """The same files (every folder down), byte for byte."""
+    names = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    return names == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file()) and all(
         filecmp.cmp(a / n, b / n, shallow=False) for n in names)
 
 
@@ -309,7 +319,8 @@ def main() -> int:
                                  formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--sizes", default="4k,8k,16k,31k")
     ap.add_argument("--modes", default="local,spark,cluster")
-    ap.add_argument("--stages", default="dups,reuse")
+    ap.add_argument("--stages", default="run",
+                    help="run (the whole `khabar run`, report included) or stage targets")
     ap.add_argument("--corpora", type=Path, default=ROOT / "bench" / "results" / "corpora")
     ap.add_argument("--results", type=Path, default=ROOT / "bench" / "results" /
                     "spark_scale.json")

@@ -33,9 +33,6 @@ pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed (the s
 
 BOUNDED = {"spark.driver.memory": "1g", "spark.driver.maxResultSize": "16m",
            "spark.ui.enabled": "false"}
-STAGES = ["dups", "reuse"]
-"""Targets of the whole-job comparisons: read, prepare, dups and reuse run. Add each stage
-here as it is ported ("stories", "explain", "report")."""
 SAMPLE_ARTICLES = 300
 
 
@@ -314,26 +311,35 @@ def _files(folder: Path) -> dict[str, bytes]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def test_jobs_write_what_local_writes(spark, tmp_path: Path) -> None:
-    from khabar.pipeline import Job
+def _run_both(spark, given: list[Path], out: Path, mode: str = "batch") -> dict[str, tuple]:
+    """The whole `khabar run` (every stage, data files and report pages) locally and on
+    Spark: the files each wrote, their counts and the problems reported."""
+    from khabar.pipeline import PipelineParams, run_pipeline
 
+    outs = {}
+    for name, params in (("local", PipelineParams(workers=2, story_mode=mode)),
+                         ("spark", PipelineParams(engine=spark, story_mode=mode))):
+        problems: list = []
+        done = run_pipeline(given, out / name, params=params, on_problem=problems.append)
+        outs[name] = (_files(out / name), done.counts, problems)
+    return outs
+
+
+def test_the_whole_run_writes_what_local_writes(spark, tmp_path: Path) -> None:
     inputs = [[DEMO]]
     sample = _sample(tmp_path)
     if sample is not None:
         inputs.append([sample])
     for k, given in enumerate(inputs):
-        outs, problems = {}, {}
-        for name, runner in (("local", 2), ("spark", spark)):
-            problems[name] = []
-            with Job(STAGES, given, workers=runner, on_problem=problems[name].append) as job:
-                job.run()
-                job.write(tmp_path / f"{k}-{name}")
-                outs[name] = (_files(tmp_path / f"{k}-{name}"), job.counts)
-        assert outs["spark"] == outs["local"]
-        assert problems["spark"] == problems["local"]
+        outs = _run_both(spark, given, tmp_path / str(k))
+        assert outs["spark"][0].keys() == outs["local"][0].keys()
+        assert [f for f, b in outs["local"][0].items() if outs["spark"][0][f] != b] == []
+        assert outs["spark"][1:] == outs["local"][1:]
         files = outs["local"][0]
-        assert files["passages.jsonl"].count(b"\n") > 10
-        assert files["pairs.jsonl"].count(b"\n") >= 1
+        assert files["data/passages.jsonl"].count(b"\n") > 10
+        assert files["data/pairs.jsonl"].count(b"\n") >= 1
+        assert files["data/stories.jsonl"].count(b"\n") >= 3
+        assert "index.html" in files and any(f.startswith("stories/") for f in files)
 
 
 def test_a_store_streams_through_the_executors(spark, tmp_path: Path) -> None:
@@ -418,17 +424,21 @@ def cluster(tmp_path: Path) -> Iterator:
 
 
 def test_standalone_cluster_writes_what_local_writes(cluster, tmp_path: Path) -> None:
-    local = tmp_path / "local.jsonl"
-    res = _khabar("reuse", str(DEMO), "-q", "--out", str(local))
+    # `khabar run`: every stage, the data files and the report's pages, on a master and two
+    # workers (separate JVMs, executors with their own Python workers)
+    local = tmp_path / "local"
+    res = _khabar("run", str(DEMO), "-q", "--out", str(local))
     assert res.returncode == 0, res.stderr[-2000:]
-    remote = tmp_path / "shared" / "passages.jsonl"
+    remote = tmp_path / "shared" / "report"
     conf = {**BOUNDED, "spark.executor.memory": "512m", "spark.cores.max": "2",
             "spark.pyspark.python": sys.executable}
-    res = _khabar("reuse", str(DEMO), "--out", str(remote), "--engine", f"spark:{cluster.master}",
+    res = _khabar("run", str(DEMO), "--out", str(remote), "--engine", f"spark:{cluster.master}",
                   *[f"--spark-conf={k}={v}" for k, v in conf.items()], env=cluster.env)
     assert res.returncode == 0, res.stderr[-3000:]
-    assert remote.read_bytes() == local.read_bytes()
-    assert local.read_bytes().count(b"\n") > 10
-    assert "passages between" in res.stderr
+    want, got = _files(local), _files(remote)
+    assert got.keys() == want.keys()
+    assert [f for f, b in want.items() if got[f] != b] == []
+    assert want["data/passages.jsonl"].count(b"\n") > 10 and "index.html" in want
+    assert "report:" in res.stderr
     # the executors (not the driver) wrote it: their application folders hold their logs
     assert any((tmp_path / "cluster" / "work").glob("app-*/*/stderr"))
