@@ -144,6 +144,10 @@ def blob(batch: list[int]) -> list[tuple[int, bytes]]:
     return [(x, os.urandom(6000)) for x in batch]
 
 
+def huge(batch: list[int]) -> list[tuple[int, bytes]]:
+    return [(x, os.urandom(20 << 20)) for x in batch]
+
+
 def by_value(x: int) -> int:
     return -x
 
@@ -264,6 +268,19 @@ def test_streams_to_a_bounded_driver(spark, local) -> None:
     lo = local.source(iter([list(range(3000))]))
     assert [x for b in spark.source(iter([list(range(3000))])).sorted_batches(by_value)
             for x in b] == [x for b in lo.sorted_batches(by_value) for x in b]
+    # one record bigger than a result may be (a fixed-size statistics table): it cannot be
+    # cut, so the executors write it into the work folder and the driver reads it there
+    big = spark.source(iter([[7]])).map(huge)
+    got = [r for b in big.batches() for r in b]
+    assert len(got) == 1 and got[0][0] == 7 and len(got[0][1]) == 20 << 20
+
+
+def test_ranked_numbers_in_key_order(spark, local) -> None:
+    s, lo = both(spark, local, list(range(3000)))
+    got = sorted(spark.ranked(s, by_value).records())
+    assert got == sorted(local.ranked(lo, by_value).records())
+    assert got[:2] == [(0, 2999), (1, 2998)] and len(got) == 3000
+    assert spark.ranked(spark.source(iter([])), by_value).count() == 0
 
 
 def _by_mod(batch: list[tuple[int, bytes]]) -> list[tuple[int, tuple[int, bytes]]]:
@@ -326,12 +343,12 @@ def _run_both(spark, given: list[Path], out: Path, mode: str = "batch") -> dict[
 
 
 def test_the_whole_run_writes_what_local_writes(spark, tmp_path: Path) -> None:
-    inputs = [[DEMO]]
+    inputs = [([DEMO], "batch"), ([DEMO], "stream")]
     sample = _sample(tmp_path)
     if sample is not None:
-        inputs.append([sample])
-    for k, given in enumerate(inputs):
-        outs = _run_both(spark, given, tmp_path / str(k))
+        inputs.append(([sample], "batch"))
+    for k, (given, mode) in enumerate(inputs):
+        outs = _run_both(spark, given, tmp_path / str(k), mode)
         assert outs["spark"][0].keys() == outs["local"][0].keys()
         assert [f for f, b in outs["local"][0].items() if outs["spark"][0][f] != b] == []
         assert outs["spark"][1:] == outs["local"][1:]

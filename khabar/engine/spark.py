@@ -900,8 +900,8 @@ class SparkRunner:
             yield from batched(records, BATCH)
             return
         if key is not None:
-            rdd = rdd.sortBy(key, numPartitions=self._partitions([rdd]))
             with self._job(what):
+                rdd = rdd.sortBy(key, numPartitions=self._partitions([rdd]))
                 sizes = sorted(rdd.mapPartitionsWithIndex(_partition_size).collect())
         if any(size > limit for _i, _count, size in sizes):
             folder = self._local_folder("stream")
@@ -1062,7 +1062,8 @@ class SparkRunner:
         folder = target.parent / f".{target.name}.parts-{secrets.token_hex(4)}"
         rdd = self._rdd(ds)
         try:
-            ordered = rdd.sortBy(key, numPartitions=self._partitions([rdd]))
+            with self._job(f"sorting {target.name}"):
+                ordered = rdd.sortBy(key, numPartitions=self._partitions([rdd]))
             if getattr(row, "number", True) is None:
                 # a `khabar.pipeline.Row` that numbers nothing: no ranks, no job to count
                 ranked = ordered.map(_unranked)
