@@ -8,6 +8,7 @@ JVM start is most of the cost); the command-line tests start their own.
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import shutil
 import socket
@@ -338,7 +339,8 @@ def _run_both(spark, given: list[Path], out: Path, mode: str = "batch") -> dict[
                          ("spark", PipelineParams(engine=spark, story_mode=mode))):
         problems: list = []
         done = run_pipeline(given, out / name, params=params, on_problem=problems.append)
-        outs[name] = (_files(out / name), done.counts, problems)
+        counts = json.loads(json.dumps(done.counts, default=str).replace(str(out / name), "OUT"))
+        outs[name] = (_files(out / name), counts, problems)
     return outs
 
 
@@ -359,25 +361,43 @@ def test_the_whole_run_writes_what_local_writes(spark, tmp_path: Path) -> None:
         assert "index.html" in files and any(f.startswith("stories/") for f in files)
 
 
+STAMPS = {"ingested_at", "updated_at", "started", "finished"}
+"""Columns of a store that hold the time of the run."""
+
+
+def _tables(db: Path) -> dict[str, list]:
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    try:
+        out = {}
+        for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+            cols = [c[1] for c in con.execute(f'PRAGMA table_info("{name}")')
+                    if c[1] not in STAMPS]
+            select = ", ".join(f'"{c}"' for c in cols)
+            out[name] = sorted(map(repr, con.execute(f'SELECT {select} FROM "{name}"')))
+        return out
+    finally:
+        con.close()
+
+
 def test_a_store_streams_through_the_executors(spark, tmp_path: Path) -> None:
     # with a database the documents come from the driver (ingested there) and the outputs go
-    # back to it: both streamed, a group or a partition at a time
-    from khabar.pipeline import Job
-    from khabar.storage import save_outputs
-    from khabar.store import Store
+    # back to it: both streamed, a group or a partition at a time; a second run over the
+    # database alone (no inputs) keeps the story ids
+    from khabar.pipeline import PipelineParams, run_pipeline
 
-    rows = {}
-    for name, runner in (("local", 1), ("spark", spark)):
-        store = Store(tmp_path / f"{name}.db")
-        try:
-            with Job(["dups"], [DEMO], store=store, workers=runner) as job:
-                job.run()
-                save_outputs(store, job)
-            rows[name] = [list(store.db.execute(f"SELECT * FROM out_{t} ORDER BY 1, 2"))
-                          for t in ("dup_pairs", "dup_clusters")]
-        finally:
-            store.close()
-    assert rows["spark"] == rows["local"] and rows["local"][0]
+    for name, params in (("local", PipelineParams(workers=1)),
+                         ("spark", PipelineParams(engine=spark))):
+        run_pipeline([DEMO], tmp_path / name, tmp_path / f"{name}.db", params=params)
+        run_pipeline(None, tmp_path / f"{name}-again", tmp_path / f"{name}.db", params=params)
+    for folder in ("", "-again"):
+        want, got = _files(tmp_path / f"local{folder}"), _files(tmp_path / f"spark{folder}")
+        assert got.keys() == want.keys() and "data/stories.jsonl" in want
+        assert [f for f, b in want.items() if got[f] != b] == []
+    want, got = _tables(tmp_path / "local.db"), _tables(tmp_path / "spark.db")
+    assert got.keys() == want.keys() and len(want["documents"]) > 10
+    assert [t for t in want if got[t] != want[t]] == []
 
 
 # -- the command line: errors in one line, the environment checked first ------------------------
@@ -413,6 +433,17 @@ def test_cli_one_line_errors_before_spark_starts(tmp_path: Path) -> None:
     res = _khabar("dups", str(DEMO), "--out", out, "--engine", "spark", "--spark-conf", "nokey")
     assert res.returncode != 0 and "expected KEY=VALUE" in _last_line(res)
     assert not Path(out).exists()
+
+
+def test_cli_without_pyspark_says_so_in_one_line(tmp_path: Path) -> None:
+    # a driver whose Python has no pyspark (imports of it fail as if it were not installed)
+    code = ("import sys; sys.modules['pyspark'] = None; from khabar.cli import main; "
+            "main(sys.argv[1:])")
+    res = subprocess.run([sys.executable, "-c", code, "run", str(DEMO), "--out",
+                          str(tmp_path / "r"), "--engine", "spark"], capture_output=True,
+                         text=True, timeout=300)
+    assert res.returncode != 0
+    assert "needs pyspark: pip install 'khabar[spark]'" in _last_line(res)
 
 
 def test_cli_names_what_the_executors_lack(tmp_path: Path) -> None:
