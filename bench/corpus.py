@@ -31,7 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT.parent / "shared" / "data" / "saudinewsnet" / "dev.jsonl.gz"
-SIZES = {"1k": (1000, 1), "4k": (4000, 1), "8k": (8000, 1), "16k": (None, 1), "31k": (None, 2), "62k": (None, 4)}
+SIZES = {"1k": (1000, 1), "4k": (4000, 1), "8k": (8000, 1), "16k": (None, 1), "31k": (None, 2),
+         "62k": (None, 4)}
 SHIFT_DAYS = 12
 SEED = 20261203
 
