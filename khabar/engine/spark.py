@@ -32,7 +32,10 @@ the local runner keeps each one in files:
 
 The driver holds dataset handles, counts and small aggregates; every stream
 back to it (`batches`, `sorted_batches`) comes one partition at a time, and a
-partition too big for ``spark.driver.maxResultSize`` is cut first.
+partition too big for ``spark.driver.maxResultSize`` is cut first, or, when the
+work folder is a path of this machine, written there by the executors and read
+back a batch at a time (a single record may be bigger than a result). Numbering
+in a key's order (`ranked`) is a distributed sort and ``zipWithIndex``.
 
 At start, one tiny job checks that the executors' Python has khabar, NumPy,
 SciPy, PyStemmer and pyarrow and runs the driver's khabar; otherwise the run
