@@ -1,10 +1,10 @@
 """Benchmark corpora of 4k to 62k articles built honestly from SaudiNewsNet dev.
 
-    python bench/corpus.py --out bench/results/corpora        # writes 4k, 8k, 16k, 31k, 62k
+    python bench/corpus.py --out bench/results/corpora        # writes 1k, 4k, … 31k, 62k
 
 SaudiNewsNet dev (../shared) has 16,327 records from 9 days, in date order.
 
-* ``4k`` / ``8k`` are its first 4,000 / 8,000 records: the first days, so the
+* ``1k`` / ``4k`` / ``8k`` are its first 1,000 / 4,000 / 8,000 records: the first days, so the
   density of news per day is that of the real collection.
 * ``16k`` is all of dev.
 * ``31k`` is dev and dev read a second time: every id suffixed with ``#2``,
@@ -31,7 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT.parent / "shared" / "data" / "saudinewsnet" / "dev.jsonl.gz"
-SIZES = {"4k": (4000, 1), "8k": (8000, 1), "16k": (None, 1), "31k": (None, 2), "62k": (None, 4)}
+SIZES = {"1k": (1000, 1), "4k": (4000, 1), "8k": (8000, 1), "16k": (None, 1), "31k": (None, 2),
+         "62k": (None, 4)}
 SHIFT_DAYS = 12
 SEED = 20261203
 

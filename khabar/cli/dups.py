@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from khabar.cli.common import corpus_options, fields_from, runner_from, stage_job
+from khabar.cli.common import (
+    corpus_options,
+    engine_options,
+    fields_from,
+    runner_from,
+    stage_job,
+)
 from khabar.errors import KhabarError
 
 _DOC_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet")
@@ -34,12 +40,11 @@ _DOC_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet")
 @click.option("--min-tokens", type=int, default=10, show_default=True,
               help="Shorter documents are never duplicates; they are listed in short.jsonl.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the sketches.")
-@click.option("--workers", type=int, default=0,
-              help="Worker processes [default: all cores]; results never depend on it.")
+@engine_options
 def dups(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out_dir: Path | None,
          dedup_out: Path | None, threshold: float, containment: float, shingle: str,
          num_perm: int, bands: int | None, rows: int | None, min_tokens: int, seed: int,
-         workers: int, **kw) -> None:
+         workers: int, engine_spec: str, spark_conf: tuple[str, ...], **kw) -> None:
     """Find exact and near-duplicate articles in INPUT files or the database.
 
     Every reported pair is verified on the real shingle sets (Jaccard and both
@@ -63,7 +68,8 @@ def dups(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out_dir: P
     if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
         raise KhabarError(f"{out_dir}: exists and is not a directory")
     fields = fields_from(dict(kw))
-    with stage_job(["dups"], inputs, db_path, kw, quiet, runner_from("local", workers),
+    with stage_job(["dups"], inputs, db_path, kw, quiet,
+                   runner_from(engine_spec, workers, spark_conf),
                    params={"dups": params}) as job:
         job.run()
         if out_dir is not None:

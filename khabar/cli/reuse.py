@@ -81,6 +81,18 @@ def reuse(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out: Path
                    runner_from(engine_spec, workers, spark_conf),
                    params={"reuse": options}) as job:
         job.run()
+        if fmt == "jsonl" and out is not None:
+            # written by the runner (by the executors, on Spark): nothing per passage here
+            from khabar.pipeline import Row
+            from khabar.reuse.passage import passage_key
+
+            found = job.data["passages"]
+            count = job.runner.write_jsonl(found, passage_key, out, Row(None))
+            if not quiet:
+                pairs = found.group(_pair_keys, _pair).count()
+                click.echo(f"reuse: {count} passages between {pairs} pairs of documents "
+                           f"-> {out}", err=True)
+            return
         passages = job.collect("passages")
     pairs = len({(p.a, p.b) for p in passages})
     if fmt == "pan":
@@ -99,3 +111,11 @@ def reuse(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out: Path
     if not quiet:
         click.echo(f"reuse: {len(passages)} passages between {pairs} pairs of documents "
                    f"-> {written}", err=True)
+
+
+def _pair_keys(batch: list) -> list:
+    return [((p.a, p.b), None) for p in batch]
+
+
+def _pair(key: tuple, _values: list) -> list:
+    return [key]

@@ -245,6 +245,9 @@ def _group_pairs(keys: np.ndarray, ns: np.ndarray, limit: int = MAX_BUCKET) -> n
     inside each key. Big groups pair every member with their smallest one."""
     if len(keys) < 2:
         return np.zeros(0, np.int64)
+    # members arrive in no order inside a key: a big group's head must be its smallest
+    order = np.lexsort((ns, keys))
+    keys, ns = keys[order], ns[order]
     cut = np.flatnonzero(keys[1:] != keys[:-1]) + 1
     starts = np.concatenate(([0], cut))
     sizes = np.diff(np.concatenate((starts, [len(keys)])))

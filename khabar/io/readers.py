@@ -41,8 +41,8 @@ from khabar.io.dates import parse_date
 from khabar.io.decode import CHUNK_SIZE, DecodeError, StreamDecoder, decode_bytes, has_undecodable
 from khabar.pickling import fast_pickle
 
-__all__ = ["SUPPORTED_EXTENSIONS", "DocumentStream", "Fields", "LineChunk", "parse_chunk", "read",
-           "read_deferred"]
+__all__ = ["SUPPORTED_EXTENSIONS", "DocumentStream", "Fields", "InputPart", "LineChunk",
+           "input_parts", "parse_chunk", "read", "read_deferred", "read_part"]
 
 SUPPORTED_EXTENSIONS = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet", ".txt", ".zip")
 """Recognised file types; each but `.zip` may also be compressed as `NAME.EXT.gz`."""
@@ -291,6 +291,72 @@ def parse_chunk(chunk: LineChunk, fields: Fields = Fields()
     return docs, problems
 
 
+TXT_PART_FILES = 4096
+"""Most `.txt` files of one folder read by one task (`input_parts`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class InputPart:
+    """Files of the inputs that one task reads on its own (`read_part`).
+
+    An input file itself (`rels` empty), or files of a directory input: one file, or
+    `.txt` files of one folder with that folder's metadata files (`meta`). `given` is
+    the input as the user named it (what problems, origins and generated ids say);
+    `path` the same input made absolute on the driver, for executors whose working
+    folder is elsewhere.
+    """
+
+    given: str
+    path: str
+    rels: tuple[str, ...] = ()
+    meta: tuple[str, ...] = ()
+
+
+def input_parts(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    fields: Fields = Fields(),
+) -> Iterator[InputPart | Problem]:
+    """The inputs of `read` as parts that can be read apart, in input order, and the
+    problems of listing them (a missing path, a folder with nothing to read) in place.
+
+    Reading every part with `read_part`, in this order, gives the documents and problems
+    `read` gives. Only folders are listed here; no file is opened.
+    """
+    pending: list[Problem] = []
+    for part in _Reader(fields, pending.append).parts(_as_paths(paths)):
+        yield from pending
+        pending.clear()
+        yield part
+    yield from pending
+
+
+def read_part(part: InputPart, fields: Fields = Fields(), on_problem: ProblemSink | None = None,
+              defer: bool = False) -> Iterator[Document | LineChunk]:
+    """The documents of one part (`input_parts`); with `defer`, UTF-8 JSON lines come as
+    `LineChunk`s for `parse_chunk`, as with `read_deferred`."""
+    return _Reader(fields, on_problem or (lambda _p: None), defer=defer).read_part(part)
+
+
+def _entry(root: Path, given: str, rel: str) -> _Source:
+    full = Path(root, *rel.split("/"))
+    return _Source(os.path.join(given, *rel.split("/")), rel, full.name, _file_opener(full), full)
+
+
+def _text_part(given: str, root: str, texts: list[str], entries: dict[str, _Source]
+               ) -> InputPart:
+    meta = []
+    for rel in texts:
+        folder, name = posixpath.split(rel)
+        stem = name[:-3] if name.lower().endswith(".gz") else name
+        stem = stem[:-4] if stem.lower().endswith(".txt") else stem
+        for candidate in (METADATA_CSV, f"{stem}{SIDECAR_SUFFIX}", f"{stem}.txt{SIDECAR_SUFFIX}",
+                          f"{name}{SIDECAR_SUFFIX}"):
+            other = posixpath.join(folder, candidate)
+            if other in entries:
+                meta.append(other)
+    return InputPart(given, root, tuple(texts), tuple(dict.fromkeys(meta)))
+
+
 def _no_opener() -> IO[bytes]:
     raise OSError("a parsed chunk has no file to open")
 
@@ -391,6 +457,9 @@ class _Reader:
     # ------------------------------------------------------------ containers
 
     def _directory(self, root: Path, given: str) -> Iterator[Document]:
+        yield from self._container(self._listing(root, given), given)
+
+    def _listing(self, root: Path, given: str) -> dict[str, _Source]:
         entries: dict[str, _Source] = {}
 
         def unreadable(exc: OSError) -> None:
@@ -401,12 +470,68 @@ class _Reader:
             for name in filenames:
                 if _hidden(name):
                     continue
-                full = Path(dirpath, name)
-                rel = full.relative_to(root).as_posix()
-                entries[rel] = _Source(
-                    os.path.join(given, *rel.split("/")), rel, name, _file_opener(full), full
-                )
-        yield from self._container(entries, given)
+                rel = Path(dirpath, name).relative_to(root).as_posix()
+                entries[rel] = _entry(root, given, rel)
+        return entries
+
+    # ------------------------------------------------------------ parts (for a cluster)
+
+    def parts(self, paths: list[str]) -> Iterator[InputPart]:
+        """The inputs as parts `read_part` reads on its own, in the order `read_all` reads
+        them; listing problems are reported in between, where `read_all` meets them."""
+        for given in paths:
+            path = Path(given)
+            if path.is_dir():
+                yield from self._dir_parts(self._listing(path, given), given,
+                                           str(path.resolve()))
+            elif path.exists():
+                yield InputPart(given, str(path.resolve()))
+            else:
+                self.problem(given, None, "missing", "no such file or directory")
+
+    def _dir_parts(self, entries: dict[str, _Source], given: str, root: str
+                   ) -> Iterator[InputPart]:
+        # the selection of `_container`; .txt files of one folder go together so that its
+        # metadata.csv is parsed once per part, not once per file
+        texts: list[str] = []
+        folder = None
+        supported = 0
+        for rel in sorted(entries):
+            src = entries[rel]
+            lower = src.name.lower()
+            if lower == METADATA_CSV or lower.endswith(SIDECAR_SUFFIX):
+                continue
+            kind, _gz = _kind(src.name)
+            if kind is None:
+                continue
+            supported += 1
+            here = posixpath.dirname(rel)
+            if texts and (kind != "txt" or here != folder or len(texts) >= TXT_PART_FILES):
+                yield _text_part(given, root, texts, entries)
+                texts = []
+            if kind == "txt":
+                texts.append(rel)
+                folder = here
+            else:
+                yield InputPart(given, root, (rel,))
+        if texts:
+            yield _text_part(given, root, texts, entries)
+        if not supported:
+            self.problem(given, None, "empty", "no readable files (.jsonl, .csv, .txt…) inside")
+
+    def read_part(self, part: InputPart) -> Iterator[Document]:
+        root = Path(part.path)
+        if not part.rels:
+            src = _Source(part.given, root.name, root.name, _file_opener(root), root)
+            yield from self._source(src, explicit=True)
+            return
+        entries = {rel: _entry(root, part.given, rel) for rel in (*part.rels, *part.meta)}
+        tables: dict[str, dict[str, dict[str, Any]]] = {}
+        for rel in part.rels:
+            src = entries[rel]
+            if _kind(src.name)[0] == "txt":
+                src.extra = self._metadata_for(rel, entries, tables)
+            yield from self._source(src, explicit=False)
 
     def _zip(self, src: _Source) -> Iterator[Document]:
         with self._random_access(src, False) as target:

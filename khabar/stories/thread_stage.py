@@ -571,7 +571,9 @@ def _stable_ids(ctx: Context, threads: Dataset) -> tuple[Dataset, Dataset]:
     from khabar.stories import db as storydb
     from khabar.stories.threads import Thread, ThreadLink, ThreadResult
 
-    records = list(threads.records())
+    # in thread order (the numbers by first appearance): new ids are given in list order,
+    # so the order records come back in (a runner's partitioning) must not decide them
+    records = list(threads.sorted_records(thread_key))
     result = ThreadResult([
         Thread(t.thread, t.title, t.first_seen, t.last_seen, list(t.stories), list(t.members),
                [ThreadLink(link["a"], link["b"], link["score"],
