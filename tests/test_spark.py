@@ -34,7 +34,7 @@ pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed (the s
 
 BOUNDED = {"spark.driver.memory": "1g", "spark.driver.maxResultSize": "16m",
            "spark.ui.enabled": "false"}
-SAMPLE_ARTICLES = 300
+SAMPLE_ARTICLES = 150
 
 
 @pytest.fixture(scope="module")
