@@ -133,6 +133,19 @@ class _Source:
     """Metadata from sidecar files, for `.txt` documents read from a directory."""
 
 
+
+def _readable(entries: dict[str, _Source]) -> Iterator[tuple[str, _Source, str]]:
+    """(path, source, kind) of the files of a directory or archive khabar reads, in sorted
+    order (metadata tables and sidecars are read with the texts they describe)."""
+    for rel in sorted(entries):
+        src = entries[rel]
+        lower = src.name.lower()
+        if lower == METADATA_CSV or lower.endswith(SIDECAR_SUFFIX):
+            continue
+        kind, _gz = _kind(src.name)
+        if kind is not None:
+            yield rel, src, kind
+
 def _kind(name: str) -> tuple[str | None, bool]:
     lower = name.lower()
     gz = lower.endswith(".gz")
@@ -496,14 +509,7 @@ class _Reader:
         texts: list[str] = []
         folder = None
         supported = 0
-        for rel in sorted(entries):
-            src = entries[rel]
-            lower = src.name.lower()
-            if lower == METADATA_CSV or lower.endswith(SIDECAR_SUFFIX):
-                continue
-            kind, _gz = _kind(src.name)
-            if kind is None:
-                continue
+        for rel, _src, kind in _readable(entries):
             supported += 1
             here = posixpath.dirname(rel)
             if texts and (kind != "txt" or here != folder or len(texts) >= TXT_PART_FILES):
@@ -564,14 +570,7 @@ class _Reader:
         """Read every supported file of a directory or archive, in sorted order."""
         metadata_tables: dict[str, dict[str, dict[str, Any]]] = {}
         supported = 0
-        for rel in sorted(entries):
-            src = entries[rel]
-            lower = src.name.lower()
-            if lower == METADATA_CSV or lower.endswith(SIDECAR_SUFFIX):
-                continue
-            kind, _gz = _kind(src.name)
-            if kind is None:
-                continue
+        for rel, src, kind in _readable(entries):
             supported += 1
             if kind == "txt":
                 src.extra = self._metadata_for(rel, entries, metadata_tables)

@@ -53,6 +53,7 @@ __all__ = [
     "StoryPage",
     "SummaryItem",
     "assemble_story",
+    "finish_pages",
     "iter_pages",
     "render_report",
     "story_filename",
@@ -85,6 +86,14 @@ def write_report(data: ReportData, out_dir: str | Path,
     for rel, content in iter_pages(data, workers):
         _write_atomic(_page_path(out, rel), content.encode("utf-8"))
         written.append(rel)
+    finish_pages(out, written, earlier, echo)
+    return out / "index.html"
+
+
+def finish_pages(out: Path, written: list[str], earlier: set[str],
+                 echo: Callable[[str], None] | None = None) -> int:
+    """Record the pages a report wrote in its `MANIFEST`, then remove the story pages the
+    previous report listed (`earlier`) and this one did not write; returns how many."""
     # the new list goes down before anything is removed: a run stopped in between leaves
     # at worst a stale page behind, never a page that no list knows of
     manifest = {"generator": "khabar", "files": sorted(written)}
@@ -99,7 +108,7 @@ def write_report(data: ReportData, out_dir: str | Path,
     if removed and echo is not None:
         echo(f"report: removed {removed} story page{'s' if removed != 1 else ''} an earlier "
              f"report wrote in {out / STORIES_DIR} (listed in {out / MANIFEST})")
-    return out / "index.html"
+    return removed
 
 
 def _page_path(out: Path, rel: str, strict: bool = True) -> Path | None:

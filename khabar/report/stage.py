@@ -9,7 +9,6 @@ who-says-what page and the manifest of the files written.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -176,7 +175,7 @@ def report_stage(ctx: Context, data: dict[str, Dataset], params: ReportParams
     """The static HTML report: one page per story, the index, who says what."""
     if ctx.out is None:
         raise KhabarError("the report needs an output folder")
-    from khabar.report import MANIFEST, _manifest, _page_path, _write_atomic
+    from khabar.report import _manifest, _write_atomic, finish_pages
     from khabar.report.render import SPEAKERS_PAGE, render_index, render_speakers
 
     out = ctx.out
@@ -203,18 +202,7 @@ def report_stage(ctx: Context, data: dict[str, Dataset], params: ReportParams
     if report.speakers:
         _write_atomic(out / SPEAKERS_PAGE, render_speakers(report).encode("utf-8"))
         written.append(SPEAKERS_PAGE)
-    manifest = {"generator": "khabar", "files": sorted(written)}
-    _write_atomic(out / MANIFEST, (json.dumps(manifest, ensure_ascii=False, indent=1) + "\n")
-                  .encode("utf-8"))
-    removed = 0
-    for rel in sorted(earlier - set(written)):
-        path = _page_path(out, rel, strict=False)
-        if path is not None and path.is_file() and not path.is_symlink():
-            path.unlink()
-            removed += 1
-    if removed:
-        ctx.echo(f"report: removed {removed} story page{'s' if removed != 1 else ''} an "
-                 f"earlier report wrote in {out / STORIES_DIR} (listed in {out / MANIFEST})")
+    finish_pages(out, written, earlier, ctx.echo)
     ctx.counts["report"] = {"pages": len(shown), "index": str(out / "index.html")}
     return {"report": entries}
 
