@@ -356,7 +356,8 @@ def test_the_whole_run_writes_what_local_writes(spark, tmp_path: Path) -> None:
         assert outs["spark"][1:] == outs["local"][1:]
         files = outs["local"][0]
         assert files["data/passages.jsonl"].count(b"\n") > 10
-        assert files["data/pairs.jsonl"].count(b"\n") >= 1
+        if given == [DEMO]:  # the demo has copies; a small sample of dev may have none
+            assert files["data/pairs.jsonl"].count(b"\n") >= 1
         assert files["data/stories.jsonl"].count(b"\n") >= 3
         assert "index.html" in files and any(f.startswith("stories/") for f in files)
 
