@@ -12,9 +12,10 @@ service's pages, which extend the report's frame).
 from __future__ import annotations
 
 from functools import cache
+from importlib import resources
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
+from jinja2 import ChoiceLoader, Environment, FunctionLoader, StrictUndefined
 from markupsafe import Markup
 
 
@@ -34,11 +35,23 @@ def _attr(value: Any) -> Markup:
     return Markup(attr("" if value is None else value))
 
 
+def _templates(package: str) -> FunctionLoader:
+    """Templates read through importlib.resources: they load wherever the package does,
+    including from the zip of khabar's source a Spark executor imports it from (Jinja2's
+    PackageLoader does not find them there when the zip's path is relative)."""
+    root = resources.files(package).joinpath("templates")
+
+    def load(name: str) -> str | None:
+        path = root.joinpath(*name.split("/"))
+        return path.read_text("utf-8") if path.is_file() else None
+
+    return FunctionLoader(load)
+
+
 @cache
 def environment() -> Environment:
     env = Environment(
-        loader=ChoiceLoader([PackageLoader("khabar.report", "templates"),
-                             PackageLoader("khabar.service", "templates")]),
+        loader=ChoiceLoader([_templates("khabar.report"), _templates("khabar.service")]),
         autoescape=True, finalize=_finalize, undefined=StrictUndefined,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["attrv"] = _attr
