@@ -115,10 +115,11 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="khabar-run-scale-") as tmp:
             r = run_one(args.khabar_bin, corpus, Path(tmp) / "report", args.workers)
         results[size] = r
+        # saved after every size: a long run stopped at 31k keeps the smaller sizes' figures
+        args.save.parent.mkdir(parents=True, exist_ok=True)
+        args.save.write_text(json.dumps(results, indent=2), "utf-8")
         print(f"{size}: {r['articles']} articles, {r['cpu_s']:.1f} CPU s, {r['wall_s']:.1f} s, "
               f"peak {r['peak_mb']:.0f} MB, {r['per_cpu_s']:.0f} articles/CPU s", flush=True)
-    args.save.parent.mkdir(parents=True, exist_ok=True)
-    args.save.write_text(json.dumps(results, indent=2), "utf-8")
     sizes = list(results)
     stage_names: list[str] = []
     for r in results.values():
