@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +20,6 @@ from khabar.service.server import Running
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 LEAD = ("أعلنت وزارة الصحة اليوم افتتاح مستشفى جديد في مدينة الرياض بسعة ٣٠٠ سرير، "
         "وقال الوزير في مؤتمر صحفي إن المستشفى سيخدم سكان الأحياء الشمالية ويخفف الضغط "
         "على المستشفيات القائمة. وأضاف أن العمل في المشروع استمر ثلاث سنوات بتكلفة بلغت "
@@ -53,17 +49,6 @@ def _wait(srv: Running, job: str) -> None:
     raise AssertionError("analysis did not finish")
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is absent (install Debian's chromium: make test does)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def test_search_live_story_and_hostile_article(browser: Any, tmp_path: Path,
