@@ -54,17 +54,9 @@ def pct(values: list[float], q: float) -> float:
 
 def tree_cpu(pid: int) -> tuple[float, float]:
     """CPU seconds of the server process and of its children (the analysis worker)."""
-    from khabar.pipeline import _proc_cpu
+    from khabar.pipeline import _proc_cpu, children_cpu
 
-    children = 0.0
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as fh:
-                for child in fh.read().split():
-                    children += _proc_cpu(int(child))
-    except OSError:
-        pass
-    return _proc_cpu(pid), children
+    return _proc_cpu(pid), children_cpu(pid)
 
 
 def get(url: str) -> Any:

@@ -33,10 +33,15 @@ Echo = Callable[[str], None]
 
 def cpu_seconds() -> float:
     """CPU time of this process and of its live and finished children (Linux: from /proc)."""
-    total = sum(os.times()[:4])
+    return sum(os.times()[:4]) + children_cpu(os.getpid())
+
+
+def children_cpu(pid: int) -> float:
+    """CPU time of the live children of process `pid` (0 where /proc cannot tell)."""
+    total = 0.0
     try:
-        for task in os.listdir(f"/proc/{os.getpid()}/task"):
-            with open(f"/proc/{os.getpid()}/task/{task}/children") as fh:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as fh:
                 for child in fh.read().split():
                     total += _proc_cpu(int(child))
     except OSError:
