@@ -197,6 +197,13 @@ def test_every_stage_against_a_concurrent_ingest(tmp_path: Path) -> None:
         feeder = threading.Thread(target=feed)
         feeder.start()
         try:
+            # the ingest is started and committing before any stage starts: a stage can take
+            # less time than a fresh `khabar ingest` needs to start
+            before = _count(db)
+            go.set()
+            while _count(db) == before and writer.poll() is None:
+                time.sleep(0.02)
+            go.clear()
             for cmd in stages:
                 at_start = _count(db)
                 proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
