@@ -15,6 +15,7 @@ results never depend on the number of workers (see `khabar.engine.dataset`).
 from __future__ import annotations
 
 import bisect
+import gc
 import itertools
 import math
 import multiprocessing as mp
@@ -467,7 +468,13 @@ class LocalRunner:
     def _get_pool(self) -> Any:
         if self._pool is None:
             method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-            self._pool = mp.get_context(method).Pool(self.workers)
+            # a forked worker's garbage collector would walk (and so copy, page by page)
+            # every object the driver holds; frozen objects are left alone
+            gc.freeze()
+            try:
+                self._pool = mp.get_context(method).Pool(self.workers)
+            finally:
+                gc.unfreeze()
         return self._pool
 
     def _slices(self, ds: LocalDataset) -> list[Part]:

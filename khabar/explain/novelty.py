@@ -279,11 +279,16 @@ def novelty(
     docs: Sequence[Document],
     passages: Iterable[Any] | None = None,
     params: NoveltyParams | None = None,
+    *,
+    units: Units | None = None,
 ) -> dict[str, list[SentenceNovelty]]:
-    """New and repeated sentences of every article of one story, by document id."""
+    """New and repeated sentences of every article of one story, by document id.
+
+    `units`: `build_units(views)` when the caller has it already (views in story order)."""
     prm = params or NoveltyParams()
     views, docs = order(views, docs)
-    units = build_units(views)
+    if units is None:
+        units = build_units(views)
     ids = [d.id for d in docs]
     pos_of = {d: i for i, d in enumerate(ids)}
     reuse = _reuse_links(units, ids, pos_of, passages or (), prm)

@@ -25,7 +25,13 @@ from khabar.engine import Dataset, cogroup
 from khabar.explain.attribution import Attribution, analyze, story_sources
 from khabar.explain.common import time_key
 from khabar.explain.entities import Mention
-from khabar.explain.novelty import DocSentences, SentenceNovelty, doc_sentences, novelty
+from khabar.explain.novelty import (
+    DocSentences,
+    SentenceNovelty,
+    build_units,
+    doc_sentences,
+    novelty,
+)
 from khabar.explain.story import ExplainParams
 from khabar.explain.summary import SummarySentence, summarize
 from khabar.pickling import fast_pickle
@@ -159,10 +165,11 @@ def explain_bundle(bundle: StoryBundle, params: ExplainParams) -> StoryBundle:
     members = {d.id for d in docs}
     # passages between two members of the story are what novelty reads
     inside = [p for p in bundle.passages if p.a in members and p.b in members]
-    nov = novelty(sentences, docs, inside, params.novelty)
+    units = build_units(sentences)
+    nov = novelty(sentences, docs, inside, params.novelty, units=units)
     bundle.novelty = nov
     bundle.summary = summarize(sentences, docs, params.summary_sentences, nov, params.summary,
-                               inside)
+                               inside, units=units)
     atts = {x.id: x.attributions for x in bundle.docs}
     ments = {x.id: x.mentions for x in bundle.docs}
     bundle.sources = story_sources(sentences, docs, atts, ments)

@@ -14,7 +14,7 @@ from typing import Any
 from khabar.document import Document
 from khabar.explain.attribution import Attribution, Source, analyze, story_sources
 from khabar.explain.entities import Mention
-from khabar.explain.novelty import NoveltyParams, SentenceNovelty, novelty, order
+from khabar.explain.novelty import NoveltyParams, SentenceNovelty, build_units, novelty, order
 from khabar.explain.summary import SummaryParams, SummarySentence, summarize
 from khabar.pickling import fast_pickle
 from khabar.repair import Repair
@@ -78,8 +78,10 @@ def explain_story(
         views = prepare(docs, repairs)
     views, docs = order(views, docs)
     passages = list(passages) if passages is not None else None
-    nov = novelty(views, docs, passages, prm.novelty)
-    summary = summarize(views, docs, prm.summary_sentences, nov, prm.summary, passages)
+    units = build_units(views)
+    nov = novelty(views, docs, passages, prm.novelty, units=units)
+    summary = summarize(views, docs, prm.summary_sentences, nov, prm.summary, passages,
+                        units=units)
     atts: dict[str, list[Attribution]] = {}
     ments: dict[str, list[Mention]] = {}
     for v, d in zip(views, docs, strict=True):

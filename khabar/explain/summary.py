@@ -46,6 +46,7 @@ from khabar.explain.novelty import (
     DocSentences,
     NoveltyParams,
     SentenceNovelty,
+    Units,
     build_units,
     containment,
     order,
@@ -136,17 +137,22 @@ def summarize(
     novelty: dict[str, list[SentenceNovelty]] | None = None,
     params: SummaryParams | None = None,
     passages: Iterable[Any] | None = None,
+    *,
+    units: Units | None = None,
 ) -> list[SummarySentence]:
     """At most `n` sentences that together cover the story, each traced to its carriers.
 
     `novelty` is the result of `novelty()` for the same story (computed when absent);
     `params.n` is ignored in favour of `n`. `passages` (reuse passages, ORIGINAL offsets)
     add carriers: an article sharing a passage with a fact's sentence carries it.
+    `units`: `build_units(views)` when the caller has it already (views in story order).
     """
     prm = params or SummaryParams()
     views, docs = order(views, docs)
-    nov = novelty if novelty is not None else compute_novelty(views, docs, params=prm.novelty)
-    units = build_units(views)
+    if units is None:
+        units = build_units(views)
+    nov = novelty if novelty is not None else compute_novelty(views, docs, params=prm.novelty,
+                                                              units=units)
     if len(units) == 0 or n <= 0:
         return []
     ids = [d.id for d in docs]
@@ -174,7 +180,14 @@ def summarize(
     glued = [r > 0 and units.doc_of[r] == units.doc_of[r - 1]
              and units.spans[r][0] == units.spans[r - 1][1] for r in range(len(units))]
 
+    checked: dict[int, bool] = {}
+
     def ok(r: int) -> bool:
+        if r not in checked:
+            checked[r] = qualifies(r)
+        return checked[r]
+
+    def qualifies(r: int) -> bool:
         if glued[r]:
             return False  # the tail of a sentence cut at a dotted name (السورية.نت)
         c = int(units.n_content[r])
@@ -188,10 +201,10 @@ def summarize(
     facts: list[int] = []
     rep: dict[int, int] = {}
     for f, rows in members.items():
-        good = [r for r in sorted(rows) if ok(r)]
-        if good:
+        good = next((r for r in sorted(rows) if ok(r)), None)
+        if good is not None:
             facts.append(f)
-            rep[f] = good[0]
+            rep[f] = good
     if not facts:
         return []
     reps = [rep[f] for f in facts]
@@ -279,7 +292,7 @@ def _paraphrase_carriers(units: Any, reps: list[int], chosen: list[int],
     `exclusive_paraphrase` of the fact). "Exclusive" is a claim about every other outlet,
     so it is checked against each of them as a whole, not sentence by sentence."""
     lonely = [k for k in chosen if len({outlets[p] for p in carriers[k]}) == 1]
-    if not lonely:
+    if not lonely or len(set(outlets)) < 2:  # one outlet: nobody else to carry it
         return
     pos_of = {d: i for i, d in enumerate(ids)}
     by_doc: dict[int, list[tuple[int, int, int]]] = {}
