@@ -14,7 +14,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from khabar.document import Document
+from khabar.explain.gazetteer import norm, words
 from khabar.text.view import TextView
+
+_LINKISH = re.compile(r"https?://|www\.|\S+@\S+\.\w+|\bNext\b|\bPrevious\b")
+
+
+def boilerplate(text: str, key: str | None = None) -> bool:
+    """A sentence about the page, not the news: link footers, tag lists, "follow us",
+    contact lines, navigation words (rules that hold for any outlet, cues.txt). `key` is
+    the sentence's normalized tokens joined by spaces, when known (see `gazetteer.norm`)."""
+    if _LINKISH.search(text) or text.lstrip().startswith("سمات "):
+        return True  # a link, or a page's tag list (سمات X Y Z)
+    if key is None:
+        key = norm(text)
+    return any(cue in key for cue in words("cues.txt", "boilerplate"))
+
 
 _HARAKAT = re.compile("[\u064B-\u065F\u0670\u0640\u0610-\u061A]")
 _SPACES = re.compile(r"\s+")

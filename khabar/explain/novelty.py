@@ -34,7 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from khabar.document import Document
-from khabar.explain.common import time_key
+from khabar.explain.common import boilerplate, time_key
 from khabar.pickling import fast_pickle
 from khabar.text.view import TextView
 
@@ -144,10 +144,13 @@ class DocSentences:
     numbers: list[frozenset[str]]
     joined: list[bool]
     headlines: list[tuple[int, int]]
+    boilerplate: list[bool] | None = None
+    """Sentences about the page rather than the news (`common.boilerplate`); None in
+    analyses stored before it was kept, where the summary checks the text itself."""
 
     def __reduce__(self) -> tuple:
         return (DocSentences, (self.spans, self.stems, self.numbers, self.joined,
-                               self.headlines))
+                               self.headlines, self.boilerplate))
 
 
 def doc_sentences(v: TextView) -> DocSentences:
@@ -162,8 +165,10 @@ def doc_sentences(v: TextView) -> DocSentences:
     kinds = v.tokens.kinds
     per_sent: list[dict[str, None]] = [{} for _ in sent_spans]
     nums: list[set[str]] = [set() for _ in sent_spans]
+    words: list[list[str]] = [[] for _ in sent_spans]
     for k, s in enumerate(sent_of.tolist()):
         tok = v.tokens.strings[k]
+        words[s].append(tok)
         if kinds[k] == 2:  # DIGIT
             nums[s].add(tok)
         if content[k] and len(tok) > 1:
@@ -172,8 +177,11 @@ def doc_sentences(v: TextView) -> DocSentences:
     for i, span in enumerate(sent_spans):
         nxt = sent_spans[i + 1][0] if i + 1 < len(sent_spans) else None
         joined.append(nxt is not None and "\n" not in v.original[span[1]:nxt])
+    # the view's tokens are the sentence's normalized form (`gazetteer.norm` of its text)
+    flags = [boilerplate(v.original[a:b], " ".join(w))
+             for (a, b), w in zip(sent_spans, words, strict=True)]
     return DocSentences(sent_spans, [list(d) for d in per_sent],
-                        [frozenset(n) for n in nums], joined, headlines)
+                        [frozenset(n) for n in nums], joined, headlines, flags)
 
 
 def build_units(views: Sequence[TextView | DocSentences]) -> Units:

@@ -31,7 +31,6 @@ contained (`redundant`) in a chosen sentence is the same fact and is left out.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -40,8 +39,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from khabar.document import Document
-from khabar.explain.common import outlet
-from khabar.explain.gazetteer import norm, words
+from khabar.explain.common import boilerplate, outlet
 from khabar.explain.novelty import (
     DocSentences,
     NoveltyParams,
@@ -109,18 +107,6 @@ class SummarySentence:
         d["carriers"] = list(self.carriers)
         d["outlets"] = list(self.outlets)
         return d
-
-
-_LINKISH = re.compile(r"https?://|www\.|\S+@\S+\.\w+|\bNext\b|\bPrevious\b")
-
-
-def _boilerplate(text: str) -> bool:
-    """A line that is about the page, not the news: link footers, tag lists, "follow us",
-    contact lines, navigation words (rules that hold for any outlet, cues.txt)."""
-    if _LINKISH.search(text) or text.lstrip().startswith("سمات "):
-        return True  # a link, or a page's tag list (سمات X Y Z)
-    key = norm(text)
-    return any(cue in key for cue in words("cues.txt", "boilerplate"))
 
 
 def _headline_spans(view: Any) -> list[tuple[int, int]]:
@@ -197,7 +183,10 @@ def summarize(
         pos = int(units.doc_of[r])
         if any(a < e and s < b for a, b in heads[pos]):
             return False
-        return not _boilerplate(docs[pos].text[s:e])
+        flags = getattr(views[pos], "boilerplate", None)
+        if flags is not None:
+            return not flags[units.index[r]]
+        return not boilerplate(docs[pos].text[s:e])
     facts: list[int] = []
     rep: dict[int, int] = {}
     for f, rows in members.items():
