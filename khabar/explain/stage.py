@@ -240,25 +240,26 @@ def _story_by_n(batch: list[Any]) -> list[tuple[int, Any]]:
     return [(s.n, s) for s in batch]
 
 
-def _member(n: int, sides: list[list[Any]]) -> list[tuple[str, tuple]]:
-    """(document id, (story, article, analysis)) of one article."""
+def _member(n: int, sides: list[list[Any]]) -> list[tuple[int, tuple]]:
+    """(story, ("member", article, analysis, story size)) of one article: keyed for the
+    story's group already, so that articles are not read and written once more on the way."""
     arts, docs, stories = sides
     if not arts or not stories:
         return []
-    return [(arts[0].doc.id, (stories[0].story, arts[0], docs[0] if docs else None,
-                              stories[0].size))]
+    return [(stories[0].story, ("member", arts[0], docs[0] if docs else None,
+                                stories[0].size))]
 
 
 def _by_id(batch: list[tuple[str, tuple]]) -> list[tuple[str, tuple]]:
     return batch
 
 
-def _side_info(batch: list[tuple[str, tuple]]) -> list[tuple[str, tuple]]:
+def _side_info(batch: list[tuple[int, tuple]]) -> list[tuple[str, tuple]]:
     """What a passage needs of the article on one of its sides: its story, the document and
     repair (shown when that side is outside the story) and the story's size, not the
     article's analysis."""
-    return [(doc_id, (story, art.doc, art.repair, size))
-            for doc_id, (story, art, _doc, size) in batch]
+    return [(art.doc.id, (story, art.doc, art.repair, size))
+            for story, (_, art, _doc, size) in batch]
 
 
 def _passage_a(batch: list[Any]) -> list[tuple[str, Any]]:
@@ -293,10 +294,6 @@ def _to_stories(batch: list[tuple[str, tuple]]) -> list[tuple[int, tuple]]:
             outside = {d: v for d, v in known.items() if v is not None and v[0] != st}
             out.append((st, ("passage", p, outside)))
     return out
-
-
-def _members_to_stories(batch: list[tuple[str, tuple]]) -> list[tuple[int, tuple]]:
-    return [(story, ("member", art, doc)) for _, (story, art, doc, _size) in batch]
 
 
 def _stories_by_id(batch: list[Any]) -> list[tuple[int, tuple]]:
@@ -355,7 +352,7 @@ def explain_stage(ctx: Context, data: dict[str, Dataset], params: ExplainParams
     atts, credits, ments = xdocs.map_multi(_rows, 3)
     members = cogroup([data["articles"], xdocs, data["story_of"]],
                       [_by_n, _by_n, _story_by_n], _member)
-    parts = [members.map(_members_to_stories), data["stories"].map(_stories_by_id)]
+    parts = [members, data["stories"].map(_stories_by_id)]
     if "passages" in data:
         sides = members.map(_side_info)
         with_a = cogroup([data["passages"], sides], [_passage_a, _by_id], _side_a)
