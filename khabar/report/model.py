@@ -312,18 +312,18 @@ def text_direction(text: str) -> str:
     still an Arabic article. The first 2,000 characters decide: enough for a clear
     majority, and a long article is not scanned twice over.
     """
-    letters = len(_LETTER.findall(text, 0, 2000))
-    rtl = len(_RTL_LETTER.findall(text, 0, 2000))
-    return "ltr" if letters - rtl > rtl else "rtl"
+    # deleting runs is much cheaper than listing every match
+    letters = _NOT_LETTER.sub("", text[:2000])
+    rtl = len(letters) - len(_RTL.sub("", letters))
+    return "ltr" if len(letters) - rtl > rtl else "rtl"
 
 
 # Letters only (digits, marks and punctuation are weak or neutral in the bidi algorithm);
 # of those, the right-to-left scripts' blocks (Hebrew to Arabic Extended, presentation
 # forms, and the historic RTL planes) are strong RTL, nearly everything else strong LTR.
-_LETTER = re.compile(r"[^\W\d_]")
-_RTL_LETTER = re.compile(
-    "(?=[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc\U00010800-\U00010fff\U0001e800-\U0001efff])"
-    r"[^\W\d_]"
+_NOT_LETTER = re.compile(r"[\W\d_]+")
+_RTL = re.compile(
+    "[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc\U00010800-\U00010fff\U0001e800-\U0001efff]+"
 )
 
 
