@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import operator
-from typing import Any, TypeVar
+import pickle
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T", bound=type)
+V = TypeVar("V")
 
 
 def fast_pickle(cls: T) -> T:
@@ -43,4 +45,42 @@ def fast_pickle(cls: T) -> T:
     return cls
 
 
-__all__ = ["fast_pickle"]
+class Packed(Generic[V]):
+    """A value that stays pickled until it is read.
+
+    Steps that only pass a record on (the two halves of a shuffle, a map that reads other
+    fields) then copy bytes instead of taking the objects apart and building them again:
+    an article with its text and repair crosses two such steps on the way to its story.
+    The value must not change once packed.
+    """
+
+    __slots__ = ("_blob", "_value")
+
+    def __init__(self, value: V) -> None:
+        self._value: Any = value
+        self._blob: bytes | None = None
+
+    @classmethod
+    def from_blob(cls, blob: bytes) -> Packed[V]:
+        p = cls.__new__(cls)
+        p._blob, p._value = blob, _UNREAD
+        return p
+
+    @property
+    def value(self) -> V:
+        if self._value is _UNREAD:
+            self._value = pickle.loads(self._blob)  # type: ignore[arg-type]
+        return self._value
+
+    def blob(self) -> bytes:
+        if self._blob is None:
+            self._blob = pickle.dumps(self._value, protocol=pickle.HIGHEST_PROTOCOL)
+        return self._blob
+
+    def __reduce__(self) -> tuple:
+        return (Packed.from_blob, (self.blob(),))
+
+
+_UNREAD = object()
+
+__all__ = ["Packed", "fast_pickle"]

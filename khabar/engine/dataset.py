@@ -294,10 +294,14 @@ def reduce_arrays(chunks: list[list[tuple[np.ndarray, np.ndarray]]], reduce_fn: 
         return ()
     keys = np.concatenate([k for k, _ in parts])
     values = np.concatenate([v for _, v in parts])
+    parts.clear()  # copied: the pieces go before the sort makes another copy
     # by key only: inside a key the values come in no guaranteed order (a reduction that
     # needs one sorts them, usually on fewer fields than a full sort would take)
     order = np.argsort(keys, kind="stable")
-    return reduce_fn(keys[order], values[order], *args)
+    keys = keys[order]
+    values = values[order]
+    del order
+    return reduce_fn(keys, values, *args)
 
 
 def _first(item: tuple[Any, ...]) -> Any:

@@ -461,8 +461,11 @@ class LocalRunner:
                     and callable(tasks[0][2][0]):
                 step += "/" + getattr(tasks[0][2][0], "__name__", "")
             took = time.perf_counter() - wall
+            import resource
+
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
             print(f"[trace] {fn.__name__} {step} x{len(tasks)}: {took:.2f} s, "
-                  f"{cpu_seconds() - cpu:.2f} CPU s", file=sys.stderr)
+                  f"{cpu_seconds() - cpu:.2f} CPU s, driver peak {peak} MB", file=sys.stderr)
         return out
 
     def _get_pool(self) -> Any:

@@ -17,7 +17,7 @@ step), ``novelty.jsonl`` and ``summaries.jsonl`` (from the per-story step).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from khabar.corpus import Article
@@ -34,7 +34,7 @@ from khabar.explain.novelty import (
 )
 from khabar.explain.story import ExplainParams
 from khabar.explain.summary import SummarySentence, summarize
-from khabar.pickling import fast_pickle
+from khabar.pickling import Packed, fast_pickle
 from khabar.records import DocRef, Record, Span
 from khabar.stage import ArticleStep, Context, Output, article_outputs, stage
 
@@ -131,35 +131,63 @@ def _row_key(r: Any) -> tuple:
 # -- per story ------------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
 class StoryBundle:
-    """One story with everything its page shows."""
+    """One story with everything its page shows.
 
-    story: Any
-    """The `khabar.stories.Story` record."""
-    articles: list[Article]
-    """Members in story order (date, then id; undated last), without views."""
-    docs: list[ExplainDoc]
-    passages: list[Any]
-    """Reuse passages touching a member, each with both sides' `PassageSide` info."""
-    sides: dict[str, Any] = field(default_factory=dict)
-    """Documents outside the story that a passage reaches: id -> (document, repair, story,
-    its size)."""
-    novelty: dict[str, list[SentenceNovelty]] = field(default_factory=dict)
-    summary: list[SummarySentence] = field(default_factory=list)
-    sources: list[Any] = field(default_factory=list)
+    Pickled, its members' articles and analyses travel as one packed blob, read only when
+    asked for: the step that writes the novelty and summary rows never unpacks them."""
+
+    __slots__ = ("_members", "novelty", "passages", "sides", "sources", "story", "summary")
+
+    def __init__(self, story: Any, articles: list[Article], docs: list[ExplainDoc],
+                 passages: list[Any], sides: dict[str, Any] | None = None,
+                 novelty: dict[str, list[SentenceNovelty]] | None = None,
+                 summary: list[SummarySentence] | None = None,
+                 sources: list[Any] | None = None) -> None:
+        self.story = story
+        """The `khabar.stories.Story` record."""
+        self._members: Packed[tuple[list[Article], list[ExplainDoc]]] = Packed((articles, docs))
+        self.passages = passages
+        """Reuse passages touching a member, each with both sides' `PassageSide` info."""
+        self.sides = sides if sides is not None else {}
+        """Documents outside the story that a passage reaches: id -> (document, repair,
+        story, its size)."""
+        self.novelty = novelty if novelty is not None else {}
+        self.summary = summary if summary is not None else []
+        self.sources = sources if sources is not None else []
+
+    @property
+    def articles(self) -> list[Article]:
+        """Members in story order (date, then id; undated last), without views."""
+        return self._members.value[0]
+
+    @property
+    def docs(self) -> list[ExplainDoc]:
+        """The members' per-article analysis, in the same order."""
+        return self._members.value[1]
+
+    def set_members(self, articles: list[Article], docs: list[ExplainDoc]) -> None:
+        self._members = Packed((articles, docs))
 
     def __reduce__(self) -> tuple:
-        return (StoryBundle, (self.story, self.articles, self.docs, self.passages, self.sides,
-                              self.novelty, self.summary, self.sources))
+        return (_unpacked_bundle, (self.story, self._members, self.passages, self.sides,
+                                   self.novelty, self.summary, self.sources))
+
+
+def _unpacked_bundle(story: Any, members: Packed, passages: list[Any], sides: dict[str, Any],
+                     novelty: dict[str, list[SentenceNovelty]], summary: list[SummarySentence],
+                     sources: list[Any]) -> StoryBundle:
+    b = StoryBundle.__new__(StoryBundle)
+    b.story, b._members, b.passages, b.sides = story, members, passages, sides
+    b.novelty, b.summary, b.sources = novelty, summary, sources
+    return b
 
 
 def explain_bundle(bundle: StoryBundle, params: ExplainParams) -> StoryBundle:
     """Novelty, summary and sources of one story, from its members' per-article analysis."""
     pairs = sorted(zip(bundle.articles, bundle.docs, strict=True),
                    key=lambda p: time_key(p[0].doc))
-    bundle.articles = [a for a, _ in pairs]
-    bundle.docs = [x for _, x in pairs]
+    bundle.set_members([a for a, _ in pairs], [x for _, x in pairs])
     docs = [a.doc for a in bundle.articles]
     sentences = [x.sentences for x in bundle.docs]
     members = {d.id for d in docs}
@@ -246,7 +274,7 @@ def _member(n: int, sides: list[list[Any]]) -> list[tuple[int, tuple]]:
     arts, docs, stories = sides
     if not arts or not stories:
         return []
-    return [(stories[0].story, ("member", arts[0], docs[0] if docs else None,
+    return [(stories[0].story, ("member", Packed((arts[0], docs[0] if docs else None)),
                                 stories[0].size))]
 
 
@@ -258,8 +286,11 @@ def _side_info(batch: list[tuple[int, tuple]]) -> list[tuple[str, tuple]]:
     """What a passage needs of the article on one of its sides: its story, the document and
     repair (shown when that side is outside the story) and the story's size, not the
     article's analysis."""
-    return [(art.doc.id, (story, art.doc, art.repair, size))
-            for story, (_, art, _doc, size) in batch]
+    out = []
+    for story, (_, member, size) in batch:
+        art = member.value[0]
+        out.append((art.doc.id, (story, art.doc, art.repair, size)))
+    return out
 
 
 def _passage_a(batch: list[Any]) -> list[tuple[str, Any]]:
@@ -302,7 +333,8 @@ def _stories_by_id(batch: list[Any]) -> list[tuple[int, tuple]]:
 
 def _bundle(story: int, values: list[tuple], params: ExplainParams) -> list[StoryBundle]:
     record = next((v[1] for v in values if v[0] == "story"), None)
-    members = sorted((v for v in values if v[0] == "member"), key=lambda v: v[1].n)
+    members = sorted((("member", *v[1].value) for v in values if v[0] == "member"),
+                     key=lambda v: v[1].n)
     if record is None or not members:
         return []
     passages = sorted((v for v in values if v[0] == "passage"), key=lambda v: v[1].key)

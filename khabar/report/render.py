@@ -876,6 +876,8 @@ def changed_words(a: str, b: str, limit: int = 4000) -> tuple[list[tuple[int, in
         return [], []
     fa = [_fold(a[s:e]) for s, e in wa]
     fb = [_fold(b[s:e]) for s, e in wb]
+    if fa == fb:
+        return [], []  # a verbatim copy: nothing to mark, and difflib would say so slowly
     matcher = difflib.SequenceMatcher(None, fa, fb, autojunk=False)
     out_a: list[tuple[int, int]] = []
     out_b: list[tuple[int, int]] = []

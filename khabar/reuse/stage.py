@@ -404,8 +404,8 @@ def _bag_pairs_at(v: np.ndarray, options: ReuseOptions, need: int) -> np.ndarray
     x = sp.csr_matrix((np.ones(len(v), np.int32), (row, col)), shape=(len(windows), len(stems)))
     xt = x.T.tocsr()
     found = []
-    for lo in range(0, len(windows), 4096):
-        prod = (x[lo:lo + 4096] @ xt).tocoo()
+    for lo, hi in _product_chunks(x, xt):
+        prod = (x[lo:hi] @ xt).tocoo()
         m = prod.data >= need
         ra, rb = prod.row[m] + lo, prod.col[m]
         da, db = windows[ra] >> 20, windows[rb] >> 20
@@ -414,6 +414,28 @@ def _bag_pairs_at(v: np.ndarray, options: ReuseOptions, need: int) -> np.ndarray
         ok = (da < db) & near & (w_home[ra] | w_home[rb])
         found.append((da[ok] << 32) | db[ok])
     return np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
+
+
+PRODUCT_BUDGET = 4_000_000
+"""Most (window, window) products one step of the bag index computes at once: what a
+chunk of rows of the incidence matrix times its transpose may hold, so that the memory
+of a bucket's product stays the same however many articles the bucket has."""
+
+
+def _product_chunks(x: sp.csr_matrix, xt: sp.csr_matrix) -> list[tuple[int, int]]:
+    """Row ranges of `x` whose products with `xt` hold at most `PRODUCT_BUDGET` entries
+    each (bounded from above: every stem of a row meets every window that has it); a single
+    row over the budget is a range of its own."""
+    per_row = x @ np.diff(xt.indptr).astype(np.int64)
+    ends = np.cumsum(per_row)
+    out, lo, base = [], 0, 0
+    while lo < len(per_row):
+        hi = int(np.searchsorted(ends, base + PRODUCT_BUDGET, side="right"))
+        hi = max(hi, lo + 1)
+        out.append((lo, hi))
+        base = int(ends[hi - 1])
+        lo = hi
+    return out
 
 
 # -- 5. candidates and alignment ------------------------------------------------------------------
