@@ -156,6 +156,7 @@ class _Finder:
         self.gaz = entities()
         self.sw = stopwords()
         self.taken = [False] * len(p)
+        self._plain: dict[int, bool] = {}  # several rules ask about the same token
 
     # -- small predicates --------------------------------------------------------------------
 
@@ -168,6 +169,12 @@ class _Finder:
 
     def plain(self, j: int) -> bool:
         """Token j is an ordinary word that may be part of a name."""
+        known = self._plain.get(j)
+        if known is None:
+            known = self._plain[j] = self._is_plain(j)
+        return known
+
+    def _is_plain(self, j: int) -> bool:
         t = self.p.toks[j]
         L = self.L
         if t == "علي":
@@ -574,13 +581,18 @@ class _Finder:
         """Two name tokens at i, i+1 followed by ", <title>"."""
         p, L = self.p, self.L
         k = i + 2
-        if k >= len(p) or not p.joinable[i + 1] or not self.plain(i) or not self.plain(i + 1):
+        # the cheap tests on the gaps first: most tokens fail them
+        if k >= len(p) or not p.joinable[i + 1] or "\n" in p.gaps[k]:
+            return None
+        comma = "،" in p.gaps[k] or "," in p.gaps[k]
+        if not comma and not p.joinable[k]:
             return None
         after_verb = i > 0 and p.joinable[i] and _bare(p.toks[i - 1], L["verbs"]) is not None
-        if not ("،" in p.gaps[k] or "," in p.gaps[k] or (after_verb and p.joinable[k])) \
-                or "\n" in p.gaps[k]:
+        if not comma and not after_verb:
             return None
         if _bare(p.toks[k], L["titles"]) is None:
+            return None
+        if not self.plain(i) or not self.plain(i + 1):
             return None
         if _is_definite(p.toks[i]) or _verbal_noun_shape(p.toks[i]):
             return None
