@@ -156,7 +156,6 @@ class _Finder:
         self.gaz = entities()
         self.sw = stopwords()
         self.taken = [False] * len(p)
-        self._plain: dict[int, bool] = {}  # several rules ask about the same token
 
     # -- small predicates --------------------------------------------------------------------
 
@@ -169,12 +168,6 @@ class _Finder:
 
     def plain(self, j: int) -> bool:
         """Token j is an ordinary word that may be part of a name."""
-        known = self._plain.get(j)
-        if known is None:
-            known = self._plain[j] = self._is_plain(j)
-        return known
-
-    def _is_plain(self, j: int) -> bool:
         t = self.p.toks[j]
         L = self.L
         if t == "علي":

@@ -183,9 +183,9 @@ def summarize(
         pos = int(units.doc_of[r])
         if any(a < e and s < b for a, b in heads[pos]):
             return False
-        flags = getattr(views[pos], "boilerplate", None)
-        if flags is not None:
-            return not flags[units.index[r]]
+        view = views[pos]
+        if isinstance(view, DocSentences) and view.boilerplate is not None:
+            return not view.boilerplate[units.index[r]]
         return not boilerplate(docs[pos].text[s:e])
     facts: list[int] = []
     rep: dict[int, int] = {}
