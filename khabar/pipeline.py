@@ -166,8 +166,13 @@ class Job:
         for k, rec in enumerate(records):
             yield replace(rec, **{output.number: k})
 
-    def write(self, folder: str | Path, names: Iterable[str] | None = None) -> dict[str, int]:
-        """Write the outputs (all, or those of the datasets `names`) into `folder`."""
+    def write(self, folder: str | Path, names: Iterable[str] | None = None,
+              fmt: str = "jsonl") -> dict[str, int]:
+        """Write the outputs (all, or those of the datasets `names`) into `folder`, as JSON
+        lines (``NAME.jsonl``) or Parquet (``fmt="parquet"``: ``NAME.parquet``, the same
+        rows; spans as ``[start, end]`` lists, JSON fields as JSON text)."""
+        if fmt not in OUT_FORMATS:
+            raise KhabarError(f"output format {fmt!r}: use one of {', '.join(OUT_FORMATS)}")
         target = Path(folder)
         if target.exists() and not target.is_dir():
             raise KhabarError(f"{target}: exists and is not a directory")
@@ -176,8 +181,14 @@ class Job:
         for output in self.outputs():
             if wanted is not None and output.dataset not in wanted:
                 continue
-            written[output.file] = self.runner.write_jsonl(
-                self.data[output.dataset], output.key, target / output.file, Row(output.number))
+            ds, row = self.data[output.dataset], Row(output.number)
+            if fmt == "parquet":
+                name = str(Path(output.file).with_suffix(".parquet"))
+                written[name] = self.runner.write_parquet(
+                    ds, output.key, target / name, row, output.record.schema())
+            else:
+                written[output.file] = self.runner.write_jsonl(
+                    ds, output.key, target / output.file, row)
         return written
 
     def collect(self, name: str) -> list[Any]:
@@ -190,6 +201,9 @@ class Job:
 
 # -- the main job ---------------------------------------------------------------------------------
 
+
+OUT_FORMATS = ("jsonl", "parquet")
+"""Formats of the data files (`Job.write`)."""
 
 RUN_STAGES = ("dups", "reuse", "stories", "threads", "explain", "report")
 """What `khabar run` runs (each stage brings what it requires)."""
@@ -211,6 +225,8 @@ class PipelineParams:
     """`khabar.explain.ExplainParams`."""
     min_story_size: int = 1
     """Stories with fewer articles are left out of the report (they stay in the data)."""
+    out_format: str = "jsonl"
+    """Data files as JSON lines ("jsonl") or Parquet ("parquet"); the report is the same."""
     workers: int = 0
     """Local processes for the parallel steps; 0 = all cores."""
     engine: Any = None
@@ -247,6 +263,9 @@ def run_pipeline(
     from khabar.store import Store
 
     params = params or PipelineParams()
+    if params.out_format not in OUT_FORMATS:
+        raise KhabarError(f"output format {params.out_format!r}: use one of "
+                          f"{', '.join(OUT_FORMATS)}")
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise KhabarError(f"{out}: exists and is not a directory")
@@ -266,7 +285,7 @@ def run_pipeline(
             job.run()
             data_dir = out / "data"
             wall, cpu = time.perf_counter(), cpu_seconds()
-            job.write(data_dir)
+            job.write(data_dir, fmt=params.out_format)
             if store is not None:
                 from khabar.storage import save_outputs
 

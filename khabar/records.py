@@ -3,7 +3,7 @@
 A stage's result is a frozen dataclass that also inherits `Record`. From its
 type hints alone khabar derives its JSON form (`to_dict` / `from_dict`), its
 table in the store (`Schema.ddl`, `to_row` / `from_row`) and its Arrow schema
-for Parquet output, so a field is declared once.
+for Parquet output (`Schema.arrow_schema`), so a field is declared once.
 
 Field types a record may use:
 
@@ -167,18 +167,61 @@ class Schema:
         return typing.get_type_hints(self.cls)[name]
 
     def arrow_schema(self) -> Any:
+        """The Arrow schema of the record's JSON rows (`Record.to_dict`), for Parquet: a span
+        is a two-item integer list (two integer columns for the fields the record lists in
+        ``FLAT``), a tuple of plain values a list of them, any other JSON field its JSON
+        text, a datetime its ISO text."""
         import pyarrow as pa
 
         simple = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(),
-                  "bool": pa.bool_(), "docref": pa.string(), "json": pa.string(),
-                  "datetime": pa.string()}
+                  "bool": pa.bool_(), "docref": pa.string(), "datetime": pa.string()}
+        flat = getattr(self.cls, "FLAT", {})
         fields = []
         for c in self.columns:
-            if c.kind == "span":
+            if c.kind == "span" and c.field in flat:
+                fields += [pa.field(f"{flat[c.field]}_{end}", pa.int64(), nullable=c.optional)
+                           for end in ("start", "end")]
+            elif c.kind == "span":
                 fields.append(pa.field(c.field, pa.list_(pa.int64(), 2), nullable=c.optional))
+            elif c.kind == "json":
+                item = self._plain_items(c.field)
+                kind = pa.string() if item is None else pa.list_(simple[item])
+                fields.append(pa.field(c.field, kind, nullable=c.optional))
             else:
                 fields.append(pa.field(c.field, simple[c.kind], nullable=c.optional))
         return pa.schema(fields)
+
+    @cache  # noqa: B019 (schemas live as long as their classes)
+    def _plain_items(self, name: str) -> str | None:
+        """"str", "int", "float" or "bool" for a field that is a tuple or list of them."""
+        hint = self._hint(name)
+        origin = typing.get_origin(hint)
+        if origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(hint) if a is not type(None)]
+            hint = args[0] if len(args) == 1 else None
+            origin = typing.get_origin(hint)
+        args = typing.get_args(hint)
+        listed = (origin is tuple and len(args) == 2 and args[1] is Ellipsis) or (
+            origin is list and len(args) == 1)
+        if not listed or args[0] not in (str, int, float, bool):
+            return None
+        return args[0].__name__
+
+    def arrow_table(self, rows: Sequence[dict[str, Any]]) -> Any:
+        """JSON rows of this record (`Record.to_dict`) as one Arrow table."""
+        import pyarrow as pa
+
+        schema = self.arrow_schema()
+        encode = {c.field for c in self.columns
+                  if c.kind == "json" and self._plain_items(c.field) is None}
+        columns = []
+        for f in schema:
+            values = [row.get(f.name) for row in rows]
+            if f.name in encode:
+                values = [None if v is None else json.dumps(v, ensure_ascii=False)
+                          for v in values]
+            columns.append(pa.array(values, type=f.type))
+        return pa.Table.from_arrays(columns, schema=schema)
 
 
 class Record:

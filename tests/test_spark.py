@@ -362,6 +362,29 @@ def test_the_whole_run_writes_what_local_writes(spark, tmp_path: Path) -> None:
         assert "index.html" in files and any(f.startswith("stories/") for f in files)
 
 
+def test_parquet_files_hold_the_local_rows(spark, tmp_path: Path) -> None:
+    # executors write Parquet parts, the driver joins them a row group at a time
+    import pyarrow.parquet as pq
+
+    from khabar.pipeline import Job
+
+    for name, runner in (("local", 2), ("spark", spark)):
+        with Job(["dups", "reuse", "stories"], [DEMO], workers=runner) as job:
+            job.run()
+            job.write(tmp_path / name, fmt="parquet")
+            if name == "spark":
+                job.write(tmp_path / "jsonl")
+    files = sorted(p.name for p in (tmp_path / "local").iterdir())
+    assert files == sorted(p.name for p in (tmp_path / "spark").iterdir())
+    assert "passages.parquet" in files and "stories.parquet" in files
+    for f in files:
+        want = pq.read_table(tmp_path / "local" / f)
+        got = pq.read_table(tmp_path / "spark" / f)
+        assert got.schema == want.schema and got.to_pylist() == want.to_pylist(), f
+    rows = (tmp_path / "jsonl" / "passages.jsonl").read_text("utf-8").splitlines()
+    assert pq.read_table(tmp_path / "spark" / "passages.parquet").num_rows == len(rows) > 10
+
+
 STAMPS = {"ingested_at", "updated_at", "started", "finished"}
 """Columns of a store that hold the time of the run."""
 

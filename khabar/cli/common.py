@@ -97,6 +97,15 @@ def corpus_options(func: Callable) -> Callable:
     return click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))(func)
 
 
+def out_format_option(func: Callable) -> Callable:
+    """`--out-format jsonl|parquet` for the data files of a folder output."""
+    return click.option(
+        "--out-format", "out_format", type=click.Choice(["jsonl", "parquet"]),
+        default="jsonl", show_default=True,
+        help="Data files as JSON lines (NAME.jsonl) or Parquet (NAME.parquet; the same rows).",
+    )(func)
+
+
 def engine_options(func: Callable) -> Callable:
     """`--workers N`, `--engine local|spark[:MASTER]` and `--spark-conf KEY=VALUE`."""
     func = click.option(

@@ -10,6 +10,7 @@ from khabar.cli.common import (
     corpus_options,
     engine_options,
     fields_from,
+    out_format_option,
     runner_from,
     stage_job,
 )
@@ -21,7 +22,9 @@ _DOC_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet")
 @click.command()
 @corpus_options
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=None, help="Directory for pairs.jsonl, clusters.jsonl and short.jsonl.")
+              default=None,
+              help="Directory for pairs, clusters and short (.jsonl, or .parquet with "
+                   "--out-format parquet).")
 @click.option("--dedup-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the corpus keeping one representative per duplicate cluster; the "
                    "format follows the extension (.jsonl[.gz], .parquet, .json, .csv, .tsv).")
@@ -40,10 +43,12 @@ _DOC_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet")
 @click.option("--min-tokens", type=int, default=10, show_default=True,
               help="Shorter documents are never duplicates; they are listed in short.jsonl.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the sketches.")
+@out_format_option
 @engine_options
 def dups(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out_dir: Path | None,
          dedup_out: Path | None, threshold: float, containment: float, shingle: str,
          num_perm: int, bands: int | None, rows: int | None, min_tokens: int, seed: int,
+         out_format: str,
          workers: int, engine_spec: str, spark_conf: tuple[str, ...], **kw) -> None:
     """Find exact and near-duplicate articles in INPUT files or the database.
 
@@ -73,7 +78,7 @@ def dups(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out_dir: P
                    params={"dups": params}) as job:
         job.run()
         if out_dir is not None:
-            job.write(out_dir)
+            job.write(out_dir, fmt=out_format)
         if dedup_out is not None:
             from khabar.dups.stage import deduplicated
             from khabar.io.writers import write_documents

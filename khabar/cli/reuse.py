@@ -15,8 +15,9 @@ from khabar.errors import KhabarError
 @click.command()
 @corpus_options
 @click.option("--out", "out", type=click.Path(path_type=Path), default=None,
-              help="JSONL file of passages (default: standard output), or with --format pan "
-                   "the directory for the XML files.")
+              help="File of passages: JSON lines, or Parquet when it ends in .parquet "
+                   "(default: JSON lines on standard output); with --format pan the "
+                   "directory for the XML files.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "pan"]), default="jsonl",
               show_default=True,
               help="jsonl: one passage per line; pan: PAN detection XML files, one per "
@@ -87,7 +88,13 @@ def reuse(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out: Path
             from khabar.reuse.passage import passage_key
 
             found = job.data["passages"]
-            count = job.runner.write_jsonl(found, passage_key, out, Row(None))
+            if out.name.lower().endswith(".parquet"):
+                from khabar.reuse.passage import Passage
+
+                count = job.runner.write_parquet(found, passage_key, out, Row(None),
+                                                 Passage.schema())
+            else:
+                count = job.runner.write_jsonl(found, passage_key, out, Row(None))
             if not quiet:
                 pairs = found.group(_pair_keys, _pair).count()
                 click.echo(f"reuse: {count} passages between {pairs} pairs of documents "

@@ -12,6 +12,7 @@ from khabar.cli.common import (
     field_options,
     fields_from,
     min_story_size_option,
+    out_format_option,
     quiet_option,
     runner_from,
 )
@@ -20,7 +21,7 @@ from khabar.cli.common import (
 @click.command()
 @click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              required=True, help="Folder for the report (index.html) and data/*.jsonl.")
+              required=True, help="Folder for the report (index.html) and the data files (data/).")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Keep the articles and every stage's results in this database: a later "
                    "run adds to it and keeps story ids; without INPUTS, run over what it "
@@ -28,11 +29,13 @@ from khabar.cli.common import (
 @click.option("--mode", type=click.Choice(["batch", "stream"]), default="batch",
               show_default=True, help="Story clustering over the whole collection or as a stream.")
 @min_story_size_option
+@out_format_option
 @engine_options
 @field_options
 @quiet_option
 def run(inputs: tuple[Path, ...], out_dir: Path, db_path: Path | None, mode: str,
-        min_story_size: int, workers: int, engine_spec: str, spark_conf: tuple[str, ...],
+        min_story_size: int, out_format: str, workers: int, engine_spec: str,
+        spark_conf: tuple[str, ...],
         quiet: bool, **kw) -> None:
     """Run the whole job on INPUTS (or on the articles of --db) and write the story report
     to --out.
@@ -60,7 +63,7 @@ def run(inputs: tuple[Path, ...], out_dir: Path, db_path: Path | None, mode: str
     runner = runner_from(engine_spec, workers, spark_conf)
     try:
         params = PipelineParams(story_mode=mode, min_story_size=min_story_size,
-                                workers=workers, engine=runner)
+                                workers=workers, engine=runner, out_format=out_format)
         result = run_pipeline(
             list(inputs) or None, out_dir, db_path, params=params, fields=fields_from(kw),
             echo=(lambda line: None) if quiet else (lambda line: click.echo(line, err=True)),

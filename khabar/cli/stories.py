@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from khabar.cli.common import corpus_options, engine_options, runner_from, stage_job
+from khabar.cli.common import (
+    corpus_options,
+    engine_options,
+    out_format_option,
+    runner_from,
+    stage_job,
+)
 from khabar.errors import KhabarError
 
 
@@ -14,7 +20,8 @@ from khabar.errors import KhabarError
 @corpus_options
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None,
-              help="Directory for stories.jsonl, assignments.jsonl and threads.jsonl.")
+              help="Directory for stories, assignments and threads (.jsonl, or .parquet with "
+                   "--out-format parquet).")
 @click.option("--mode", type=click.Choice(["batch", "stream"]), default="batch",
               show_default=True,
               help="batch: cluster the whole collection; stream: assign articles one by one "
@@ -32,10 +39,12 @@ from khabar.errors import KhabarError
 @click.option("--no-evidence", is_flag=True,
               help="Leave the reuse stage's passages out of the evidence (copies found by the "
                    "duplicate stage always share a story).")
+@out_format_option
 @engine_options
 def stories(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out_dir: Path | None,
             mode: str, threshold: float | None, window: float | None,
             time_scale: float | None, thread_threshold: float | None, no_evidence: bool,
+            out_format: str,
             workers: int, engine_spec: str, spark_conf: tuple[str, ...], **kw) -> None:
     """Group articles from INPUT files or the database into stories.
 
@@ -73,7 +82,7 @@ def stories(inputs: tuple[Path, ...], db_path: Path | None, quiet: bool, out_dir
                    options={"story_mode": mode}) as job:
         job.run()
         if out_dir is not None:
-            job.write(out_dir, names=("stories", "assignments", "threads"))
+            job.write(out_dir, names=("stories", "assignments", "threads"), fmt=out_format)
         stories_ = job.collect("stories")
         threads_ = job.collect("threads") if "threads" in job.data else []
     sizes = [len(s.members) for s in stories_]

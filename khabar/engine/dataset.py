@@ -33,7 +33,8 @@ run: in this process, in a pool of local processes, or in Spark executors.
 * ``runner.read_documents(inputs, fields, on_problem)`` — ``(n, Document)``
   records of input files, numbered in input order (parsed where the runner's
   workers are); ``runner.write_jsonl(ds, key, path, row)`` — a dataset
-  written as JSON lines in the order of ``key``.
+  written as JSON lines in the order of ``key``; ``runner.write_parquet(ds, key,
+  path, row, schema)`` — the same rows as one Parquet file.
 
 Every output a user sees is written in a canonical order (`sorted_batches`),
 and every reduction depends only on the multiset of its inputs, so results
@@ -128,6 +129,9 @@ class Runner(Protocol):
 
     def write_jsonl(self, ds: Dataset, key: Callable[[Any], Any], path: Any,
                     row: Callable[[Any, int], dict[str, Any]]) -> int: ...
+
+    def write_parquet(self, ds: Dataset, key: Callable[[Any], Any], path: Any,
+                      row: Callable[[Any, int], dict[str, Any]], schema: Any) -> int: ...
 
     def map(self, ds: Dataset, fn: Callable[..., list[Any]], args: tuple[Any, ...]) -> Dataset: ...
 

@@ -560,6 +560,15 @@ class LocalRunner:
         return write_jsonl((row(r, k) for k, r in enumerate(
             x for batch in self.sorted_batches(ds, key) for x in batch)), path)
 
+    def write_parquet(self, ds: Dataset, key: Callable[[Any], Any], path: str | Path,
+                      row: Callable[[Any, int], dict[str, Any]], schema: Any) -> int:
+        """The rows `write_jsonl` writes, as one Parquet file of `schema`
+        (`khabar.records.Schema`)."""
+        from khabar.io.writers import write_parquet
+
+        return write_parquet((row(r, k) for k, r in enumerate(
+            x for batch in self.sorted_batches(ds, key) for x in batch)), path, schema)
+
     def parallelize(self, items: Iterable[Any]) -> LocalDataset:
         return self.source(batched(items, BATCH))
 

@@ -324,18 +324,25 @@ def _read_spilled(path: str) -> Iterator[list[Any]]:
 
 
 class _WritePart:
-    """Executors write their sorted, ranked records as JSON lines, one part file each."""
+    """Executors write their sorted, ranked records, one part file each: JSON lines, or
+    Parquet of `schema` when one is given."""
 
-    def __init__(self, folder: str, row: Callable[[Any, int], dict[str, Any]]) -> None:
+    def __init__(self, folder: str, row: Callable[[Any, int], dict[str, Any]],
+                 schema: Any = None) -> None:
         self.folder = folder
         self.row = row
+        self.schema = schema
 
     def __call__(self, index: int, ranked: Iterable[tuple[Any, int]]
                  ) -> Iterator[tuple[int, int, int]]:
-        from khabar.io.writers import _line
+        from khabar.io.writers import _line, write_parquet
 
         os.makedirs(self.folder, exist_ok=True)
         path = os.path.join(self.folder, f"part-{index:05d}")
+        if self.schema is not None:
+            count = write_parquet((self.row(r, k) for r, k in ranked), path, self.schema)
+            yield index, count, os.path.getsize(path)
+            return
         count = 0
         with open(path, "wb", buffering=1 << 20) as fh:
             for record, rank in ranked:
@@ -1058,9 +1065,19 @@ class SparkRunner:
         """The dataset as JSON lines in the order of `key`, written by the executors as
         part files beside `path` (a folder every node sees) and joined here byte for byte
         into the file a local run writes."""
-        from khabar.io.writers import _atomic
+        return self._write(ds, key, Path(path), row, None)
 
-        target = Path(path)
+    def write_parquet(self, ds: Dataset, key: Callable[[Any], Any], path: str | Path,
+                      row: Callable[[Any, int], dict[str, Any]], schema: Any) -> int:
+        """The rows `write_jsonl` writes, as Parquet part files written by the executors and
+        joined here a row group at a time into the one file a local run writes (same rows,
+        same order)."""
+        return self._write(ds, key, Path(path), row, schema)
+
+    def _write(self, ds: Dataset, key: Callable[[Any], Any], target: Path,
+               row: Callable[[Any, int], dict[str, Any]], schema: Any) -> int:
+        from khabar.io.writers import _atomic, join_parquet
+
         target.parent.mkdir(parents=True, exist_ok=True)
         folder = target.parent / f".{target.name}.parts-{secrets.token_hex(4)}"
         rdd = self._rdd(ds)
@@ -1075,22 +1092,25 @@ class SparkRunner:
                 ranked = ordered.zipWithIndex()
             try:
                 written = sorted(self._collect(
-                    ranked.mapPartitionsWithIndex(_WritePart(str(folder), row)),
+                    ranked.mapPartitionsWithIndex(_WritePart(str(folder), row, schema)),
                     f"writing {target.name}"))
             finally:
                 ordered.unpersist()
-            total = 0
+            parts = []
+            for index, _count, size in written:
+                part = folder / f"part-{index:05d}"
+                if not part.exists() or part.stat().st_size != size:
+                    raise KhabarError(
+                        f"{target}: the executors wrote their parts where this driver "
+                        f"cannot read them; --out must be a folder every node sees")
+                parts.append(part)
+            if schema is not None:
+                return join_parquet(parts, target, schema)
             with _atomic(target) as out:
-                for index, count, size in written:
-                    part = folder / f"part-{index:05d}"
-                    if not part.exists() or part.stat().st_size != size:
-                        raise KhabarError(
-                            f"{target}: the executors wrote their parts where this driver "
-                            f"cannot read them; --out must be a folder every node sees")
+                for part in parts:
                     with open(part, "rb") as fh:
                         shutil.copyfileobj(fh, out, 1 << 20)
-                    total += count
-            return total
+            return sum(count for _index, count, _size in written)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 

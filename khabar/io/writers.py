@@ -1,7 +1,8 @@
 """Writing documents and engine results back to disk.
 
 `write_documents` writes what `read` reads, so that read → write → read
-returns the same documents. `write_jsonl` writes the engine's own outputs.
+returns the same documents. `write_jsonl` and `write_parquet` write the engine's own
+outputs.
 Files are written under a temporary name and renamed into place when
 complete, so an interrupted run never leaves a half-written file behind.
 """
@@ -26,7 +27,7 @@ from khabar.document import Document
 from khabar.errors import KhabarError
 from khabar.io.readers import _KINDS, Fields
 
-__all__ = ["format_date", "write_documents", "write_jsonl"]
+__all__ = ["format_date", "join_parquet", "write_documents", "write_jsonl", "write_parquet"]
 
 _BUFFER = 1 << 20
 
@@ -132,6 +133,58 @@ def write_jsonl(records: Iterable[Mapping[str, Any]], path: str | os.PathLike[st
         for record in records:
             write(_line(record))
             count += 1
+    return count
+
+
+def write_parquet(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike[str],
+                  schema: Any) -> int:
+    """Write JSON rows of one record type (`khabar.records.Schema`) as a Parquet file, a row
+    group of `PARQUET_ROW_GROUP` rows at a time. Returns the number of rows written."""
+    import pyarrow.parquet as pq
+
+    target = Path(path)
+    count = 0
+    with _atomic(target) as raw:
+        writer = pq.ParquetWriter(raw, schema.arrow_schema())
+        try:
+            batch: list[Mapping[str, Any]] = []
+            for row in rows:
+                batch.append(row)
+                if len(batch) >= PARQUET_ROW_GROUP:
+                    writer.write_table(schema.arrow_table(batch))
+                    count += len(batch)
+                    batch = []
+            if batch or not count:
+                writer.write_table(schema.arrow_table(batch))
+                count += len(batch)
+        finally:
+            writer.close()
+    return count
+
+
+def join_parquet(parts: Iterable[str | os.PathLike[str]], path: str | os.PathLike[str],
+                 schema: Any) -> int:
+    """Join Parquet files of one schema into one, in order, a row group at a time (so the
+    joining process holds one row group, not the files). Returns the number of rows."""
+    import pyarrow.parquet as pq
+
+    target = Path(path)
+    arrow = schema.arrow_schema()
+    count = 0
+    with _atomic(target) as raw:
+        writer = pq.ParquetWriter(raw, arrow)
+        try:
+            for part in parts:
+                source = pq.ParquetFile(part)
+                for k in range(source.num_row_groups):
+                    table = source.read_row_group(k)
+                    if table.num_rows:
+                        writer.write_table(table.cast(arrow))
+                        count += table.num_rows
+            if not count:
+                writer.write_table(schema.arrow_table([]))
+        finally:
+            writer.close()
     return count
 
 
