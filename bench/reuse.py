@@ -42,9 +42,10 @@ direction rule.
 SaudiNewsNet dev drawn at random (seeded) among those the rules called copy
 and among those they called template or formula, each labelled by hand
 (criteria below) by reading both sides. Precision of a kind = labelled that
-kind / called that kind; a labelled passage the current rules no longer
-produce is counted apart. `--sample-kinds N` draws a new sample of N of each
-into bench/results/ (with the texts, to read; never committed).
+kind / called that kind. A labelled passage is matched to the current passage of
+its pair that covers at least half of it on both sides (boundaries move by a word when the
+rules change); one with no such passage is counted apart. `--sample-kinds N` draws a new
+sample of N of each into bench/results/ (with the texts, to read; never committed).
 
 Labelling criteria (a reader's judgement of the two sides, nothing else):
 
@@ -228,10 +229,9 @@ def child_news(data: Path, workers: int, out: Path, sample: int, sweep: bool) ->
         "linked": _linked(passages),
     }
     if KIND_LABELS.exists():
-        want = {json.loads(line)["key"] for line in
-                KIND_LABELS.read_text(encoding="utf-8").splitlines() if line.strip()}
-        res["labelled_now"] = {_key(p): ("boilerplate" if p.boilerplate else _kind(p))
-                               for p in passages if _key(p) in want}
+        want = [json.loads(line)["key"] for line in
+                KIND_LABELS.read_text(encoding="utf-8").splitlines() if line.strip()]
+        res["labelled_now"] = _labelled_now(want, passages)
     if sample:
         res["sample"] = _sample(passages, docs, sample)
     if sweep:
@@ -243,6 +243,28 @@ def child_news(data: Path, workers: int, out: Path, sample: int, sweep: bool) ->
                 found = find_reuse(docs, opt, workers=workers)
                 res["sweep"].append({"param": name, "value": value, "linked": _linked(found)})
     out.write_text(json.dumps(res), encoding="utf-8")
+
+
+def _labelled_now(keys: list[str], passages) -> dict[str, str]:
+    """The kind the current rules give each labelled passage: that of the passage of the same
+    pair overlapping it most, when the overlap is at least half of the labelled span on both
+    sides (a boundary moved by a word is still the passage that was labelled)."""
+    by_pair: dict[tuple[str, str], list] = {}
+    for p in passages:
+        by_pair.setdefault((p.a, p.b), []).append(p)
+    now = {}
+    for key in keys:
+        a, a0, a1, b, b0, b1 = key.split("\t")
+        a0, a1, b0, b1 = int(a0), int(a1), int(b0), int(b1)
+        best, best_share = None, 0.5
+        for p in by_pair.get((a, b), ()):
+            share = min((min(a1, p.a_end) - max(a0, p.a_start)) / max(a1 - a0, 1),
+                        (min(b1, p.b_end) - max(b0, p.b_start)) / max(b1 - b0, 1))
+            if share >= best_share:
+                best, best_share = p, share
+        if best is not None:
+            now[key] = "boilerplate" if best.boilerplate else _kind(best)
+    return now
 
 
 def _linked(passages) -> dict[str, list[int]]:
