@@ -12,6 +12,7 @@ the analysis writes) and returns plain JSON-ready values. Usable without the ser
 
 from __future__ import annotations
 
+import heapq
 import json
 import re
 import sqlite3
@@ -81,30 +82,35 @@ def search(conn: sqlite3.Connection, q: str, filters: Filters = Filters(), limit
     where, args = _where(filters)
     base = f"FROM svc_fts JOIN svc_docs d ON d.n = svc_fts.rowid WHERE svc_fts MATCH ?{where}"
     try:
-        # the full-text match runs twice: once for every matching article (the total and
-        # the facets are counted from these rows), once for the page of best hits
-        matched = conn.execute(f"SELECT d.n, d.source, d.day {base}",
-                               [query.fts, *args]).fetchall() if facets else None
-        total = len(matched) if matched is not None else conn.execute(
-            f"SELECT COUNT(*) {base}", [query.fts, *args]).fetchone()[0]
-        # the page first (a sort of every match would carry each one's highlight), then the
-        # highlights of the page's rows only
-        rows = conn.execute(
-            f"SELECT d.n, d.story, d.starts, d.ends {base} "
-            "ORDER BY bm25(svc_fts, 2.0, 1.0), d.ts DESC LIMIT ? OFFSET ?",
-            [query.fts, *args, limit, offset]).fetchall()
-        marks = dict(conn.execute(
-            "SELECT rowid, highlight(svc_fts, 1, char(1), char(2)) FROM svc_fts WHERE svc_fts "
-            "MATCH ? AND rowid IN (SELECT value FROM json_each(?))",
-            (query.fts, json.dumps([r[0] for r in rows])))) if rows else {}
+        if facets:
+            # one full-text match: every matching article with its rank (the total and the
+            # facets are counted from these rows; the page is the best of them)
+            matched = conn.execute(
+                f"SELECT d.n, d.source, d.day, bm25(svc_fts, 2.0, 1.0), d.ts {base}",
+                [query.fts, *args]).fetchall()
+            total = len(matched)
+            # the order of ORDER BY bm25, ts DESC (SQLite puts a missing ts last)
+            best = sorted(matched, key=lambda r: (r[3], r[4] is None, -(r[4] or 0.0)))
+            ns = [r[0] for r in best[offset:offset + limit]]
+        else:
+            matched = None
+            total = conn.execute(f"SELECT COUNT(*) {base}", [query.fts, *args]).fetchone()[0]
+            ns = [r[0] for r in conn.execute(
+                f"SELECT d.n {base} ORDER BY bm25(svc_fts, 2.0, 1.0), d.ts DESC "
+                "LIMIT ? OFFSET ?", [query.fts, *args, limit, offset])]
+        # the page's keys, token offsets and texts in one read; highlights marked here from
+        # the query's phrases (FTS5's highlight() would run the match again on every row)
+        page = {r[0]: r[1:] for r in conn.execute(
+            "SELECT f.rowid, d.story, d.starts, d.ends, f.body, doc.id, doc.title, "
+            "doc.source, doc.date, doc.text FROM json_each(?) j "
+            "CROSS JOIN svc_fts f ON f.rowid = j.value JOIN svc_docs d ON d.n = f.rowid "
+            "JOIN documents doc ON doc.n = f.rowid", (json.dumps(ns),))} if ns else {}
     except sqlite3.OperationalError as exc:
         raise KhabarError(f"cannot search for {q!r} ({exc})") from None
     hits = []
-    for n, story, starts, ends in rows:
-        marked = marks.get(n, "")
-        doc = conn.execute("SELECT id, title, source, date, text FROM documents WHERE n=?",
-                           (n,)).fetchone()
-        spans = s.highlights(s.marked_tokens(marked), starts, ends)
+    for n in ns:
+        story, starts, ends, keys, *doc = page[n]
+        spans = s.highlights(s.phrase_tokens(keys or "", query.phrases), starts, ends)
         snip, at = s.snippet(doc[4], spans)
         hits.append({"doc": doc[0], "story": story, "title": doc[1], "source": doc[2],
                      "date": doc[3], "snippet": snip, "snippet_start": at,
@@ -116,11 +122,12 @@ def search(conn: sqlite3.Connection, q: str, filters: Filters = Filters(), limit
 
 
 def _ranked(counts: Counter[str], limit: int, by_name: bool = False) -> list[list[Any]]:
-    items = sorted(counts.items(), key=(lambda kv: (kv[0],)) if by_name
-                   else (lambda kv: (-kv[1], kv[0])))
+    """The `limit` most frequent (ties by name), or the `limit` last by name."""
     if by_name:
-        items.reverse()
-    return [[k, v] for k, v in items[:limit]]
+        items = heapq.nlargest(limit, counts.items(), key=lambda kv: kv[0])
+    else:
+        items = heapq.nsmallest(limit, counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [[k, v] for k, v in items]
 
 
 def _facets(conn: sqlite3.Connection, matched: list[tuple[int, str | None, str | None]]
@@ -130,16 +137,15 @@ def _facets(conn: sqlite3.Connection, matched: list[tuple[int, str | None, str |
     out = {"outlet": _ranked(Counter(r[1] for r in matched if r[1] is not None), 15),
            "day": _ranked(Counter(r[2] for r in matched if r[2] is not None), 31,
                           by_name=True)}
-    ns = json.dumps([r[0] for r in matched])
-    for kind in ("person", "place"):
-        counts: Counter[str] = Counter()
-        for name, k in conn.execute(
-                # from the matching articles to their mentions (CROSS JOIN keeps that order)
-                "SELECT m.name, COUNT(DISTINCT m.n) FROM json_each(?) j CROSS JOIN "
-                "svc_mentions m ON m.n = j.value WHERE m.type = ? GROUP BY m.name",
-                (ns, kind)):
-            counts[name] = k
-        out[kind] = _ranked(counts, 15)
+    counts: dict[str, Counter[str]] = {"person": Counter(), "place": Counter()}
+    for kind, name, k in conn.execute(
+            # from the matching articles to their mentions (CROSS JOIN keeps that order)
+            "SELECT m.type, m.name, COUNT(DISTINCT m.n) FROM json_each(?) j CROSS JOIN "
+            "svc_mentions m ON m.n = j.value WHERE m.type IN ('person', 'place') "
+            "GROUP BY m.type, m.name", (json.dumps([r[0] for r in matched]),)):
+        counts[kind][name] = k
+    out["person"] = _ranked(counts["person"], 15)
+    out["place"] = _ranked(counts["place"], 15)
     return out
 
 

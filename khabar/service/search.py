@@ -114,10 +114,20 @@ class Query:
     fts: str
     """The FTS5 MATCH expression."""
     terms: tuple[str, ...]
-    """Keys of the positive terms (what highlights mark)."""
+    """Keys of the positive terms."""
+    phrases: tuple[tuple[str, ...], ...] = ()
+    """The positive terms as key sequences (a quoted phrase is one): what highlights mark."""
 
 
+@lru_cache(maxsize=4096)
 def parse(q: str) -> Query:
+    """A user's query as an FTS5 expression; `KhabarError` for one it cannot run. (Cached:
+    the same searches come again and again, from people and from feed readers, and turning
+    a query's words into keys runs the whole text layer on them.)"""
+    return _parse(q)
+
+
+def _parse(q: str) -> Query:
     """A user's query as an FTS5 expression; `KhabarError` for one it cannot run."""
     q = (q or "").strip()
     if not q:
@@ -126,6 +136,7 @@ def parse(q: str) -> Query:
     negative: list[str] = []
     pending_or = False
     found: list[str] = []
+    phrases: list[tuple[str, ...]] = []
     count = 0
     for m in _TERM.finditer(q):
         minus, phrase, word = m.group(1), m.group(2), m.group(3)
@@ -147,11 +158,13 @@ def parse(q: str) -> Query:
         elif pending_or and groups[-1]:
             groups[-1].append(expr)
             found.extend(keys)
+            phrases.append(tuple(keys))
         else:
             if groups[-1]:
                 groups.append([])
             groups[-1].append(expr)
             found.extend(keys)
+            phrases.append(tuple(keys))
         pending_or = False
     positive = [g for g in groups if g]
     if not positive:
@@ -161,7 +174,7 @@ def parse(q: str) -> Query:
     expr = " AND ".join(parts)
     for n in negative:
         expr = f"({expr}) NOT {n}"
-    return Query(expr, tuple(dict.fromkeys(found)))
+    return Query(expr, tuple(dict.fromkeys(found)), tuple(dict.fromkeys(phrases)))
 
 
 # -- highlights -------------------------------------------------------------------------------
@@ -191,6 +204,27 @@ def marked_tokens(highlighted: str) -> list[int]:
         out.extend(range(token, token + inner + 1))
         token += inner
         pos = closed
+
+
+def phrase_tokens(keys: str, phrases: Sequence[tuple[str, ...]]) -> list[int]:
+    """Token numbers (0-based) of every occurrence of the phrases in an indexed key string:
+    what FTS5's ``highlight()`` marks for them, found here without running the match again
+    per row (keys are joined by single spaces)."""
+    words = keys.split(" ")
+    marked: set[int] = set()
+    for phrase in phrases:
+        if not phrase:
+            continue
+        n, first = len(phrase), phrase[0]
+        at = -1
+        while True:
+            try:
+                at = words.index(first, at + 1)
+            except ValueError:
+                break
+            if n == 1 or tuple(words[at:at + n]) == phrase:
+                marked.update(range(at, at + n))
+    return sorted(marked)
 
 
 def highlights(tokens: list[int], starts: bytes, ends: bytes) -> list[list[int]]:
@@ -228,4 +262,4 @@ def snippet(text: str, spans: list[list[int]], width: int = 220) -> tuple[str, i
 
 
 __all__ = ["SEARCH_NORMALIZE", "Indexed", "Query", "highlights", "index_text", "keys_of",
-           "marked_tokens", "parse", "query_keys", "snippet", "views"]
+           "marked_tokens", "parse", "phrase_tokens", "query_keys", "snippet", "views"]
