@@ -360,12 +360,13 @@ class Analyzer:
                            [(na, nb, p_.a_start, p_.a_end, p_.b_start, p_.b_end,
                              json.dumps(p_.to_dict(), ensure_ascii=False))
                             for na, nb, p_ in passages])
-            for gone, into in merges:
-                db.execute("UPDATE svc_docs SET story=? WHERE story=?", (into, gone))
-                db.execute("INSERT OR REPLACE INTO svc_story_alias VALUES (?, ?)", (gone, into))
+            for absorbed, into in merges:
+                db.execute("UPDATE svc_docs SET story=? WHERE story=?", (into, absorbed))
+                db.execute("INSERT OR REPLACE INTO svc_story_alias VALUES (?, ?)",
+                           (absorbed, into))
                 db.execute("UPDATE svc_story_alias SET into_story=? WHERE into_story=?",
-                           (into, gone))
-                db.execute("DELETE FROM svc_stories WHERE story=?", (gone,))
+                           (into, absorbed))
+                db.execute("DELETE FROM svc_stories WHERE story=?", (absorbed,))
             db.execute("INSERT OR REPLACE INTO svc_state VALUES ('term_stats', ?)",
                        (self._stats_blob(),))
             db.executemany("DELETE FROM svc_queue WHERE n=?", [(n,) for n in ns])
