@@ -54,11 +54,12 @@ FIELDS = ("id", "text", "title", "source", "date", "url")
 _STATIC = Path(__file__).with_name("static")
 
 
-READ_THREADS = max(1, min(4, os.cpu_count() or 1))
-"""Threads that run the handlers (reads, pages) at once: one per core. More only queue on
-Python's global lock and the threads' switching: with 8 clients searching on 2 cores, 40
-threads (Starlette's default) cost 10 ms of CPU a search where 2 cost 6, and the 95th
-percentile latency fell from 126 to 57 ms (measured with bench/serve.py's idle phase)."""
+READ_THREADS = max(1, min(4, (os.cpu_count() or 1) - 1))
+"""Threads that run the handlers (reads, pages) at once: one per core, less the core the
+analysis worker needs. More only queue on Python's global lock and the threads' switching:
+with 8 clients searching on 2 cores, 40 threads (Starlette's default) cost 10 ms of CPU a
+search where one costs 4 to 4.6, and the 95th percentile latency fell from 126 ms to 45-48
+(`bench/serve.py`'s idle phase). A POST never holds one (it awaits the writer)."""
 
 
 class Config:

@@ -98,6 +98,8 @@ CREATE TABLE IF NOT EXISTS svc_mentions (
 );
 CREATE INDEX IF NOT EXISTS svc_mentions_name ON svc_mentions(type, name);
 CREATE INDEX IF NOT EXISTS svc_mentions_n ON svc_mentions(n);
+-- the search facets read names from the matching articles' rows only (no table lookup)
+CREATE INDEX IF NOT EXISTS svc_mentions_cover ON svc_mentions(n, type, name);
 CREATE TABLE IF NOT EXISTS svc_quotes (
     n INTEGER NOT NULL, kind TEXT NOT NULL, speaker TEXT, cue_start INTEGER, cue_end INTEGER,
     content_start INTEGER, content_end INTEGER

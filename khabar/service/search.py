@@ -209,22 +209,27 @@ def marked_tokens(highlighted: str) -> list[int]:
 def phrase_tokens(keys: str, phrases: Sequence[tuple[str, ...]]) -> list[int]:
     """Token numbers (0-based) of every occurrence of the phrases in an indexed key string:
     what FTS5's ``highlight()`` marks for them, found here without running the match again
-    per row (keys are joined by single spaces)."""
-    words = keys.split(" ")
+    per row. Keys are joined by single spaces, so a token's number is the count of spaces
+    before it (counted by `str.count`, and the occurrences found by `re`: no split of a
+    long text into a list)."""
     marked: set[int] = set()
     for phrase in phrases:
         if not phrase:
             continue
-        n, first = len(phrase), phrase[0]
-        at = -1
-        while True:
-            try:
-                at = words.index(first, at + 1)
-            except ValueError:
-                break
-            if n == 1 or tuple(words[at:at + n]) == phrase:
-                marked.update(range(at, at + n))
+        pattern = _phrase_pattern(phrase)
+        token = pos = 0
+        for m in pattern.finditer(keys):
+            token += keys.count(" ", pos, m.start())
+            pos = m.start()
+            marked.update(range(token, token + len(phrase)))
     return sorted(marked)
+
+
+@lru_cache(maxsize=1024)
+def _phrase_pattern(phrase: tuple[str, ...]) -> re.Pattern[str]:
+    # whole keys only (a space or an end on both sides); a lookahead, so that occurrences
+    # may overlap as FTS5's do ("a a" twice in "a a a")
+    return re.compile(r"(?<![^ ])(?=" + re.escape(" ".join(phrase)) + r"(?![^ ]))")
 
 
 def highlights(tokens: list[int], starts: bytes, ends: bytes) -> list[list[int]]:
