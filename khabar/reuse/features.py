@@ -20,7 +20,7 @@ from khabar.document import Document
 from khabar.repair import Repair
 from khabar.reuse.hashing import ngram_hashes, stem_hashes, unique
 from khabar.reuse.numbers import number_values
-from khabar.text.stem import article_stem, stem, stopwords
+from khabar.text.stem import stem, stopwords
 from khabar.text.view import TextView, prepare
 
 # Wire agencies as they are credited in Arabic copy, matched on NORMALIZED text (alef
@@ -91,14 +91,7 @@ class DocFeatures:
     content: np.ndarray
     """Token index of every content token (int32): not a stopword, not a lone letter."""
     stems: np.ndarray
-    """64-bit hash of the stem of every content token (uint64), aligned with `content`: the
-    stem with the article and its particles off (`khabar.text.stem.article_stem`), so the
-    forms of one word match when two texts are compared."""
-    index_stems: np.ndarray
-    """The plain Snowball stem hash of every content token: what rarity is counted on (the
-    document-frequency cap) and what the bag index posts. Kept apart because merging a
-    word's forms makes it more frequent, and the df cap would then drop words that locate
-    reordered reuse."""
+    """64-bit hash of the stem of every content token (uint64), aligned with `content`."""
     stem_count: np.ndarray
     """How often each content token's stem occurs in this document (int32)."""
     credits: frozenset[str]
@@ -180,10 +173,8 @@ class _Lexicon:
         self.content = np.fromiter((is_content(t, stop) for t in distinct), dtype=bool,
                                    count=len(distinct))
         self.hash = np.zeros(len(distinct), dtype=np.uint64)
-        self.index_hash = np.zeros(len(distinct), dtype=np.uint64)
         words = [t for t, c in zip(distinct, self.content.tolist(), strict=True) if c]
-        self.hash[self.content] = stem_hashes(article_stem(words))
-        self.index_hash[self.content] = stem_hashes(stem(words))
+        self.hash[self.content] = stem_hashes(stem(words))
         # the few distinct tokens that are numbers, with their values
         self.numbers = {k: v for k, t in enumerate(distinct) if (v := number_values(t))}
         self.is_number = np.zeros(len(distinct), dtype=bool)
@@ -200,7 +191,6 @@ def features_from_view(view: TextView, doc: Document, ngram: int = 3,
     codes = lex.codes(view.tokens.strings)
     content = np.flatnonzero(lex.content[codes]).astype(np.int32)
     hashes = lex.hash[codes[content]]
-    index_hashes = lex.index_hash[codes[content]]
     if len(hashes):
         _, inverse, counts = np.unique(hashes, return_inverse=True, return_counts=True)
         stem_count = counts[inverse].astype(np.int32)
@@ -225,7 +215,7 @@ def features_from_view(view: TextView, doc: Document, ngram: int = 3,
         tok_start=np.asarray(tok_start, np.int32), tok_end=np.asarray(tok_end, np.int32),
         tok_sent=view.sentence_of_tokens().astype(np.int32),
         sent_start=sent_start, sent_end=sent_end,
-        content=content, stems=hashes, index_stems=index_hashes, stem_count=stem_count,
+        content=content, stems=hashes, stem_count=stem_count,
         credits=credited_agencies(view.normalized),
         grams=ngram_hashes(hashes, ngram),
         num_at=np.asarray(num_at, np.int32), num_val=np.asarray(num_val, np.int64),
@@ -274,7 +264,7 @@ def mark_rare(feats: Sequence[DocFeatures], max_df: int) -> None:
     A stem or n-gram is rare when at most `max_df` documents have it (the cap of
     the fingerprint index: anything that common is a formula and locates nothing).
     """
-    for f, df in zip(feats, _document_frequencies([f.index_stems for f in feats]), strict=True):
+    for f, df in zip(feats, _document_frequencies([f.stems for f in feats]), strict=True):
         f.rare = df <= max_df
     for f, df in zip(feats, _document_frequencies([f.grams for f in feats]), strict=True):
         f.gram_df = df.astype(np.int32)

@@ -221,7 +221,7 @@ def _bag_pairs_at(feats: Sequence[DocFeatures], window: int, min_shared: int
         both_p = np.concatenate([pos, pos])
         ok = (both_w >= 0) & (both_w < n_win)
         rows.append(both_w[ok] + r)
-        keys.append(f.index_stems[both_p[ok]])
+        keys.append(f.stems[both_p[ok]])
         owners.append(np.full(n_win, d, np.int64))
         r += n_win
     if not keys:

@@ -115,7 +115,7 @@ def features_batch(batch: list[Article], options: ReuseOptions) -> tuple[list[An
                     w = v.copy()
                     w["home"] = home
                     grams.append((_keyed(f.grams, np.full(len(pos), bucket)), w))
-        distinct = np.unique(f.index_stems)
+        distinct = np.unique(f.stems)
         if len(distinct):
             v = np.zeros(len(distinct), dtype=_KEYDOC)
             v["key"], v["n"] = distinct, a.n
@@ -347,7 +347,7 @@ def _bag_postings(batch: list[DocFeatures], options: ReuseOptions, buckets: Any
             pos = np.arange(f.n_content)
             win = pos // step
             both_w = np.concatenate([win, win - 1])
-            both_k = np.concatenate([f.index_stems, f.index_stems])
+            both_k = np.concatenate([f.stems, f.stems])
             ok = (both_w >= 0) & (both_w < n_win)
             both_w, both_k = both_w[ok], both_k[ok]
             order = np.lexsort((both_k, both_w))  # a stem counts once per window
@@ -470,7 +470,7 @@ def _marked(f: DocFeatures, marks: Any, options: ReuseOptions) -> DocFeatures:
     if f.rare is not None:
         return f
     common_stems, common_grams, tables = marks.value
-    f.rare = ~member(f.index_stems, common_stems)
+    f.rare = ~member(f.stems, common_stems)
     f.gram_rare = ~member(f.grams, common_grams)
     f.gram_shared = f.gram_rare
     tables.mark(f, options.ngram)

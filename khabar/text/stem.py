@@ -8,7 +8,6 @@ in normalized form, so it is matched against normalized tokens.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
@@ -26,23 +25,6 @@ def _stemmer(language: str) -> Stemmer.Stemmer:
 def stem(tokens: Iterable[str], language: str = "arabic") -> list[str]:
     """Snowball stems of `tokens`. Non-Arabic tokens pass through the Arabic stemmer unchanged."""
     return _stemmer(language).stemWords(list(tokens))
-
-
-# the definite article with the particles written onto it (و، ف، ب، ك، ل): وال، فبال، لل…
-_ARTICLE = re.compile(r"^(?:[وف]?[بكل]?ال|[وف]?لل)(?=[^\W\d_]{3})")
-
-
-def article_stem(tokens: Iterable[str], language: str = "arabic") -> list[str]:
-    """`stem`, after taking off the definite article and the particles written onto it.
-
-    Snowball's Arabic rules depend on a word's length and strip وال، بال… only in some
-    lengths, so one word gets different stems with and without them (والصدر stays
-    والصدر while الصدر becomes صدر; الخلايا becomes خلايا, خلايا becomes خلاي). With the
-    article off first, the forms of one word meet. Only a prefix that leaves three
-    letters or more goes (الله، الان stay whole)."""
-    if language != "arabic":
-        return stem(tokens, language)
-    return _stemmer(language).stemWords([_ARTICLE.sub("", t) for t in tokens])
 
 
 @lru_cache(maxsize=1)
