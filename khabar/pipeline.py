@@ -171,8 +171,7 @@ class Job:
         """Write the outputs (all, or those of the datasets `names`) into `folder`, as JSON
         lines (``NAME.jsonl``) or Parquet (``fmt="parquet"``: ``NAME.parquet``, the same
         rows; spans as ``[start, end]`` lists, JSON fields as JSON text)."""
-        if fmt not in OUT_FORMATS:
-            raise KhabarError(f"output format {fmt!r}: use one of {', '.join(OUT_FORMATS)}")
+        check_format(fmt)
         target = Path(folder)
         if target.exists() and not target.is_dir():
             raise KhabarError(f"{target}: exists and is not a directory")
@@ -204,6 +203,11 @@ class Job:
 
 OUT_FORMATS = ("jsonl", "parquet")
 """Formats of the data files (`Job.write`)."""
+
+
+def check_format(fmt: str) -> None:
+    if fmt not in OUT_FORMATS:
+        raise KhabarError(f"output format {fmt!r}: use one of {', '.join(OUT_FORMATS)}")
 
 RUN_STAGES = ("dups", "reuse", "stories", "threads", "explain", "report")
 """What `khabar run` runs (each stage brings what it requires)."""
@@ -263,9 +267,7 @@ def run_pipeline(
     from khabar.store import Store
 
     params = params or PipelineParams()
-    if params.out_format not in OUT_FORMATS:
-        raise KhabarError(f"output format {params.out_format!r}: use one of "
-                          f"{', '.join(OUT_FORMATS)}")
+    check_format(params.out_format)  # before the job runs, not after
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise KhabarError(f"{out}: exists and is not a directory")

@@ -166,6 +166,7 @@ class Schema:
     def _hint(self, name: str) -> Any:
         return typing.get_type_hints(self.cls)[name]
 
+    @cache  # noqa: B019 (schemas live as long as their classes; built once, not per row group)
     def arrow_schema(self) -> Any:
         """The Arrow schema of the record's JSON rows (`Record.to_dict`), for Parquet: a span
         is a two-item integer list (two integer columns for the fields the record lists in

@@ -113,9 +113,7 @@ _TERM = re.compile(r'(-?)"([^"]*)"|(\S+)')
 class Query:
     fts: str
     """The FTS5 MATCH expression."""
-    terms: tuple[str, ...]
-    """Keys of the positive terms."""
-    phrases: tuple[tuple[str, ...], ...] = ()
+    phrases: tuple[tuple[str, ...], ...]
     """The positive terms as key sequences (a quoted phrase is one): what highlights mark."""
 
 
@@ -135,7 +133,6 @@ def _parse(q: str) -> Query:
     groups: list[list[str]] = [[]]  # OR-joined alternatives of each AND position
     negative: list[str] = []
     pending_or = False
-    found: list[str] = []
     phrases: list[tuple[str, ...]] = []
     count = 0
     for m in _TERM.finditer(q):
@@ -157,13 +154,11 @@ def _parse(q: str) -> Query:
             negative.append(expr)
         elif pending_or and groups[-1]:
             groups[-1].append(expr)
-            found.extend(keys)
             phrases.append(tuple(keys))
         else:
             if groups[-1]:
                 groups.append([])
             groups[-1].append(expr)
-            found.extend(keys)
             phrases.append(tuple(keys))
         pending_or = False
     positive = [g for g in groups if g]
@@ -174,37 +169,10 @@ def _parse(q: str) -> Query:
     expr = " AND ".join(parts)
     for n in negative:
         expr = f"({expr}) NOT {n}"
-    return Query(expr, tuple(dict.fromkeys(found)), tuple(dict.fromkeys(phrases)))
+    return Query(expr, tuple(dict.fromkeys(phrases)))
 
 
 # -- highlights -------------------------------------------------------------------------------
-
-OPEN, CLOSE = "\x01", "\x02"
-
-
-def marked_tokens(highlighted: str) -> list[int]:
-    """Token numbers (0-based) that FTS5's ``highlight()`` marked in an indexed key string.
-
-    Keys are joined by single spaces and never empty, and a mark opens right before a key
-    and closes right after one (a phrase's mark spans its keys), so the token number of a
-    position is the number of spaces before it; counted with `str.count`, not char by char.
-    """
-    out: list[int] = []
-    pos = 0
-    token = 0
-    while True:
-        opened = highlighted.find(OPEN, pos)
-        if opened < 0:
-            return out
-        closed = highlighted.find(CLOSE, opened)
-        if closed < 0:
-            closed = len(highlighted)
-        token += highlighted.count(" ", pos, opened)
-        inner = highlighted.count(" ", opened, closed)
-        out.extend(range(token, token + inner + 1))
-        token += inner
-        pos = closed
-
 
 def phrase_tokens(keys: str, phrases: Sequence[tuple[str, ...]]) -> list[int]:
     """Token numbers (0-based) of every occurrence of the phrases in an indexed key string:
@@ -267,4 +235,4 @@ def snippet(text: str, spans: list[list[int]], width: int = 220) -> tuple[str, i
 
 
 __all__ = ["SEARCH_NORMALIZE", "Indexed", "Query", "highlights", "index_text", "keys_of",
-           "marked_tokens", "parse", "phrase_tokens", "query_keys", "snippet", "views"]
+           "parse", "phrase_tokens", "query_keys", "snippet", "views"]
